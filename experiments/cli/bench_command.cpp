@@ -1,0 +1,46 @@
+// moesim bench engine: events per second of the engine against a naive baseline.
+#include <fmt/format.h>
+#include <iostream>
+
+#include "experiments/bench/engine_bench.h"
+#include "experiments/cli/command.h"
+#include "sim/atomic_file.h"
+
+namespace moesim::cli {
+
+int run_bench(const std::vector<std::string>& args) {
+  CommandParser parser("bench", "<target> [options]",
+                       "Targets:\n"
+                       "  engine   hold model and PHOLD on the event engine, and the hold model on a naive\n"
+                       "           std::priority_queue of std::function for a ratio. Single thread.");
+  std::string target;
+  std::string json_path;
+  bench::EngineBenchConfig config;
+  parser.add_options()("target", po::value(&target), "what to benchmark: engine")(
+      "pending", po::value(&config.pending)->default_value(config.pending), "hold-model population of pending events")(
+      "events", po::value(&config.events)->default_value(config.events), "events executed per measurement")(
+      "phold-processes", po::value(&config.phold_processes)->default_value(config.phold_processes),
+      "PHOLD logical processes")("phold-population",
+                                 po::value(&config.phold_population)->default_value(config.phold_population),
+                                 "PHOLD initial events per process")(
+      "phold-remote", po::value(&config.phold_remote)->default_value(config.phold_remote),
+      "PHOLD probability that an event targets another process")(
+      "repetitions", po::value(&config.repetitions)->default_value(config.repetitions), "runs per benchmark (best kept)")(
+      "seed", po::value(&config.seed)->default_value(config.seed), "master seed")(
+      "json", po::value(&json_path), "also write the results as JSON to this file");
+  parser.add_positional("target", 1);
+  po::variables_map vm;
+  if (!parser.parse(args, vm)) return 0;
+  if (target.empty()) throw UsageError("missing target (expected: engine)");
+  if (target != "engine") throw UsageError(fmt::format("unknown target '{}' (expected: engine)", target));
+  bench::check_config(config);
+  const bench::EngineBenchResult result = bench::run_engine_bench(config);
+  std::cout << bench::format_report(result);
+  if (!json_path.empty()) {
+    write_file_atomic(json_path, bench::to_json(result));
+    std::cout << "JSON: " << json_path << "\n";
+  }
+  return 0;
+}
+
+}  // namespace moesim::cli

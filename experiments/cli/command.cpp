@@ -1,0 +1,68 @@
+#include "experiments/cli/command.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <iostream>
+#include <sstream>
+
+namespace moesim::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table{
+      {"validate", "check the engine against closed-form queueing theory (M/M/1, M/D/1, M/M/c)", &run_validate},
+      {"bench", "measure simulator speed (engine: hold model, PHOLD, naive baseline)", &run_bench},
+  };
+  return table;
+}
+
+CommandParser::CommandParser(std::string command, std::string usage, std::string description)
+    : command_(std::move(command)),
+      usage_(std::move(usage)),
+      description_(std::move(description)),
+      options_("Options") {
+  options_.add_options()("help,h", "show this help and exit");
+}
+
+std::string CommandParser::help() const {
+  std::ostringstream out;
+  out << "Usage: moesim " << command_ << " " << usage_ << "\n\n" << description_ << "\n\n" << options_;
+  return out.str();
+}
+
+bool CommandParser::parse(const std::vector<std::string>& args, po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(args).options(options_).positional(positional_).run(), vm);
+    if (vm.count("help") != 0) {
+      std::cout << help();
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return true;
+}
+
+std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
+  std::vector<double> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    double v = 0.0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || !std::isfinite(v)) {
+      throw UsageError(fmt::format("option '--{}': '{}' is not a finite number (expected a comma-separated list)",
+                                   option, item));
+    }
+    values.push_back(v);
+  }
+  if (values.empty()) throw UsageError(fmt::format("option '--{}': expected a comma-separated list of numbers", option));
+  return values;
+}
+
+}  // namespace moesim::cli

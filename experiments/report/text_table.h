@@ -1,0 +1,24 @@
+#pragma once
+// Plain-text tables for terminal reports: a header, a rule, and left-aligned
+// first column with right-aligned numeric columns.
+#include <string>
+#include <vector>
+
+namespace moesim::report {
+
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> header);
+  // Throws std::invalid_argument when the row's width differs from the header's.
+  void add_row(std::vector<std::string> cells);
+  std::string render() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Number of terminal columns a UTF-8 string occupies (one per code point).
+std::size_t display_width(const std::string& s);
+
+}  // namespace moesim::report

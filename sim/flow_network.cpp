@@ -1,0 +1,330 @@
+#include "sim/flow_network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace moesim::sim {
+namespace {
+
+// Relative tolerance for "this link is a bottleneck at this share".
+constexpr double kShareTolerance = 1e-12;
+constexpr std::uint32_t kNoFlow = 0xffffffffu;
+// Solves run after every other event at the same nanosecond so that all changes
+// of that instant are solved together.
+constexpr int kSolvePriority = EventQueue::kMaxPriority - 1;
+
+}  // namespace
+
+FlowNetwork::FlowNetwork(Simulator& sim) : sim_(sim) {}
+
+LinkId FlowNetwork::add_link(std::string name, double bytes_per_s, Time latency) {
+  if (!(bytes_per_s > 0.0) || !std::isfinite(bytes_per_s)) {
+    throw std::invalid_argument("link '" + name + "': bandwidth must be a positive finite number of bytes/s");
+  }
+  if (latency < 0) throw std::invalid_argument("link '" + name + "': latency must be >= 0 ns");
+  Link l;
+  l.name = std::move(name);
+  l.bandwidth = bytes_per_s;
+  l.latency = latency;
+  l.last_update = sim_.now();
+  links_.push_back(std::move(l));
+  return static_cast<LinkId>(links_.size() - 1);
+}
+
+Time FlowNetwork::path_latency(std::span<const LinkId> path) const {
+  Time t = 0;
+  for (LinkId l : path) t += links_.at(l).latency;
+  return t;
+}
+
+std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double bytes, double max_rate) {
+  if (!(bytes >= 0.0) || !std::isfinite(bytes)) throw std::invalid_argument("flow size must be finite and >= 0 bytes");
+  if (!(max_rate > 0.0)) throw std::invalid_argument("flow rate cap must be > 0 bytes/s");
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] >= links_.size()) throw std::out_of_range("flow path names an unknown link");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (path[j] == path[i]) throw std::invalid_argument("flow path crosses link '" + links_[path[i]].name + "' twice");
+    }
+  }
+  std::uint32_t index = free_head_;
+  if (index == kNoFlow) {
+    index = static_cast<std::uint32_t>(flows_.size());
+    flows_.emplace_back();
+  } else {
+    free_head_ = flows_[index].next_free;
+  }
+  Flow& f = flows_[index];
+  f.path.assign(path.begin(), path.end());
+  f.remaining = bytes;
+  f.rate = 0.0;
+  f.max_rate = max_rate;
+  f.sequence = next_sequence_++;
+  f.state = FlowState::kLatency;
+  return index;
+}
+
+FlowId FlowNetwork::launch_flow(std::uint32_t index) {
+  Flow& f = flows_[index];
+  const FlowId id{index, f.generation};
+  const Time latency = path_latency(f.path);
+  if (f.path.empty() || f.remaining == 0.0) {
+    // Nothing to share: the flow is done once its latency has passed.
+    sim_.schedule_in(latency, [this, index] { finish(index); });
+  } else {
+    sim_.schedule_in(latency, [this, index] { activate(index); });
+  }
+  return id;
+}
+
+void FlowNetwork::activate(std::uint32_t index) {
+  Flow& f = flows_[index];
+  f.state = FlowState::kActive;
+  f.last_update = sim_.now();
+  ++active_count_;
+  for (LinkId l : f.path) {
+    advance_link(links_[l], sim_.now());
+    links_[l].flows.push_back(index);
+    mark_dirty(l);
+  }
+  request_solve();
+}
+
+void FlowNetwork::advance_link(Link& l, Time now) {
+  const Time dt = now - l.last_update;
+  if (dt > 0) {
+    l.bytes += l.total_rate * static_cast<double>(dt) * 1e-9;
+    if (!l.flows.empty()) l.busy += dt;
+  }
+  l.last_update = now;
+}
+
+void FlowNetwork::mark_dirty(LinkId l) {
+  if (!links_[l].dirty) {
+    links_[l].dirty = true;
+    dirty_links_.push_back(l);
+  }
+}
+
+void FlowNetwork::request_solve() {
+  if (solve_pending_) return;
+  solve_pending_ = true;
+  sim_.schedule_at(sim_.now(), [this] { solve(); }, kSolvePriority);
+}
+
+void FlowNetwork::finish(std::uint32_t index) {
+  Flow& f = flows_[index];
+  const Time now = sim_.now();
+  if (f.state == FlowState::kActive) {
+    for (LinkId l : f.path) {
+      Link& link = links_[l];
+      advance_link(link, now);
+      link.total_rate -= f.rate;
+      auto it = std::find(link.flows.begin(), link.flows.end(), index);
+      *it = link.flows.back();
+      link.flows.pop_back();
+      if (link.flows.empty()) link.total_rate = 0.0;  // drop rounding residue
+      mark_dirty(l);
+    }
+    --active_count_;
+    request_solve();
+  }
+  f.state = FlowState::kFree;
+  f.remaining = 0.0;
+  f.rate = 0.0;
+  ++f.version;
+  if (++f.generation == 0) f.generation = 1;
+  // The callback may start flows (reusing no slot until we free this one).
+  f.on_done();
+  flows_[index].on_done.reset();
+  flows_[index].next_free = free_head_;
+  free_head_ = index;
+}
+
+void FlowNetwork::solve() {
+  solve_pending_ = false;
+  if (dirty_links_.empty()) return;
+  ++solves_;
+  const Time now = sim_.now();
+  // Connected component of the changed links: links -> their flows -> their links.
+  ++visit_mark_;
+  comp_links_.clear();
+  comp_flows_.clear();
+  for (LinkId l : dirty_links_) {
+    links_[l].dirty = false;
+    if (links_[l].visit != visit_mark_) {
+      links_[l].visit = visit_mark_;
+      comp_links_.push_back(l);
+    }
+  }
+  dirty_links_.clear();
+  for (std::size_t i = 0; i < comp_links_.size(); ++i) {
+    for (std::uint32_t fi : links_[comp_links_[i]].flows) {
+      Flow& f = flows_[fi];
+      if (f.visit == visit_mark_) continue;
+      f.visit = visit_mark_;
+      comp_flows_.push_back(fi);
+      for (LinkId l : f.path) {
+        if (links_[l].visit != visit_mark_) {
+          links_[l].visit = visit_mark_;
+          comp_links_.push_back(l);
+        }
+      }
+    }
+  }
+  // Bring bytes up to now under the old rates before changing them.
+  for (LinkId l : comp_links_) advance_link(links_[l], now);
+  for (std::uint32_t fi : comp_flows_) {
+    Flow& f = flows_[fi];
+    f.remaining = std::max(0.0, f.remaining - f.rate * static_cast<double>(now - f.last_update) * 1e-9);
+    f.last_update = now;
+  }
+  // Deterministic order regardless of how the component was discovered.
+  std::sort(comp_flows_.begin(), comp_flows_.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return flows_[a].sequence < flows_[b].sequence; });
+  std::sort(comp_links_.begin(), comp_links_.end());
+  assign_rates(comp_flows_, comp_links_);
+
+  for (std::uint32_t fi : comp_flows_) {
+    Flow& f = flows_[fi];
+    ++f.version;
+    if (!(f.rate > 0.0)) throw std::logic_error("max-min solver gave a flow no bandwidth");
+    const double ns = std::ceil(f.remaining / f.rate * 1e9);
+    const Time at = now + static_cast<Time>(ns);
+    completions_.push(Completion{at, f.sequence, fi, f.version});
+  }
+  if (trace_ != nullptr) {
+    for (LinkId l : comp_links_) trace_->counter("links", links_[l].name + " GB/s", now, links_[l].total_rate * 1e-9);
+  }
+  arm_wakeup();
+}
+
+void FlowNetwork::assign_rates(const std::vector<std::uint32_t>& flows, const std::vector<LinkId>& links) {
+  // Progressive filling: raise all unfrozen rates together until a link saturates
+  // or a flow hits its cap; freeze those flows; repeat.
+  for (LinkId l : links) {
+    Link& link = links_[l];
+    link.cap_left = link.bandwidth;
+    link.unfrozen = static_cast<std::uint32_t>(link.flows.size());
+    link.total_rate = 0.0;
+  }
+  for (std::uint32_t fi : flows) {
+    flows_[fi].frozen = false;
+    flows_[fi].charged = false;
+  }
+  std::size_t unfrozen = flows.size();
+  while (unfrozen > 0) {
+    double share = std::numeric_limits<double>::infinity();
+    for (LinkId l : links) {
+      const Link& link = links_[l];
+      if (link.unfrozen > 0) share = std::min(share, std::max(0.0, link.cap_left) / link.unfrozen);
+    }
+    for (std::uint32_t fi : flows) {
+      if (!flows_[fi].frozen) share = std::min(share, flows_[fi].max_rate);
+    }
+    const double limit = share * (1.0 + kShareTolerance);
+    std::size_t frozen_now = 0;
+    for (std::uint32_t fi : flows) {
+      Flow& f = flows_[fi];
+      if (f.frozen) continue;
+      bool bottlenecked = f.max_rate <= limit;
+      for (LinkId l : f.path) {
+        const Link& link = links_[l];
+        if (std::max(0.0, link.cap_left) / link.unfrozen <= limit) bottlenecked = true;
+      }
+      if (!bottlenecked) continue;
+      f.frozen = true;
+      f.rate = share;
+      ++frozen_now;
+    }
+    // Charge the frozen flows to their links only after the sweep, so every flow
+    // of this round saw the same bottleneck test.
+    for (std::uint32_t fi : flows) {
+      Flow& f = flows_[fi];
+      if (!f.frozen || f.charged) continue;
+      f.charged = true;
+      for (LinkId l : f.path) {
+        Link& link = links_[l];
+        link.cap_left -= f.rate;
+        link.total_rate += f.rate;
+        --link.unfrozen;
+      }
+    }
+    if (frozen_now == 0) throw std::logic_error("max-min solver made no progress");
+    unfrozen -= frozen_now;
+  }
+}
+
+void FlowNetwork::arm_wakeup() {
+  while (!completions_.empty()) {
+    const Completion& top = completions_.top();
+    const Flow& f = flows_[top.flow];
+    if (f.state == FlowState::kActive && f.version == top.version) break;
+    completions_.pop();
+  }
+  if (completions_.empty()) {
+    sim_.cancel(wakeup_);
+    wakeup_at_ = -1;
+    return;
+  }
+  const Time at = completions_.top().at;
+  if (sim_.is_pending(wakeup_) && wakeup_at_ == at) return;
+  sim_.cancel(wakeup_);
+  wakeup_at_ = at;
+  wakeup_ = sim_.schedule_at(at, [this] { on_wakeup(); });
+}
+
+void FlowNetwork::on_wakeup() {
+  const Time now = sim_.now();
+  wakeup_at_ = -1;
+  finishing_.clear();
+  while (!completions_.empty() && completions_.top().at <= now) {
+    const Completion c = completions_.top();
+    completions_.pop();
+    const Flow& f = flows_[c.flow];
+    if (f.state == FlowState::kActive && f.version == c.version) finishing_.push_back(c.flow);
+  }
+  // finish() runs callbacks that may start flows, but nothing they can reach
+  // touches finishing_.
+  for (std::uint32_t fi : finishing_) finish(fi);
+  arm_wakeup();
+}
+
+const FlowNetwork::Flow* FlowNetwork::live_flow(FlowId id) const {
+  if (id.index >= flows_.size()) return nullptr;
+  const Flow& f = flows_[id.index];
+  if (f.generation != id.generation || f.state == FlowState::kFree) return nullptr;
+  return &f;
+}
+
+bool FlowNetwork::is_active(FlowId id) const { return live_flow(id) != nullptr; }
+
+double FlowNetwork::rate(FlowId id) const {
+  const Flow* f = live_flow(id);
+  return f != nullptr && f->state == FlowState::kActive ? f->rate : 0.0;
+}
+
+double FlowNetwork::remaining_bytes(FlowId id) const {
+  const Flow* f = live_flow(id);
+  if (f == nullptr) return 0.0;
+  if (f->state != FlowState::kActive) return f->remaining;
+  return std::max(0.0, f->remaining - f->rate * static_cast<double>(sim_.now() - f->last_update) * 1e-9);
+}
+
+double FlowNetwork::link_bytes(LinkId id) const {
+  const Link& l = links_.at(id);
+  return l.bytes + l.total_rate * static_cast<double>(sim_.now() - l.last_update) * 1e-9;
+}
+
+Time FlowNetwork::link_busy_time(LinkId id) const {
+  const Link& l = links_.at(id);
+  return l.busy + (l.flows.empty() ? 0 : sim_.now() - l.last_update);
+}
+
+double FlowNetwork::link_utilisation(LinkId id) const {
+  const Time elapsed = sim_.now();
+  if (elapsed <= 0) return 0.0;
+  return link_bytes(id) / (links_.at(id).bandwidth * static_cast<double>(elapsed) * 1e-9);
+}
+
+}  // namespace moesim::sim

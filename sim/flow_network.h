@@ -1,0 +1,167 @@
+#pragma once
+// Flow-level network model. A transfer of B bytes over a path of links first waits
+// the sum of the links' latencies, then competes for bandwidth: at every instant
+// the rates of the active flows are the max-min fair allocation (progressive
+// filling, as SimGrid's LMM solves it) under each link's capacity and each flow's
+// optional rate cap. Rates change only when a flow starts or ends, so between
+// changes every flow drains at a constant rate and its completion time is exact.
+//
+// Cost model (design brief §3, "event budget"): all starts and ends that happen
+// at the same nanosecond are solved together in one deferred solve, and a solve
+// touches only the connected component (links sharing flows) of what changed.
+// Completion times live in one heap with a single simulator wake-up event, so a
+// collective of many flows costs O(changes) events, not O(flows^2).
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <queue>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sim/inline_callback.h"
+#include "sim/simulator.h"
+#include "sim/trace_writer.h"
+
+namespace moesim::sim {
+
+using LinkId = std::uint32_t;
+
+struct FlowId {
+  std::uint32_t index = 0;
+  std::uint32_t generation = 0;
+};
+
+class FlowNetwork {
+ public:
+  static constexpr double kUncapped = std::numeric_limits<double>::infinity();
+
+  explicit FlowNetwork(Simulator& sim);
+  FlowNetwork(const FlowNetwork&) = delete;
+  FlowNetwork& operator=(const FlowNetwork&) = delete;
+
+  // bytes_per_s > 0 and finite; latency >= 0.
+  LinkId add_link(std::string name, double bytes_per_s, Time latency);
+
+  // Starts moving `bytes` over `path` (links may be listed in any order; a link
+  // may appear once). on_done() runs when the last byte arrives.
+  template <class F>
+  FlowId start(std::span<const LinkId> path, double bytes, F&& on_done, double max_rate_bytes_per_s = kUncapped) {
+    const std::uint32_t index = prepare_flow(path, bytes, max_rate_bytes_per_s);
+    flows_[index].on_done.emplace(std::forward<F>(on_done));
+    return launch_flow(index);
+  }
+
+  // co_await net.transfer(path, bytes): suspends until the transfer completes.
+  struct TransferAwaiter {
+    FlowNetwork& net;
+    std::span<const LinkId> path;
+    double bytes;
+    double max_rate;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      net.start(path, bytes, [h] { h.resume(); }, max_rate);
+    }
+    void await_resume() const noexcept {}
+  };
+  TransferAwaiter transfer(std::span<const LinkId> path, double bytes, double max_rate = kUncapped) {
+    return TransferAwaiter{*this, path, bytes, max_rate};
+  }
+
+  bool is_active(FlowId f) const;
+  // Current rate in bytes/s (0 while the flow is still in its latency phase).
+  double rate(FlowId f) const;
+  double remaining_bytes(FlowId f) const;
+
+  std::size_t link_count() const { return links_.size(); }
+  const std::string& link_name(LinkId l) const { return links_.at(l).name; }
+  double link_bandwidth(LinkId l) const { return links_.at(l).bandwidth; }
+  Time link_latency(LinkId l) const { return links_.at(l).latency; }
+  double link_bytes(LinkId l) const;        // bytes carried so far
+  Time link_busy_time(LinkId l) const;      // time with at least one active flow
+  double link_utilisation(LinkId l) const;  // bytes / (bandwidth · elapsed)
+  std::size_t link_active_flows(LinkId l) const { return links_.at(l).flows.size(); }
+  Time path_latency(std::span<const LinkId> path) const;
+
+  std::uint64_t solves() const { return solves_; }
+  std::size_t active_flows() const { return active_count_; }
+
+  // Emits one counter track per link (throughput in GB/s) after each change.
+  void trace_to(TraceWriter* writer) { trace_ = writer; }
+
+ private:
+  struct Link {
+    std::string name;
+    double bandwidth;
+    Time latency;
+    std::vector<std::uint32_t> flows;  // active flows crossing this link
+    double total_rate = 0.0;
+    double bytes = 0.0;
+    Time busy = 0;
+    Time last_update = 0;
+    bool dirty = false;
+    // scratch for the solver
+    double cap_left = 0.0;
+    std::uint32_t unfrozen = 0;
+    std::uint32_t visit = 0;
+  };
+  enum class FlowState : std::uint8_t { kFree, kLatency, kActive };
+  struct Flow {
+    std::vector<LinkId> path;
+    double remaining = 0.0;
+    double rate = 0.0;
+    double max_rate = kUncapped;
+    Time last_update = 0;
+    std::uint64_t sequence = 0;
+    std::uint32_t generation = 1;
+    std::uint32_t version = 0;  // bumps invalidate stale completion-heap entries
+    std::uint32_t visit = 0;
+    std::uint32_t next_free = 0;
+    FlowState state = FlowState::kFree;
+    bool frozen = false;
+    bool charged = false;
+    InlineCallback on_done;
+  };
+  struct Completion {
+    Time at;
+    std::uint64_t sequence;
+    std::uint32_t flow;
+    std::uint32_t version;
+    bool operator>(const Completion& o) const { return at != o.at ? at > o.at : sequence > o.sequence; }
+  };
+
+  std::uint32_t prepare_flow(std::span<const LinkId> path, double bytes, double max_rate);
+  FlowId launch_flow(std::uint32_t index);
+  void activate(std::uint32_t index);
+  void finish(std::uint32_t index);
+  void mark_dirty(LinkId l);
+  void request_solve();
+  void solve();
+  void assign_rates(const std::vector<std::uint32_t>& flows, const std::vector<LinkId>& links);
+  void advance_link(Link& l, Time now);
+  void on_wakeup();
+  void arm_wakeup();
+  const Flow* live_flow(FlowId f) const;
+
+  Simulator& sim_;
+  std::vector<Link> links_;
+  std::deque<Flow> flows_;  // deque: stable addresses for the inline callbacks
+  std::uint32_t free_head_ = 0xffffffffu;
+  std::size_t active_count_ = 0;
+  std::uint64_t next_sequence_ = 0;
+  std::vector<LinkId> dirty_links_;
+  bool solve_pending_ = false;
+  std::priority_queue<Completion, std::vector<Completion>, std::greater<>> completions_;
+  EventHandle wakeup_;
+  Time wakeup_at_ = -1;
+  std::uint32_t visit_mark_ = 0;
+  std::uint64_t solves_ = 0;
+  TraceWriter* trace_ = nullptr;
+  // scratch, reused across solves
+  std::vector<std::uint32_t> comp_flows_;
+  std::vector<LinkId> comp_links_;
+  std::vector<std::uint32_t> finishing_;
+};
+
+}  // namespace moesim::sim

@@ -8,101 +8,196 @@
 namespace moesim::sim {
 namespace {
 
-// Min-heap on `order` (std heap algorithms build max-heaps, so invert).
-struct LaterOrder {
-  bool operator()(const QueuedEvent& a, const QueuedEvent& b) const { return a.order > b.order; }
+struct Later {
+  bool operator()(const auto& a, const auto& b) const {
+    return a.time != b.time ? a.time > b.time : a.order > b.order;
+  }
 };
 
 constexpr std::uint64_t kSequenceBits = 48;
 constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << kSequenceBits) - 1;
+constexpr std::uint64_t kNoBucket = ~std::uint64_t{0};
+constexpr std::uint64_t kMinBuckets = 64;
+constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 20;
+constexpr std::size_t kQuantileThreshold = 64;
+// About one event per bucket: a bucket list longer than one is a chain of
+// dependent cache misses that prefetching the head cannot hide.
+constexpr std::uint64_t kEventsPerBucket = 1;
 
 }  // namespace
 
-void EventQueue::push_tie(const QueuedEvent& e) {
-  ties_.push_back(e);
-  std::push_heap(ties_.begin(), ties_.end(), LaterOrder{});
+std::uint32_t EventQueue::allocate() {
+  if (free_head_ != kNone) {
+    const std::uint32_t i = free_head_;
+    free_head_ = at(i).next;
+    return i;
+  }
+  if ((allocated_ & (kChunkSize - 1)) == 0) {
+    if (allocated_ >= kNone - kChunkSize) throw std::length_error("too many pending events");
+    chunks_.push_back(std::make_unique<Node[]>(kChunkSize));
+  }
+  return allocated_++;
 }
 
-void EventQueue::place(const QueuedEvent& e) {
-  const auto key = static_cast<std::uint64_t>(e.time);
-  const std::uint64_t diff = key ^ last_;
-  if (diff == 0) {
-    push_tie(e);
-    return;
-  }
-  const int level = (63 - std::countl_zero(diff)) >> 3;
-  const auto digit = static_cast<int>((key >> (level * 8)) & 0xff);
-  Level& l = levels_[static_cast<std::size_t>(level)];
-  l.buckets[static_cast<std::size_t>(digit)].push_back(e);
-  l.nonempty[static_cast<std::size_t>(digit >> 6)] |= std::uint64_t{1} << (digit & 63);
-  nonempty_levels_ |= 1u << level;
+void EventQueue::release(std::uint32_t node) {
+  Node& n = at(node);
+  n.callback.reset();
+  n.next = free_head_;
+  free_head_ = node;
 }
 
-void EventQueue::push(Time time, int priority, std::uint32_t slot) {
-  if (time < 0 || static_cast<std::uint64_t>(time) < last_) {
-    throw std::logic_error("event scheduled before the current simulated time");
-  }
+void EventQueue::link_into_bucket(std::uint64_t bucket, std::uint32_t node) {
+  at(node).next = heads_[bucket];
+  heads_[bucket] = node;
+  occupied_[bucket >> 6] |= std::uint64_t{1} << (bucket & 63);
+}
+
+std::uint32_t EventQueue::push(Time time, int priority) {
+  if (time < last_) throw std::logic_error("event scheduled before the current simulated time");
   if (priority < kMinPriority || priority > kMaxPriority) {
     throw std::out_of_range("event priority outside [-32768, 32767]");
   }
-  const std::uint64_t order =
-      (static_cast<std::uint64_t>(priority - kMinPriority) << kSequenceBits) | (sequence_++ & kSequenceMask);
-  place(QueuedEvent{time, order, slot});
+  const std::uint32_t i = allocate();
+  Node& n = at(i);
+  n.time = time;
+  n.order = (static_cast<std::uint64_t>(priority - kMinPriority) << kSequenceBits) | (sequence_++ & kSequenceMask);
   ++size_;
+  const auto t = static_cast<std::uint64_t>(time);
+  if (t < epoch_end_) {
+    const std::uint64_t bucket = (t - epoch_start_) >> shift_;
+    if (bucket == cursor_) {
+      current_.push_back(Entry{n.time, n.order, i});
+      std::push_heap(current_.begin(), current_.end(), Later{});
+    } else {
+      link_into_bucket(bucket, i);
+    }
+  } else {
+    overflow_.push_back(Entry{n.time, n.order, i});
+  }
+  return i;
 }
 
-void EventQueue::lowest_bucket(int& level, int& digit) const {
-  level = std::countr_zero(nonempty_levels_);
-  const Level& l = levels_[static_cast<std::size_t>(level)];
-  for (int w = 0; w < 4; ++w) {
-    if (l.nonempty[static_cast<std::size_t>(w)] != 0) {
-      digit = w * 64 + std::countr_zero(l.nonempty[static_cast<std::size_t>(w)]);
-      return;
+std::uint64_t EventQueue::next_occupied(std::uint64_t from) const {
+  const std::uint64_t buckets = heads_.size();
+  if (from >= buckets) return kNoBucket;
+  std::uint64_t w = from >> 6;
+  std::uint64_t bits = occupied_[w] & (~std::uint64_t{0} << (from & 63));
+  while (bits == 0) {
+    if (++w == occupied_.size()) return kNoBucket;
+    bits = occupied_[w];
+  }
+  return (w << 6) + static_cast<std::uint64_t>(std::countr_zero(bits));
+}
+
+void EventQueue::load_bucket(std::uint64_t bucket) {
+  cursor_ = bucket;
+  for (std::uint32_t i = heads_[bucket]; i != kNone; i = at(i).next) {
+    current_.push_back(Entry{at(i).time, at(i).order, i});
+  }
+  heads_[bucket] = kNone;
+  occupied_[bucket >> 6] &= ~(std::uint64_t{1} << (bucket & 63));
+  std::make_heap(current_.begin(), current_.end(), Later{});
+  prefetch_ahead(bucket);
+}
+
+void EventQueue::prefetch_ahead(std::uint64_t loaded) {
+  // A node is written when its event is scheduled and read again only when it
+  // reaches the front, long after it left the cache: that read is the one miss
+  // per event. Keep the first nodes of the next few occupied buckets in flight.
+  if (prefetch_bucket_ == kNoBucket || prefetch_bucket_ < loaded) {
+    prefetch_bucket_ = loaded;
+    prefetched_ = 0;
+  } else if (prefetched_ > 0) {
+    --prefetched_;
+  }
+  while (prefetched_ < kPrefetchDistance) {
+    const std::uint64_t b = next_occupied(prefetch_bucket_ + 1);
+    if (b == kNoBucket) break;
+    __builtin_prefetch(&at(heads_[b]));
+    prefetch_bucket_ = b;
+    ++prefetched_;
+  }
+}
+
+void EventQueue::start_epoch() {
+  assert(!overflow_.empty());
+  const std::size_t n = overflow_.size();
+  Time lo = overflow_.front().time;
+  Time hi = lo;
+  for (const Entry& e : overflow_) {
+    lo = std::min(lo, e.time);
+    hi = std::max(hi, e.time);
+  }
+  if (n > kQuantileThreshold) {
+    // Span the earliest 7/8 of the events, so far-future outliers stay in the
+    // overflow instead of stretching every bucket.
+    scratch_.clear();
+    for (const Entry& e : overflow_) scratch_.push_back(e.time);
+    const std::size_t k = n - 1 - n / 8;
+    std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(k), scratch_.end());
+    hi = scratch_[k];
+  }
+  const std::uint64_t buckets = std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(n)) / kEventsPerBucket, kMinBuckets,
+                                                          kMaxBuckets);
+  const std::uint64_t span = static_cast<std::uint64_t>(hi - lo) + 1;
+  const std::uint64_t width = (span + buckets - 1) / buckets;
+  shift_ = static_cast<int>(std::bit_width(width - 1));
+  epoch_start_ = static_cast<std::uint64_t>(lo);
+  const std::uint64_t reach = buckets << shift_;
+  epoch_end_ = reach > ~std::uint64_t{0} - epoch_start_ ? ~std::uint64_t{0} : epoch_start_ + reach;
+  if (heads_.size() != buckets) {
+    heads_.assign(buckets, kNone);
+    occupied_.assign(buckets / 64, 0);
+  }
+  cursor_ = 0;
+  prefetch_bucket_ = kNoBucket;
+  std::size_t kept = 0;
+  for (const Entry& e : overflow_) {
+    const auto t = static_cast<std::uint64_t>(e.time);
+    if (t < epoch_end_) {
+      link_into_bucket((t - epoch_start_) >> shift_, e.node);
+    } else {
+      overflow_[kept++] = e;
     }
   }
-  assert(false && "level marked non-empty has no bucket");
+  overflow_.resize(kept);
 }
 
-void EventQueue::refill_ties() {
-  int level = 0;
-  int digit = 0;
-  lowest_bucket(level, digit);
-  Level& l = levels_[static_cast<std::size_t>(level)];
-  std::vector<QueuedEvent> moving;
-  moving.swap(l.buckets[static_cast<std::size_t>(digit)]);
-  l.nonempty[static_cast<std::size_t>(digit >> 6)] &= ~(std::uint64_t{1} << (digit & 63));
-  if ((l.nonempty[0] | l.nonempty[1] | l.nonempty[2] | l.nonempty[3]) == 0) nonempty_levels_ &= ~(1u << level);
-
-  std::uint64_t new_last = static_cast<std::uint64_t>(moving.front().time);
-  for (const QueuedEvent& e : moving) new_last = std::min(new_last, static_cast<std::uint64_t>(e.time));
-  last_ = new_last;
-  // Each key shares every byte above `level` with the new last key and so lands
-  // strictly below `level` (or among the ties).
-  for (const QueuedEvent& e : moving) place(e);
-  // Hand the emptied vector's capacity back to its bucket for reuse.
-  moving.clear();
-  l.buckets[static_cast<std::size_t>(digit)].swap(moving);
-}
-
-QueuedEvent EventQueue::pop() {
+std::uint32_t EventQueue::pop() {
   assert(size_ > 0);
-  if (ties_.empty()) refill_ties();
-  std::pop_heap(ties_.begin(), ties_.end(), LaterOrder{});
-  const QueuedEvent e = ties_.back();
-  ties_.pop_back();
+  while (current_.empty()) {
+    const std::uint64_t b = next_occupied(cursor_);
+    if (b != kNoBucket) {
+      load_bucket(b);
+    } else {
+      start_epoch();
+    }
+  }
+  std::pop_heap(current_.begin(), current_.end(), Later{});
+  const std::uint32_t i = current_.back().node;
+  current_.pop_back();
   --size_;
-  return e;
+  Node& n = at(i);
+  last_ = n.time;
+  if (++n.generation == 0) n.generation = 1;  // 0 marks an invalid handle
+  return i;
 }
 
 Time EventQueue::min_time() const {
   assert(size_ > 0);
-  if (!ties_.empty()) return static_cast<Time>(last_);
-  int level = 0;
-  int digit = 0;
-  lowest_bucket(level, digit);
-  const auto& bucket = levels_[static_cast<std::size_t>(level)].buckets[static_cast<std::size_t>(digit)];
-  Time t = bucket.front().time;
-  for (const QueuedEvent& e : bucket) t = std::min(t, e.time);
+  if (!current_.empty()) return current_.front().time;
+  const std::uint64_t b = next_occupied(cursor_);
+  Time t = 0;
+  bool found = false;
+  auto consider = [&](Time x) {
+    if (!found || x < t) t = x;
+    found = true;
+  };
+  if (b != kNoBucket) {
+    for (std::uint32_t i = heads_[b]; i != kNone; i = at(i).next) consider(at(i).time);
+    return t;
+  }
+  for (const Entry& e : overflow_) consider(e.time);
   return t;
 }
 

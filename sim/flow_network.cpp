@@ -93,7 +93,7 @@ void FlowNetwork::activate(std::uint32_t index) {
 void FlowNetwork::advance_link(Link& l, Time now) {
   const Time dt = now - l.last_update;
   if (dt > 0) {
-    l.bytes += l.total_rate * static_cast<double>(dt) * 1e-9;
+    l.bytes += l.total_rate * static_cast<double>(dt) / 1e9;
     if (!l.flows.empty()) l.busy += dt;
   }
   l.last_update = now;
@@ -176,7 +176,7 @@ void FlowNetwork::solve() {
   for (LinkId l : comp_links_) advance_link(links_[l], now);
   for (std::uint32_t fi : comp_flows_) {
     Flow& f = flows_[fi];
-    f.remaining = std::max(0.0, f.remaining - f.rate * static_cast<double>(now - f.last_update) * 1e-9);
+    f.remaining = std::max(0.0, f.remaining - f.rate * static_cast<double>(now - f.last_update) / 1e9);
     f.last_update = now;
   }
   // Deterministic order regardless of how the component was discovered.
@@ -189,8 +189,10 @@ void FlowNetwork::solve() {
     Flow& f = flows_[fi];
     ++f.version;
     if (!(f.rate > 0.0)) throw std::logic_error("max-min solver gave a flow no bandwidth");
-    const double ns = std::ceil(f.remaining / f.rate * 1e9);
-    const Time at = now + static_cast<Time>(ns);
+    // Multiply before dividing (exact for round numbers) and forgive sub-femtosecond
+    // rounding so that 1 MB at 1 GB/s ends at exactly 1 ms, not 1 ms + 1 ns.
+    const double exact_ns = f.remaining * 1e9 / f.rate;
+    const Time at = now + static_cast<Time>(std::max(0.0, std::ceil(exact_ns - 1e-6)));
     completions_.push(Completion{at, f.sequence, fi, f.version});
   }
   if (trace_ != nullptr) {
@@ -308,12 +310,12 @@ double FlowNetwork::remaining_bytes(FlowId id) const {
   const Flow* f = live_flow(id);
   if (f == nullptr) return 0.0;
   if (f->state != FlowState::kActive) return f->remaining;
-  return std::max(0.0, f->remaining - f->rate * static_cast<double>(sim_.now() - f->last_update) * 1e-9);
+  return std::max(0.0, f->remaining - f->rate * static_cast<double>(sim_.now() - f->last_update) / 1e9);
 }
 
 double FlowNetwork::link_bytes(LinkId id) const {
   const Link& l = links_.at(id);
-  return l.bytes + l.total_rate * static_cast<double>(sim_.now() - l.last_update) * 1e-9;
+  return l.bytes + l.total_rate * static_cast<double>(sim_.now() - l.last_update) / 1e9;
 }
 
 Time FlowNetwork::link_busy_time(LinkId id) const {

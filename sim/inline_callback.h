@@ -13,7 +13,7 @@ namespace moesim::sim {
 
 class InlineCallback {
  public:
-  static constexpr std::size_t kCapacity = 48;
+  static constexpr std::size_t kCapacity = 24;  // with two pointers: 40 bytes, so an event node is one cache line
 
   InlineCallback() = default;
   InlineCallback(const InlineCallback&) = delete;
@@ -24,7 +24,7 @@ class InlineCallback {
   void emplace(F&& f) {
     using Fn = std::decay_t<F>;
     static_assert(sizeof(Fn) <= kCapacity, "event callback too large for the inline buffer: capture less (a pointer)");
-    static_assert(alignof(Fn) <= alignof(std::max_align_t), "over-aligned event callback");
+    static_assert(alignof(Fn) <= alignof(void*), "over-aligned event callback");
     reset();
     ::new (static_cast<void*>(storage_)) Fn(std::forward<F>(f));
     invoke_ = [](void* p) { (*static_cast<Fn*>(p))(); };
@@ -45,7 +45,7 @@ class InlineCallback {
   }
 
  private:
-  alignas(std::max_align_t) std::byte storage_[kCapacity];
+  alignas(void*) std::byte storage_[kCapacity];
   void (*invoke_)(void*) = nullptr;
   void (*destroy_)(void*) = nullptr;
 };

@@ -6,6 +6,43 @@
 namespace moesim::sim {
 namespace {
 
+// Ziggurat tables for the standard exponential (Marsaglia & Tsang, "The Ziggurat
+// Method for Generating Random Variables", JSS 5(8), 2000; 256 layers). Unlike the
+// paper's 32-bit version, the layer index and the abscissa come from disjoint bits
+// of one 64-bit draw (low 8 bits, high 53 bits), which removes the known
+// correlation between them.
+struct ExponentialZiggurat {
+  static constexpr double kScale = 9007199254740992.0;  // 2^53
+  static constexpr double kTailStart = 7.697117470131487;
+  std::uint64_t k[256];
+  double w[256];
+  double f[256];
+  ExponentialZiggurat() {
+    double de = kTailStart;
+    double te = de;
+    const double ve = 3.949659822581572e-3;
+    const double q = ve / std::exp(-de);
+    k[0] = static_cast<std::uint64_t>((de / q) * kScale);
+    k[1] = 0;
+    w[0] = q / kScale;
+    w[255] = de / kScale;
+    f[0] = 1.0;
+    f[255] = std::exp(-de);
+    for (int i = 254; i >= 1; --i) {
+      de = -std::log(ve / de + std::exp(-de));
+      k[i + 1] = static_cast<std::uint64_t>((de / te) * kScale);
+      te = de;
+      f[i] = std::exp(-de);
+      w[i] = de / kScale;
+    }
+  }
+};
+
+const ExponentialZiggurat& exponential_ziggurat() {
+  static const ExponentialZiggurat table;
+  return table;
+}
+
 constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 }  // namespace
@@ -66,7 +103,20 @@ bool Rng::bernoulli(double p) { return uniform01() < p; }
 
 double Rng::exponential(double rate) {
   if (!(rate > 0.0)) throw std::invalid_argument("exponential rate must be > 0");
-  return -std::log1p(-uniform01()) / rate;
+  return standard_exponential() / rate;
+}
+
+double Rng::standard_exponential() {
+  const ExponentialZiggurat& z = exponential_ziggurat();
+  for (;;) {
+    const std::uint64_t u = next_u64();
+    const auto layer = static_cast<std::size_t>(u & 0xff);
+    const std::uint64_t j = u >> 11;
+    const double x = static_cast<double>(j) * z.w[layer];
+    if (j < z.k[layer]) return x;  // inside the layer's rectangle: ~98.9% of draws
+    if (layer == 0) return ExponentialZiggurat::kTailStart - std::log1p(-uniform01());  // memoryless tail
+    if (z.f[layer] + uniform01() * (z.f[layer - 1] - z.f[layer]) < std::exp(-x)) return x;
+  }
 }
 
 double Rng::normal(double mean, double stddev) {

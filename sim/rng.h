@@ -20,6 +20,7 @@ class Rng {
   std::uint64_t uniform_int(std::uint64_t n);  // [0, n), unbiased; n > 0
   bool bernoulli(double p);
   double exponential(double rate);          // mean 1/rate
+  double standard_exponential();            // mean 1 (ziggurat, no logarithm on the fast path)
   double normal(double mean = 0.0, double stddev = 1.0);
   double lognormal(double mu, double sigma);
   double gamma(double shape, double scale);  // Marsaglia–Tsang

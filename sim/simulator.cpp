@@ -19,32 +19,6 @@ Simulator::~Simulator() {
   }
 }
 
-std::uint32_t Simulator::allocate_slot() {
-  if (free_head_ == kNoSlot) {
-    if ((slot_count_ & (kChunkSize - 1)) == 0) {
-      if (slot_count_ == kNoSlot - (kChunkSize - 1)) throw std::length_error("too many pending events");
-      chunks_.push_back(std::make_unique<Slot[]>(kChunkSize));
-    }
-    const std::uint32_t index = slot_count_++;
-    slot(index).state = SlotState::kPending;
-    return index;
-  }
-  const std::uint32_t index = free_head_;
-  Slot& s = slot(index);
-  free_head_ = s.next_free;
-  s.state = SlotState::kPending;
-  return index;
-}
-
-void Simulator::free_slot(std::uint32_t i) {
-  Slot& s = slot(i);
-  s.callback.reset();
-  s.state = SlotState::kFree;
-  if (++s.generation == 0) s.generation = 1;  // 0 marks an invalid handle
-  s.next_free = free_head_;
-  free_head_ = i;
-}
-
 Time Simulator::check_not_past(Time t) const {
   if (t < now_) {
     throw std::logic_error("event scheduled in the past: t=" + std::to_string(t) + " ns < now=" + std::to_string(now_) +
@@ -55,36 +29,34 @@ Time Simulator::check_not_past(Time t) const {
 
 bool Simulator::cancel(EventHandle h) {
   if (!is_pending(h)) return false;
-  Slot& s = slot(h.slot);
-  s.state = SlotState::kCancelled;  // its queue entry is dropped when popped
-  s.callback.reset();
+  queue_.callback(h.node).reset();  // the node is dropped when it reaches the front
   --live_events_;
   return true;
 }
 
 bool Simulator::is_pending(EventHandle h) const {
-  if (!h.valid() || h.slot >= slot_count_) return false;
-  const Slot& s = slot(h.slot);
-  return s.generation == h.generation && s.state == SlotState::kPending;
+  // A node's generation moves on when it is popped, so a matching generation means
+  // "still queued"; an empty callback means "cancelled".
+  return h.valid() && queue_.valid_node(h.node) && queue_.generation(h.node) == h.generation &&
+         queue_.has_callback(h.node);
 }
 
 void Simulator::execute_next() {
-  const QueuedEvent e = queue_.pop();
-  Slot& s = slot(e.slot);
-  if (s.state == SlotState::kCancelled) {
-    free_slot(e.slot);
+  const std::uint32_t node = queue_.pop();
+  InlineCallback& callback = queue_.callback(node);
+  if (!callback) {  // cancelled
+    queue_.release(node);
     return;
   }
-  now_ = e.time;
-  s.state = SlotState::kRunning;
+  now_ = queue_.time_of(node);
   --live_events_;
   ++executed_;
   struct Release {
-    Simulator* sim;
-    std::uint32_t index;
-    ~Release() { sim->free_slot(index); }
-  } release{this, e.slot};
-  s.callback();
+    EventQueue& queue;
+    std::uint32_t node;
+    ~Release() { queue.release(node); }
+  } release{queue_, node};
+  callback();
 }
 
 void Simulator::run() {

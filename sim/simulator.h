@@ -5,7 +5,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -18,7 +17,7 @@ namespace moesim::sim {
 // Identifies one scheduled event. Stale handles (event ran or was cancelled) are
 // recognised through the generation counter and are harmless to cancel.
 struct EventHandle {
-  std::uint32_t slot = 0;
+  std::uint32_t node = 0;
   std::uint32_t generation = 0;
   bool valid() const { return generation != 0; }
 };
@@ -39,12 +38,10 @@ class Simulator {
   // among events at the same nanosecond; equal priorities run in scheduling order.
   template <class F>
   EventHandle schedule_at(Time t, F&& f, int priority = 0) {
-    const std::uint32_t index = allocate_slot();
-    Slot& s = slot(index);
-    s.callback.emplace(std::forward<F>(f));
-    queue_.push(check_not_past(t), priority, index);
+    const std::uint32_t node = queue_.push(check_not_past(t), priority);
+    queue_.callback(node).emplace(std::forward<F>(f));
     ++live_events_;
-    return EventHandle{index, s.generation};
+    return EventHandle{node, queue_.generation(node)};
   }
   template <class F>
   EventHandle schedule_in(Time dt, F&& f, int priority = 0) {
@@ -92,29 +89,11 @@ class Simulator {
   void unlink_process(ProcessPromiseBase* p);
 
  private:
-  enum class SlotState : std::uint8_t { kFree, kPending, kCancelled, kRunning };
-  struct Slot {
-    InlineCallback callback;
-    std::uint32_t generation = 1;
-    std::uint32_t next_free = 0;
-    SlotState state = SlotState::kFree;
-  };
-  static constexpr std::uint32_t kChunkBits = 12;
-  static constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
-  static constexpr std::uint32_t kNoSlot = 0xffffffffu;
-
-  Slot& slot(std::uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
-  const Slot& slot(std::uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunkSize - 1)]; }
-  std::uint32_t allocate_slot();
-  void free_slot(std::uint32_t i);
   Time check_not_past(Time t) const;
   void execute_next();
   void rethrow_process_failure();
 
   EventQueue queue_;
-  std::vector<std::unique_ptr<Slot[]>> chunks_;  // stable addresses: callbacks never move
-  std::uint32_t free_head_ = kNoSlot;
-  std::uint32_t slot_count_ = 0;
   std::size_t live_events_ = 0;
   std::uint64_t executed_ = 0;
   Time now_ = 0;

@@ -1,0 +1,106 @@
+// The moesim executable as a user meets it: help, version, exit codes, and clear
+// messages for bad input. Runs the built binary (MOESIM_BINARY).
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("moesim --help, --version and per-command help", "[experiments][cli]") {
+  const Result help = run("--help");
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.output, Catch::Contains("validate") && Catch::Contains("bench"));
+  const Result version = run("--version");
+  CHECK(version.exit_code == 0);
+  CHECK_THAT(version.output, Catch::StartsWith("moesim "));
+  for (const char* cmd : {"validate --help", "bench --help"}) {
+    const Result r = run(cmd);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("Usage: moesim"));
+  }
+}
+
+TEST_CASE("unknown commands and options exit with code 2 and say what was wrong", "[experiments][cli]") {
+  const Result none = run("");
+  CHECK(none.exit_code == 2);
+  const Result unknown = run("frobnicate");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("unknown command 'frobnicate'"));
+  const Result flag = run("validate queueing --no-such-flag");
+  CHECK(flag.exit_code == 2);
+  CHECK_THAT(flag.output, Catch::Contains("no-such-flag"));
+  const Result target = run("validate nonsense");
+  CHECK(target.exit_code == 2);
+  CHECK_THAT(target.output, Catch::Contains("unknown target 'nonsense'"));
+}
+
+TEST_CASE("invalid parameters name the parameter and the expected range", "[experiments][cli]") {
+  struct Case {
+    const char* args;
+    const char* mentions;
+  };
+  for (const Case& c : {Case{"validate queueing --utilisations 1.2", "--utilisations"},
+                        Case{"validate queueing --utilisations 0.5,nan", "--utilisations"},
+                        Case{"validate queueing --utilisations 0.5,abc", "abc"},
+                        Case{"validate queueing --servers 0", "--servers"},
+                        Case{"validate queueing --service-rate -3", "--service-rate"},
+                        Case{"validate queueing --replications 1", "--replications"},
+                        Case{"validate queueing --customers 10 --warmup 20", "--customers"},
+                        Case{"validate queueing --servers two", "servers"},
+                        Case{"bench engine --pending 0", "--pending"},
+                        Case{"bench engine --phold-remote 2", "--phold-remote"}}) {
+    const Result r = run(c.args);
+    INFO(c.args << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(c.mentions));
+    CHECK_THAT(r.output, !Catch::Contains("internal error"));
+  }
+}
+
+TEST_CASE("validate queueing prints the table, writes JSON, and is reproducible", "[experiments][cli][determinism]") {
+  const auto dir = std::filesystem::temp_directory_path() / "moesim_cli_test";
+  std::filesystem::remove_all(dir);
+  const std::string common = "validate queueing --utilisations 0.6 --replications 4 --customers 20000 --warmup 2000 ";
+  const Result a = run(common + "--json " + (dir / "a.json").string());
+  const Result b = run(common + "--json " + (dir / "b.json").string());
+  const Result c = run(common + "--seed 9 --json " + (dir / "c.json").string());
+  CHECK_THAT(a.output, Catch::Contains("M/M/1") && Catch::Contains("M/D/1") && Catch::Contains("M/M/4"));
+  CHECK_THAT(a.output, Catch::Contains("Little's law"));
+  CHECK(a.exit_code == b.exit_code);
+  CHECK(slurp(dir / "a.json") == slurp(dir / "b.json"));
+  CHECK(slurp(dir / "a.json") != slurp(dir / "c.json"));
+  CHECK_THAT(slurp(dir / "a.json"), Catch::Contains("\"within_ci\""));
+  std::filesystem::remove_all(dir);
+}

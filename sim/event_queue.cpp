@@ -20,6 +20,7 @@ constexpr std::uint64_t kNoBucket = ~std::uint64_t{0};
 constexpr std::uint64_t kMinBuckets = 64;
 constexpr std::uint64_t kMaxBuckets = std::uint64_t{1} << 20;
 constexpr std::size_t kQuantileThreshold = 64;
+constexpr std::size_t kQuantileSample = 1024;
 // About one event per bucket: a bucket list longer than one is a chain of
 // dependent cache misses that prefetching the head cannot hide.
 constexpr std::uint64_t kEventsPerBucket = 1;
@@ -89,15 +90,20 @@ std::uint64_t EventQueue::next_occupied(std::uint64_t from) const {
   return (w << 6) + static_cast<std::uint64_t>(std::countr_zero(bits));
 }
 
-void EventQueue::load_bucket(std::uint64_t bucket) {
+std::uint32_t EventQueue::take_bucket(std::uint64_t bucket) {
   cursor_ = bucket;
-  for (std::uint32_t i = heads_[bucket]; i != kNone; i = at(i).next) {
-    current_.push_back(Entry{at(i).time, at(i).order, i});
-  }
+  const std::uint32_t head = heads_[bucket];
   heads_[bucket] = kNone;
   occupied_[bucket >> 6] &= ~(std::uint64_t{1} << (bucket & 63));
-  std::make_heap(current_.begin(), current_.end(), Later{});
   prefetch_ahead(bucket);
+  const Node& first = at(head);
+  if (first.next == kNone) return head;  // the common case: one event, no heap needed
+  for (std::uint32_t i = head; i != kNone; i = at(i).next) current_.push_back(Entry{at(i).time, at(i).order, i});
+  std::make_heap(current_.begin(), current_.end(), Later{});
+  std::pop_heap(current_.begin(), current_.end(), Later{});
+  const std::uint32_t earliest = current_.back().node;
+  current_.pop_back();
+  return earliest;
 }
 
 void EventQueue::prefetch_ahead(std::uint64_t loaded) {
@@ -130,12 +136,14 @@ void EventQueue::start_epoch() {
   }
   if (n > kQuantileThreshold) {
     // Span the earliest 7/8 of the events, so far-future outliers stay in the
-    // overflow instead of stretching every bucket.
+    // overflow instead of stretching every bucket. The quantile is estimated from
+    // an evenly strided sample: it only sizes the buckets, exactness is not needed.
     scratch_.clear();
-    for (const Entry& e : overflow_) scratch_.push_back(e.time);
-    const std::size_t k = n - 1 - n / 8;
+    const std::size_t stride = std::max<std::size_t>(1, n / kQuantileSample);
+    for (std::size_t j = 0; j < n; j += stride) scratch_.push_back(overflow_[j].time);
+    const std::size_t k = scratch_.size() - 1 - scratch_.size() / 8;
     std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(k), scratch_.end());
-    hi = scratch_[k];
+    hi = std::max(scratch_[k], lo);
   }
   const std::uint64_t buckets = std::clamp<std::uint64_t>(std::bit_ceil(static_cast<std::uint64_t>(n)) / kEventsPerBucket, kMinBuckets,
                                                           kMaxBuckets);
@@ -165,17 +173,19 @@ void EventQueue::start_epoch() {
 
 std::uint32_t EventQueue::pop() {
   assert(size_ > 0);
-  while (current_.empty()) {
-    const std::uint64_t b = next_occupied(cursor_);
-    if (b != kNoBucket) {
-      load_bucket(b);
-    } else {
+  std::uint32_t i = kNone;
+  if (!current_.empty()) {
+    std::pop_heap(current_.begin(), current_.end(), Later{});
+    i = current_.back().node;
+    current_.pop_back();
+  } else {
+    std::uint64_t b = next_occupied(cursor_);
+    while (b == kNoBucket) {
       start_epoch();
+      b = next_occupied(0);
     }
+    i = take_bucket(b);
   }
-  std::pop_heap(current_.begin(), current_.end(), Later{});
-  const std::uint32_t i = current_.back().node;
-  current_.pop_back();
   --size_;
   Node& n = at(i);
   last_ = n.time;

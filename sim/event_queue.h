@@ -85,7 +85,9 @@ class EventQueue {
   std::uint32_t allocate();
   void link_into_bucket(std::uint64_t bucket, std::uint32_t node);
   std::uint64_t next_occupied(std::uint64_t from) const;  // kNoBucket if none
-  void load_bucket(std::uint64_t bucket);
+  // Empties `bucket` (the new cursor) and returns its earliest node; any other
+  // nodes of the bucket go to the heap.
+  std::uint32_t take_bucket(std::uint64_t bucket);
   void start_epoch();
   void prefetch_ahead(std::uint64_t loaded);
   static constexpr std::uint32_t kPrefetchDistance = 8;

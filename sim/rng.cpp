@@ -38,10 +38,9 @@ struct ExponentialZiggurat {
   }
 };
 
-const ExponentialZiggurat& exponential_ziggurat() {
-  static const ExponentialZiggurat table;
-  return table;
-}
+// Built during static initialisation (no guard on the sampling path). Sampling
+// before main() from another translation unit's static initialiser is not supported.
+const ExponentialZiggurat kExponentialZiggurat;
 
 constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
@@ -107,7 +106,7 @@ double Rng::exponential(double rate) {
 }
 
 double Rng::standard_exponential() {
-  const ExponentialZiggurat& z = exponential_ziggurat();
+  const ExponentialZiggurat& z = kExponentialZiggurat;
   for (;;) {
     const std::uint64_t u = next_u64();
     const auto layer = static_cast<std::size_t>(u & 0xff);

@@ -19,12 +19,9 @@ Simulator::~Simulator() {
   }
 }
 
-Time Simulator::check_not_past(Time t) const {
-  if (t < now_) {
-    throw std::logic_error("event scheduled in the past: t=" + std::to_string(t) + " ns < now=" + std::to_string(now_) +
-                           " ns");
-  }
-  return t;
+void Simulator::throw_past(Time t) const {
+  throw std::logic_error("event scheduled in the past: t=" + std::to_string(t) + " ns < now=" + std::to_string(now_) +
+                         " ns");
 }
 
 bool Simulator::cancel(EventHandle h) {

@@ -89,7 +89,11 @@ class Simulator {
   void unlink_process(ProcessPromiseBase* p);
 
  private:
-  Time check_not_past(Time t) const;
+  Time check_not_past(Time t) const {
+    if (t < now_) throw_past(t);
+    return t;
+  }
+  [[noreturn]] void throw_past(Time t) const;
   void execute_next();
   void rethrow_process_failure();
 

@@ -3,6 +3,7 @@
 // condition checked on random networks.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <fmt/format.h>
 #include <vector>
 
 #include "sim/flow_network.h"
@@ -164,7 +165,7 @@ TEST_CASE("random networks satisfy the max-min optimality condition", "[sim][flo
     Simulator sim;
     FlowNetwork net(sim);
     const int links = 2 + static_cast<int>(rng.uniform_int(10));
-    for (int i = 0; i < links; ++i) net.add_link("l" + std::to_string(i), rng.uniform(0.1, 4.0) * kGBps, 0);
+    for (int i = 0; i < links; ++i) net.add_link(fmt::format("l{}", i), rng.uniform(0.1, 4.0) * kGBps, 0);
     std::vector<FlowId> flows;
     std::vector<std::vector<LinkId>> paths;
     std::vector<double> caps;

@@ -60,23 +60,33 @@ TraceWriter::TrackId TraceWriter::add_track(std::string_view group, std::string_
   return static_cast<TrackId>(tracks_.size() - 1);
 }
 
+bool TraceWriter::full() {
+  if (records_.size() < max_records_) return false;
+  ++dropped_;
+  return true;
+}
+
 void TraceWriter::span(TrackId track, std::string_view name, Time start, Time end) {
   if (track >= tracks_.size()) throw std::out_of_range("trace span on an unknown track");
   if (end < start) throw std::invalid_argument("trace span ends before it starts");
+  if (full()) return;
   records_.push_back(Record{Kind::kSpan, tracks_[track].group, track, intern(name), start, end, 0.0});
 }
 
 void TraceWriter::instant(TrackId track, std::string_view name, Time at) {
   if (track >= tracks_.size()) throw std::out_of_range("trace instant on an unknown track");
+  if (full()) return;
   records_.push_back(Record{Kind::kInstant, tracks_[track].group, track, intern(name), at, at, 0.0});
 }
 
 void TraceWriter::counter(std::string_view group, std::string_view name, Time at, double value) {
+  if (full()) return;
   records_.push_back(Record{Kind::kCounter, group_id(group), 0, intern(name), at, at, value});
 }
 
 std::string TraceWriter::to_json() const {
-  std::string out = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  std::string out = fmt::format("{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"dropped_records\":{}}},\"traceEvents\":[\n",
+                                dropped_);
   bool first = true;
   auto begin_event = [&] {
     if (!first) out += ",\n";

@@ -17,6 +17,10 @@ class TraceWriter {
  public:
   using TrackId = std::uint32_t;
 
+  // Keeps at most `max_records` spans/instants/counters; later ones are counted
+  // as dropped (and reported in the file) so long runs cannot exhaust memory.
+  explicit TraceWriter(std::size_t max_records = 50'000'000) : max_records_(max_records) {}
+
   // A track (Chrome "thread") named `track` inside the group (Chrome "process") `group`.
   TrackId add_track(std::string_view group, std::string_view track);
   void span(TrackId track, std::string_view name, Time start, Time end);
@@ -25,6 +29,7 @@ class TraceWriter {
   void counter(std::string_view group, std::string_view name, Time at, double value);
 
   std::size_t record_count() const { return records_.size(); }
+  std::uint64_t dropped_records() const { return dropped_; }
   std::string to_json() const;
   void write(const std::string& path) const;
 
@@ -44,6 +49,7 @@ class TraceWriter {
     std::uint32_t name;
   };
   std::uint32_t intern(std::string_view s);
+  bool full();
   std::uint32_t group_id(std::string_view group);
 
   std::vector<std::string> strings_;
@@ -51,6 +57,8 @@ class TraceWriter {
   std::vector<std::uint32_t> groups_;  // group index -> interned name
   std::vector<Track> tracks_;
   std::vector<Record> records_;
+  std::size_t max_records_;
+  std::uint64_t dropped_ = 0;
 };
 
 }  // namespace moesim::sim

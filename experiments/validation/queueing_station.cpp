@@ -74,13 +74,14 @@ Process source(Station& st, sim::Rng& arrivals) {
 }  // namespace
 
 StationObservation simulate_station(const QueueParameters& q, const StationRun& run, sim::Rng arrivals,
-                                    sim::Rng services) {
+                                    sim::Rng services, sim::TraceWriter* trace) {
   steady_state(q);  // validates the parameters
   if (run.warmup_customers + 2 > run.customers) {
     throw std::invalid_argument("a station run needs at least two customers after the warm-up");
   }
   sim::Simulator simulator;
-  Station st{simulator, sim::Resource(simulator, "server", q.servers), q, run, services, {}, {}, {}};
+  Station st{simulator, sim::Resource(simulator, kendall_name(q), q.servers), q, run, services, {}, {}, {}};
+  st.server.trace_to(trace, "customer");
   simulator.spawn(source(st, arrivals));
   simulator.run();
 

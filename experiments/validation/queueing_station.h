@@ -6,6 +6,7 @@
 
 #include "experiments/validation/queueing_theory.h"
 #include "sim/rng.h"
+#include "sim/trace_writer.h"
 
 namespace moesim::validation {
 
@@ -24,8 +25,9 @@ struct StationObservation {
   std::uint64_t events = 0;
 };
 
-// The two streams must be independent (e.g. distinct RngStreams names).
+// The two streams must be independent (e.g. distinct RngStreams names). With a
+// trace writer, each service becomes a span on its server's track.
 StationObservation simulate_station(const QueueParameters& q, const StationRun& run, sim::Rng arrivals,
-                                    sim::Rng services);
+                                    sim::Rng services, sim::TraceWriter* trace = nullptr);
 
 }  // namespace moesim::validation

@@ -60,8 +60,9 @@ QueueingSuiteResult run_queueing_suite(const QueueingSuiteConfig& config, const 
     double lw_sum = 0.0;
     for (int r = 0; r < config.replications; ++r) {
       const auto rep = static_cast<std::uint64_t>(r);
-      const StationObservation o = simulate_station(q, config.run, streams.stream(stream_prefix + "/arrivals", rep),
-                                                    streams.stream(stream_prefix + "/services", rep));
+      const StationObservation o =
+          simulate_station(q, config.run, streams.stream(stream_prefix + "/arrivals", rep),
+                           streams.stream(stream_prefix + "/services", rep), r == 0 ? config.trace : nullptr);
       waits.push_back(o.mean_wait);
       queues.push_back(o.mean_queue_length);
       l_sum += o.mean_in_system;

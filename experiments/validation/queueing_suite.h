@@ -21,6 +21,8 @@ struct QueueingSuiteConfig {
   StationRun run;
   std::uint64_t seed = 1;
   double confidence = 0.95;
+  // When set, the first replication of every case is traced (one track per server).
+  sim::TraceWriter* trace = nullptr;
 };
 
 // Throws InputError naming the option for out-of-range settings.

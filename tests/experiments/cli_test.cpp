@@ -104,3 +104,15 @@ TEST_CASE("validate queueing prints the table, writes JSON, and is reproducible"
   CHECK_THAT(slurp(dir / "a.json"), Catch::Contains("\"within_ci\""));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("validate queueing writes a Perfetto trace with one track per server", "[experiments][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "moesim_cli_trace_test";
+  std::filesystem::remove_all(dir);
+  const Result r = run("validate queueing --utilisations 0.5 --replications 2 --customers 3000 --warmup 100 --json " +
+                       (dir / "v.json").string() + " --trace " + (dir / "t.json").string() + " --trace-limit 1000");
+  CHECK_THAT(r.output, Catch::Contains("Trace:") && Catch::Contains("dropped"));
+  const std::string trace = slurp(dir / "t.json");
+  for (const char* track : {"M/M/1/0", "M/D/1/0", "M/M/4/0", "M/M/4/3"}) CHECK_THAT(trace, Catch::Contains(track));
+  CHECK_THAT(trace, Catch::Contains("\"dropped_records\":"));
+  std::filesystem::remove_all(dir);
+}

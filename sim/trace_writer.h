@@ -28,6 +28,8 @@ class TraceWriter {
   // A counter series shown as its own track inside `group`.
   void counter(std::string_view group, std::string_view name, Time at, double value);
 
+  // From now on keep at most `n` more records (a budget per phase of a run).
+  void limit_additional(std::size_t n) { max_records_ = records_.size() + n; }
   std::size_t record_count() const { return records_.size(); }
   std::uint64_t dropped_records() const { return dropped_; }
   std::string to_json() const;

@@ -20,7 +20,6 @@ int run_validate(const std::vector<std::string>& args) {
   std::string utilisations;
   std::string json_path;
   std::string trace_path;
-  std::size_t trace_limit = 200000;
   validation::QueueingSuiteConfig config;
   parser.add_options()("target", po::value(&target), "what to validate: queueing")(
       "utilisations", po::value(&utilisations)->default_value("0.5,0.7,0.9"), "comma-separated rho values in (0, 1)")(
@@ -37,7 +36,8 @@ int run_validate(const std::vector<std::string>& args) {
       "json", po::value(&json_path)->default_value("out/validate-queueing.json"), "where to write the JSON report")(
       "trace", po::value(&trace_path),
       "also write a Chrome/Perfetto trace of each case's first replication (one track per server)")(
-      "trace-limit", po::value(&trace_limit)->default_value(trace_limit), "maximum spans kept in the trace");
+      "trace-limit", po::value(&config.trace_spans_per_case)->default_value(config.trace_spans_per_case),
+      "maximum spans kept per case in the trace");
   parser.add_positional("target", 1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
@@ -45,7 +45,7 @@ int run_validate(const std::vector<std::string>& args) {
   if (target != "queueing") throw UsageError(fmt::format("unknown target '{}' (expected: queueing)", target));
   config.utilisations = parse_number_list("utilisations", utilisations);
   validation::check_config(config);
-  sim::TraceWriter trace(trace_limit);
+  sim::TraceWriter trace;
   if (!trace_path.empty()) config.trace = &trace;
 
   report::ProgressBar bar("validate queueing", report::ProgressBar::stderr_is_terminal());
@@ -59,7 +59,7 @@ int run_validate(const std::vector<std::string>& args) {
     trace.write(trace_path);
     std::cout << fmt::format("Trace: {} ({} spans{}; open in ui.perfetto.dev)\n", trace_path, trace.record_count(),
                              trace.dropped_records() > 0
-                                 ? fmt::format(", {} more dropped at --trace-limit", trace.dropped_records())
+                                 ? fmt::format(", {} more dropped at --trace-limit per case", trace.dropped_records())
                                  : std::string());
   }
   return result.misses() == 0 ? 0 : 1;

@@ -1,6 +1,7 @@
 #include "experiments/validation/queueing_station.h"
 
 #include <cmath>
+#include <fmt/format.h>
 #include <stdexcept>
 
 #include "sim/process.h"
@@ -80,7 +81,9 @@ StationObservation simulate_station(const QueueParameters& q, const StationRun& 
     throw std::invalid_argument("a station run needs at least two customers after the warm-up");
   }
   sim::Simulator simulator;
-  Station st{simulator, sim::Resource(simulator, kendall_name(q), q.servers), q, run, services, {}, {}, {}};
+  const std::string name =
+      fmt::format("{} rho={:.2f}", kendall_name(q), q.arrival_rate / (q.servers * q.service_rate));
+  Station st{simulator, sim::Resource(simulator, name, q.servers), q, run, services, {}, {}, {}};
   st.server.trace_to(trace, "customer");
   simulator.spawn(source(st, arrivals));
   simulator.run();

@@ -58,6 +58,7 @@ QueueingSuiteResult run_queueing_suite(const QueueingSuiteConfig& config, const 
     std::vector<double> queues;
     double l_sum = 0.0;
     double lw_sum = 0.0;
+    if (config.trace != nullptr) config.trace->limit_additional(config.trace_spans_per_case);
     for (int r = 0; r < config.replications; ++r) {
       const auto rep = static_cast<std::uint64_t>(r);
       const StationObservation o =

@@ -21,8 +21,10 @@ struct QueueingSuiteConfig {
   StationRun run;
   std::uint64_t seed = 1;
   double confidence = 0.95;
-  // When set, the first replication of every case is traced (one track per server).
+  // When set, the first replication of every case is traced (one track per server),
+  // each case keeping at most trace_spans_per_case spans.
   sim::TraceWriter* trace = nullptr;
+  std::size_t trace_spans_per_case = 10000;
 };
 
 // Throws InputError naming the option for out-of-range settings.

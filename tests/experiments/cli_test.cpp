@@ -112,7 +112,7 @@ TEST_CASE("validate queueing writes a Perfetto trace with one track per server",
                        (dir / "v.json").string() + " --trace " + (dir / "t.json").string() + " --trace-limit 1000");
   CHECK_THAT(r.output, Catch::Contains("Trace:") && Catch::Contains("dropped"));
   const std::string trace = slurp(dir / "t.json");
-  for (const char* track : {"M/M/1/0", "M/D/1/0", "M/M/4/0", "M/M/4/3"}) CHECK_THAT(trace, Catch::Contains(track));
+  for (const char* track : {"M/M/1 rho=0.50/0", "M/D/1 rho=0.50/0", "M/M/4 rho=0.50/0", "M/M/4 rho=0.50/3"}) CHECK_THAT(trace, Catch::Contains(track));
   CHECK_THAT(trace, Catch::Contains("\"dropped_records\":"));
   std::filesystem::remove_all(dir);
 }

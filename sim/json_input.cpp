@@ -1,0 +1,154 @@
+#include "sim/json_input.h"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace moesim {
+
+JsonInput JsonInput::parse(std::string_view text, std::string source) {
+  auto src = std::make_shared<const std::string>(std::move(source));
+  try {
+    auto root = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text));
+    const nlohmann::json* value = root.get();
+    return JsonInput(std::move(root), value, std::move(src), "$");
+  } catch (const nlohmann::json::parse_error& e) {
+    // Translate the byte offset into a line and column.
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    const std::string what = e.what();
+    const auto colon = what.rfind(": ");
+    throw InputError(fmt::format("{}:{}:{}: invalid JSON: {}", *src, line, column,
+                                 colon == std::string::npos ? what : what.substr(colon + 2)));
+  }
+}
+
+JsonInput JsonInput::load_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open file", path.string()));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse(buffer.str(), path.string());
+}
+
+void JsonInput::fail(const std::string& message) const { throw InputError(where() + ": " + message); }
+
+void JsonInput::check(bool ok, const std::string& expected) const {
+  if (!ok) fail(fmt::format("expected {}, got {}", expected, describe()));
+}
+
+std::string JsonInput::describe() const {
+  std::string text = value_->dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+bool JsonInput::has(std::string_view key) const {
+  return value_->is_object() && value_->find(std::string(key)) != value_->end();
+}
+
+std::optional<JsonInput> JsonInput::find(std::string_view key) const {
+  check(value_->is_object(), "an object");
+  const auto it = value_->find(std::string(key));
+  if (it == value_->end()) return std::nullopt;
+  return JsonInput(root_, &*it, source_, fmt::format("{}.{}", path_, key));
+}
+
+JsonInput JsonInput::at(std::string_view key) const {
+  auto found = find(key);
+  if (!found) fail(fmt::format("missing required field '{}'", key));
+  return *found;
+}
+
+std::vector<JsonInput> JsonInput::items() const {
+  check(value_->is_array(), "an array");
+  std::vector<JsonInput> out;
+  for (std::size_t i = 0; i < value_->size(); ++i) {
+    out.push_back(JsonInput(root_, &(*value_)[i], source_, fmt::format("{}[{}]", path_, i)));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, JsonInput>> JsonInput::members() const {
+  check(value_->is_object(), "an object");
+  std::vector<std::pair<std::string, JsonInput>> out;
+  for (auto it = value_->begin(); it != value_->end(); ++it) {
+    out.emplace_back(it.key(), JsonInput(root_, &it.value(), source_, fmt::format("{}.{}", path_, it.key())));
+  }
+  return out;
+}
+
+double JsonInput::number() const {
+  check(value_->is_number(), "a number");
+  const double v = value_->get<double>();
+  check(std::isfinite(v), "a finite number");
+  return v;
+}
+
+double JsonInput::positive_number() const {
+  const double v = number();
+  check(v > 0.0, "a positive number");
+  return v;
+}
+
+double JsonInput::non_negative_number() const {
+  const double v = number();
+  check(v >= 0.0, "a number >= 0");
+  return v;
+}
+
+double JsonInput::number_in(double lo, double hi) const {
+  const double v = number();
+  check(v >= lo && v <= hi, fmt::format("a number in [{}, {}]", lo, hi));
+  return v;
+}
+
+std::int64_t JsonInput::integer() const {
+  check(value_->is_number_integer() || (value_->is_number_float() && std::trunc(value_->get<double>()) ==
+                                                                           value_->get<double>() &&
+                                        std::abs(value_->get<double>()) < 9.0e15),
+        "an integer");
+  return value_->is_number_integer() ? value_->get<std::int64_t>() : static_cast<std::int64_t>(value_->get<double>());
+}
+
+std::int64_t JsonInput::integer_at_least(std::int64_t lo) const {
+  const std::int64_t v = integer();
+  check(v >= lo, fmt::format("an integer >= {}", lo));
+  return v;
+}
+
+std::string JsonInput::string() const {
+  check(value_->is_string(), "a string");
+  return value_->get<std::string>();
+}
+
+bool JsonInput::boolean() const {
+  check(value_->is_boolean(), "true or false");
+  return value_->get<bool>();
+}
+
+double JsonInput::number_or(std::string_view key, double fallback) const {
+  const auto v = find(key);
+  return v ? v->number() : fallback;
+}
+
+std::int64_t JsonInput::integer_or(std::string_view key, std::int64_t fallback) const {
+  const auto v = find(key);
+  return v ? v->integer() : fallback;
+}
+
+std::string JsonInput::string_or(std::string_view key, std::string fallback) const {
+  const auto v = find(key);
+  return v ? v->string() : std::move(fallback);
+}
+
+}  // namespace moesim

@@ -1,0 +1,66 @@
+#pragma once
+// Reading user JSON (scenarios, catalogs, profiles) with errors that say where:
+// every value carries its source name and JSON path, so a wrong type or a missing
+// field becomes "gpu.json: $.peak_flops.bf16: expected a positive number, got "fast"".
+// All errors are InputError (exit code 2 at the CLI).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/errors.h"
+
+namespace moesim {
+
+class JsonInput {
+ public:
+  // Parses text; `source` names it in errors (a file name, "<built-in mixtral-8x7b>").
+  static JsonInput parse(std::string_view text, std::string source);
+  static JsonInput load_file(const std::filesystem::path& path);
+
+  const std::string& source() const { return *source_; }
+  const std::string& path() const { return path_; }
+  std::string where() const { return source() + ": " + path_; }
+  const nlohmann::json& raw() const { return *value_; }
+
+  bool has(std::string_view key) const;
+  JsonInput at(std::string_view key) const;                       // required member
+  std::optional<JsonInput> find(std::string_view key) const;       // optional member
+  std::vector<JsonInput> items() const;                           // array elements
+  std::vector<std::pair<std::string, JsonInput>> members() const;  // object members, in file order
+
+  double number() const;
+  double positive_number() const;      // > 0, finite
+  double non_negative_number() const;  // >= 0, finite
+  double number_in(double lo, double hi) const;
+  std::int64_t integer() const;
+  std::int64_t integer_at_least(std::int64_t lo) const;
+  std::string string() const;
+  bool boolean() const;
+
+  // Optional members with defaults.
+  double number_or(std::string_view key, double fallback) const;
+  std::int64_t integer_or(std::string_view key, std::int64_t fallback) const;
+  std::string string_or(std::string_view key, std::string fallback) const;
+
+  // Throws InputError("<where>: <message>").
+  [[noreturn]] void fail(const std::string& message) const;
+  void check(bool ok, const std::string& expected) const;
+
+ private:
+  JsonInput(std::shared_ptr<const nlohmann::json> root, const nlohmann::json* value,
+            std::shared_ptr<const std::string> source, std::string path)
+      : root_(std::move(root)), value_(value), source_(std::move(source)), path_(std::move(path)) {}
+  std::string describe() const;  // the value as found, for "got ..."
+
+  std::shared_ptr<const nlohmann::json> root_;  // keeps the document alive
+  const nlohmann::json* value_;
+  std::shared_ptr<const std::string> source_;
+  std::string path_;
+};
+
+}  // namespace moesim

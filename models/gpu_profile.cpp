@@ -1,0 +1,110 @@
+#include "models/gpu_profile.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "models/catalog.h"
+#include "sim/errors.h"
+
+namespace moesim::models {
+
+double GpuProfile::peak_for(const std::string& dtype) const {
+  const auto it = peak_flops.find(dtype);
+  if (it == peak_flops.end()) {
+    std::vector<std::string> known;
+    for (const auto& [d, v] : peak_flops) known.push_back(d);
+    throw InputError(fmt::format("GPU profile '{}' has no peak_flops for dtype '{}' (it has: {})", name, dtype,
+                                 fmt::join(known, ", ")));
+  }
+  return it->second;
+}
+
+sim::Time GpuProfile::roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown) const {
+  const double compute_s = work.flops / (compute_efficiency * peak_for(dtype)) * slowdown.compute;
+  const double memory_s = work.bytes / (memory_efficiency * hbm_bytes_per_s) * slowdown.memory;
+  return sim::from_seconds(std::max(compute_s, memory_s)) + launch_overhead;
+}
+
+sim::Time GpuProfile::op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown) const {
+  if (tokens <= 0.0) return 0;
+  const auto it = tables.find(key);
+  if (it == tables.end() || tokens < it->second.tokens.front() || tokens > it->second.tokens.back()) {
+    return roofline_time(work, key.dtype, slowdown);
+  }
+  const LatencyTable& t = it->second;
+  const auto hi = static_cast<std::size_t>(std::lower_bound(t.tokens.begin(), t.tokens.end(), tokens) - t.tokens.begin());
+  double measured = static_cast<double>(t.time[hi]);
+  if (t.tokens[hi] != tokens) {
+    const std::size_t lo = hi - 1;
+    const double f = (std::log(tokens) - std::log(t.tokens[lo])) / (std::log(t.tokens[hi]) - std::log(t.tokens[lo]));
+    measured = static_cast<double>(t.time[lo]) + f * static_cast<double>(t.time[hi] - t.time[lo]);
+  }
+  if (slowdown.compute != 1.0 || slowdown.memory != 1.0) {
+    const auto nominal = static_cast<double>(roofline_time(work, key.dtype));
+    measured *= static_cast<double>(roofline_time(work, key.dtype, slowdown)) / nominal;
+  }
+  return static_cast<sim::Time>(std::llround(measured));
+}
+
+namespace {
+
+LatencyTable parse_table(const JsonInput& points) {
+  LatencyTable table;
+  for (const JsonInput& p : points.items()) {
+    const auto pair = p.items();
+    p.check(pair.size() == 2, "a [tokens, nanoseconds] pair");
+    const double tokens = pair[0].number();
+    pair[0].check(tokens >= 1.0, "a token count >= 1");
+    if (!table.tokens.empty()) {
+      pair[0].check(tokens > table.tokens.back(), fmt::format("token counts increasing (previous {})", table.tokens.back()));
+    }
+    table.tokens.push_back(tokens);
+    table.time.push_back(static_cast<sim::Time>(pair[1].integer_at_least(0)));
+  }
+  points.check(table.tokens.size() >= 2, "at least two [tokens, nanoseconds] points");
+  return table;
+}
+
+}  // namespace
+
+GpuProfile parse_gpu_profile(const JsonInput& json) {
+  GpuProfile g;
+  g.name = json.at("name").string();
+  g.display_name = json.string_or("display_name", g.name);
+  g.memory_bytes = json.at("memory_bytes").integer_at_least(1);
+  g.hbm_bytes_per_s = json.at("hbm_bytes_per_s").positive_number();
+  const JsonInput peaks = json.at("peak_flops");
+  for (const auto& [dtype, value] : peaks.members()) g.peak_flops[dtype] = value.positive_number();
+  peaks.check(!g.peak_flops.empty(), "at least one dtype");
+  if (const auto e = json.find("memory_efficiency")) {
+    g.memory_efficiency = e->number();
+    e->check(g.memory_efficiency > 0.0 && g.memory_efficiency <= 1.0, "a fraction in (0, 1]");
+  }
+  if (const auto e = json.find("compute_efficiency")) {
+    g.compute_efficiency = e->number();
+    e->check(g.compute_efficiency > 0.0 && g.compute_efficiency <= 1.0, "a fraction in (0, 1]");
+  }
+  g.launch_overhead = static_cast<sim::Time>(json.integer_or("launch_overhead_ns", 0));
+  json.check(g.launch_overhead >= 0, "launch_overhead_ns >= 0");
+  if (const auto tables = json.find("tables")) {
+    for (const JsonInput& t : tables->items()) {
+      OpKey key;
+      key.op = t.at("op").string();
+      key.dtype = t.at("dtype").string();
+      if (const auto shape = t.find("shape")) {
+        for (const auto& [k, v] : shape->members()) key.shape[k] = v.integer_at_least(1);
+      }
+      g.peak_for(key.dtype);  // a table for a dtype the GPU cannot run is an error
+      if (g.tables.count(key) != 0) t.fail("duplicate table for this op, shape and dtype");
+      g.tables[key] = parse_table(t.at("points"));
+    }
+  }
+  return g;
+}
+
+GpuProfile load_gpu_profile(std::string_view name_or_path, std::string_view what) {
+  return parse_gpu_profile(load_description("gpus", name_or_path, what));
+}
+
+}  // namespace moesim::models

@@ -1,0 +1,74 @@
+#pragma once
+// A GPU type's performance profile: memory, bandwidth, peak FLOP/s per dtype,
+// fixed launch overhead, and optional measured latency tables per operation.
+//
+// Time of an operation doing `flops` of arithmetic over `bytes` of memory traffic:
+//  * inside a measured table's token range: log-linear interpolation in tokens;
+//  * otherwise the roofline  t = max(flops / (eff_c·peak), bytes / (eff_m·hbm)) + launch.
+// Per-device variability (ViBE): a GPU instance multiplies the compute and the
+// memory term by its own slowdown factors, so a power-capped GPU can be slow at
+// 2,048 tokens (compute bound) and near-normal at 8 (weight-read bound). A table
+// value is scaled by the ratio of the slowed to the nominal roofline at that size.
+// Equations and every default number's source: docs/models.md.
+#include <cstdint>
+#include <map>
+#include <string_view>
+#include <tuple>
+#include <string>
+#include <vector>
+
+#include "sim/json_input.h"
+#include "sim/time.h"
+
+namespace moesim::models {
+
+struct OpWork {
+  double flops = 0.0;
+  double bytes = 0.0;
+};
+
+// Multipliers on the compute and memory time of one GPU instance (1 = nominal).
+struct GpuSlowdown {
+  double compute = 1.0;
+  double memory = 1.0;
+};
+
+// Identifies a measured table: operation, shape parameters, dtype.
+struct OpKey {
+  std::string op;                              // "expert_ffn", "attention_prefill", ...
+  std::map<std::string, std::int64_t> shape;   // e.g. {"d_model": 4096, "d_ff": 14336}
+  std::string dtype;                           // "bf16", "fp8", ...
+  bool operator<(const OpKey& o) const {
+    return std::tie(op, shape, dtype) < std::tie(o.op, o.shape, o.dtype);
+  }
+};
+
+struct LatencyTable {
+  std::vector<double> tokens;   // strictly increasing, >= 1
+  std::vector<sim::Time> time;  // ns, one per token count
+};
+
+class GpuProfile {
+ public:
+  std::string name;
+  std::string display_name;
+  std::int64_t memory_bytes = 0;
+  double hbm_bytes_per_s = 0.0;
+  std::map<std::string, double> peak_flops;  // dtype -> FLOP/s (dense)
+  double memory_efficiency = 1.0;
+  double compute_efficiency = 1.0;
+  sim::Time launch_overhead = 0;
+  std::map<OpKey, LatencyTable> tables;
+
+  // Throws InputError naming the GPU and dtype when the profile lacks that dtype.
+  double peak_for(const std::string& dtype) const;
+  sim::Time roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown = {}) const;
+  // Table inside its measured range, roofline outside it; 0 tokens cost nothing.
+  sim::Time op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const;
+  bool has_table(const OpKey& key) const { return tables.count(key) != 0; }
+};
+
+GpuProfile parse_gpu_profile(const JsonInput& json);
+GpuProfile load_gpu_profile(std::string_view name_or_path, std::string_view what = "gpu");
+
+}  // namespace moesim::models

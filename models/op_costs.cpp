@@ -1,0 +1,30 @@
+#include "models/op_costs.h"
+
+#include <fmt/format.h>
+
+#include "sim/errors.h"
+
+namespace moesim::models {
+
+std::string dtype_name(int dtype_bytes) {
+  switch (dtype_bytes) {
+    case 1: return "fp8";
+    case 2: return "bf16";
+    case 4: return "fp32";
+    default: throw InputError(fmt::format("no dtype with {} bytes per weight (expected 1, 2 or 4)", dtype_bytes));
+  }
+}
+
+OpWork expert_ffn_work(const MoeModel& m, double tokens) {
+  const auto d = static_cast<double>(m.d_model);
+  const auto f = static_cast<double>(m.expert_ffn);
+  const double b = m.dtype_bytes;
+  return OpWork{tokens * m.expert_flops_per_token(),
+                static_cast<double>(m.expert_bytes()) + tokens * (2.0 * d + 4.0 * f) * b};
+}
+
+OpKey expert_ffn_key(const MoeModel& m) {
+  return OpKey{"expert_ffn", {{"d_model", m.d_model}, {"d_ff", m.expert_ffn}}, dtype_name(m.dtype_bytes)};
+}
+
+}  // namespace moesim::models

@@ -1,0 +1,20 @@
+#pragma once
+// Arithmetic and memory traffic of the operations the serving engine times, from
+// the model's shapes (docs/models.md, "Operation costs").
+#include <string>
+
+#include "models/gpu_profile.h"
+#include "models/moe_model.h"
+
+namespace moesim::models {
+
+// "bf16" for 2-byte weights, "fp8" for 1-byte, "fp32" for 4-byte.
+std::string dtype_name(int dtype_bytes);
+
+// One SwiGLU expert over `tokens` tokens: 2·3·d·f FLOPs per token; traffic = the
+// expert's weights once plus activations T·(2d + 4f)·bytes (input and output rows,
+// gate/up outputs written and read back).
+OpWork expert_ffn_work(const MoeModel& m, double tokens);
+OpKey expert_ffn_key(const MoeModel& m);
+
+}  // namespace moesim::models

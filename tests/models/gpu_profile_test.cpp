@@ -1,0 +1,106 @@
+// GPU latency model against hand computation: roofline terms, the knee where an
+// expert FFN turns from weight-read bound to compute bound, table interpolation,
+// and per-GPU compute/memory slowdowns.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "models/catalog.h"
+#include "models/gpu_profile.h"
+#include "models/op_costs.h"
+#include "sim/errors.h"
+
+using namespace moesim;
+using namespace moesim::models;
+
+TEST_CASE("H100 runs a Mixtral expert for one token in weight-read time plus launch", "[models][gpu]") {
+  const GpuProfile h100 = load_gpu_profile("h100-sxm");
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  // bytes = 3·4096·14336·2 + 1·(2·4096 + 4·14336)·2 = 352,321,536 + 131,072
+  const double bytes = 352321536.0 + 131072.0;
+  const double expected_s = bytes / (0.85 * 3.35e12);
+  const sim::Time t = h100.op_time(expert_ffn_key(mixtral), 1, expert_ffn_work(mixtral, 1));
+  CHECK(t == sim::from_seconds(expected_s) + 5000);
+  CHECK(t == 128776);  // 123.776 µs of weight reads + 5 µs launch
+}
+
+TEST_CASE("the expert FFN knee sits near 256 tokens on H100 and 128 on A100", "[models][gpu]") {
+  // Design brief §3: "Knee ≈128 tokens (A100) / ≈256 (H100) for Mixtral-sized experts".
+  const MoeModel m = load_moe_model("mixtral-8x7b");
+  auto knee = [&](const GpuProfile& g) {
+    for (double tokens = 1; tokens < 1e5; tokens += 1) {
+      const OpWork w = expert_ffn_work(m, tokens);
+      const double compute = w.flops / (g.compute_efficiency * g.peak_for("bf16"));
+      const double memory = w.bytes / (g.memory_efficiency * g.hbm_bytes_per_s);
+      if (compute >= memory) return tokens;
+    }
+    return -1.0;
+  };
+  const double h100 = knee(load_gpu_profile("h100-sxm"));
+  const double a100 = knee(load_gpu_profile("a100-sxm"));
+  CHECK(h100 > 180);
+  CHECK(h100 < 320);
+  CHECK(a100 > 90);
+  CHECK(a100 < 170);
+  // Flat below the knee, linear above it.
+  const GpuProfile g = load_gpu_profile("h100-sxm");
+  const OpKey key = expert_ffn_key(m);
+  const auto at = [&](double tokens) { return static_cast<double>(g.op_time(key, tokens, expert_ffn_work(m, tokens))); };
+  CHECK(at(64) / at(1) < 1.05);
+  CHECK(at(8192) / at(4096) == Approx(2.0).epsilon(0.02));
+}
+
+TEST_CASE("measured tables interpolate log-linearly inside their range and fall back to the roofline", "[models][gpu]") {
+  const auto json = JsonInput::parse(R"({
+    "name": "test-gpu", "memory_bytes": 1000000000, "hbm_bytes_per_s": 1e12,
+    "peak_flops": {"bf16": 1e14}, "launch_overhead_ns": 1000,
+    "tables": [{"op": "expert_ffn", "shape": {"d_model": 8, "d_ff": 16}, "dtype": "bf16",
+                "points": [[1, 1000], [4, 3000], [16, 9000]]}]})",
+                                     "test.json");
+  const GpuProfile g = parse_gpu_profile(json);
+  const OpKey key{"expert_ffn", {{"d_model", 8}, {"d_ff", 16}}, "bf16"};
+  const OpWork work{1e9, 1e9};  // roofline: max(10 µs, 1 ms) + 1 µs
+  CHECK(g.op_time(key, 4, work) == 3000);   // a measured point
+  CHECK(g.op_time(key, 2, work) == 2000);   // halfway in log2 between 1 and 4
+  CHECK(g.op_time(key, 8, work) == 6000);   // halfway between 4 and 16
+  CHECK(g.op_time(key, 32, work) == 1001000);  // beyond the table: roofline
+  CHECK(g.op_time(key, 0, work) == 0);
+  const OpKey other{"expert_ffn", {{"d_model", 8}, {"d_ff", 32}}, "bf16"};
+  CHECK(g.op_time(other, 4, work) == 1001000);  // no table for this shape
+}
+
+TEST_CASE("compute slowdown stretches compute-bound work, memory slowdown weight-bound work", "[models][gpu]") {
+  const GpuProfile g = load_gpu_profile("h100-sxm");
+  const MoeModel m = load_moe_model("mixtral-8x7b");
+  const OpKey key = expert_ffn_key(m);
+  const GpuSlowdown slow_compute{1.5, 1.0};
+  const sim::Time small = g.op_time(key, 8, expert_ffn_work(m, 8));
+  const sim::Time small_slow = g.op_time(key, 8, expert_ffn_work(m, 8), slow_compute);
+  CHECK(small_slow == small);  // weight-read bound: compute slowdown does not show
+  const sim::Time big = g.op_time(key, 4096, expert_ffn_work(m, 4096));
+  const sim::Time big_slow = g.op_time(key, 4096, expert_ffn_work(m, 4096), slow_compute);
+  // Within a nanosecond of rounding.
+  CHECK(static_cast<double>(big_slow - g.launch_overhead) ==
+        Approx(1.5 * static_cast<double>(big - g.launch_overhead)).margin(1.0));
+  const sim::Time small_mem = g.op_time(key, 8, expert_ffn_work(m, 8), GpuSlowdown{1.0, 1.2});
+  CHECK(static_cast<double>(small_mem - g.launch_overhead) ==
+        Approx(1.2 * static_cast<double>(small - g.launch_overhead)).margin(1.0));
+}
+
+TEST_CASE("every shipped GPU profile loads and bad profiles name the field", "[models][gpu]") {
+  for (const std::string& name : builtin_names("gpus")) {
+    const GpuProfile g = load_gpu_profile(name);
+    CHECK(g.memory_bytes > 0);
+    CHECK(g.peak_for("bf16") > 0);
+  }
+  CHECK(builtin_names("gpus").size() >= 6);
+  CHECK_THROWS_WITH(load_gpu_profile("b200"), Catch::Contains("unknown GPU profile 'b200'") && Catch::Contains("h100-sxm"));
+  const auto bad = [](const std::string& text) { return parse_gpu_profile(JsonInput::parse(text, "g.json")); };
+  const std::string head = R"({"name": "g", "memory_bytes": 1000, "peak_flops": {"bf16": 1e12}, )";
+  CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": -5})"),
+                    Catch::Contains("g.json: $.hbm_bytes_per_s: expected a positive number, got -5"));
+  CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": 1e9, "memory_efficiency": 1.5})"),
+                    Catch::Contains("$.memory_efficiency"));
+  CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": 1e9, "tables": [{"op": "x", "dtype": "bf16", "points": [[4, 1], [2, 2]]}]})"),
+                    Catch::Contains("$.tables[0].points[1][0]") && Catch::Contains("increasing"));
+  CHECK_THROWS_WITH(load_gpu_profile("a100-sxm").peak_for("fp8"), Catch::Contains("no peak_flops for dtype 'fp8'"));
+}

@@ -116,3 +116,15 @@ TEST_CASE("validate queueing writes a Perfetto trace with one track per server",
   CHECK_THAT(trace, Catch::Contains("\"dropped_records\":"));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("catalog lists the built-in models and GPUs", "[experiments][cli]") {
+  const Result all = run("catalog");
+  CHECK(all.exit_code == 0);
+  for (const char* name : {"mixtral-8x7b", "deepseek-v3", "llama-4-maverick-17b-128e", "h100-sxm", "mi325x", "rtx-a5000"}) {
+    CHECK_THAT(all.output, Catch::Contains(name));
+  }
+  CHECK(run("catalog gpus").exit_code == 0);
+  const Result bad = run("catalog tpus");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("unknown catalog 'tpus'"));
+}

@@ -1,0 +1,96 @@
+#include "models/gpu_variability.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+namespace moesim::models {
+
+GpuVariability GpuVariability::none() {
+  GpuVariability v;
+  v.spread = 0.0;
+  v.outlier_probability = 0.0;
+  return v;
+}
+
+GpuSlowdown GpuVariability::draw(const sim::RngStreams& streams, int gpu_id) const {
+  const auto fixed = per_gpu.find(gpu_id);
+  if (fixed != per_gpu.end()) return fixed->second;
+  sim::Rng rng = streams.stream("gpu-variability", static_cast<std::uint64_t>(gpu_id));
+  // Always draw both numbers so one GPU's stream use does not depend on its luck.
+  const double z = rng.normal();
+  const double u = rng.uniform01();
+  const double v = rng.uniform01();
+  double compute = std::exp(spread * z - spread * spread / 2.0);
+  if (u < outlier_probability) compute = outlier_low + (outlier_high - outlier_low) * v;
+  return GpuSlowdown{compute, 1.0 + memory_coupling * (compute - 1.0)};
+}
+
+std::vector<GpuSlowdown> GpuVariability::draw_all(const sim::RngStreams& streams, int gpus) const {
+  std::vector<GpuSlowdown> out;
+  out.reserve(static_cast<std::size_t>(gpus));
+  for (int g = 0; g < gpus; ++g) out.push_back(draw(streams, g));
+  return out;
+}
+
+GpuVariability parse_gpu_variability(const JsonInput& json) {
+  if (json.raw().is_string()) {
+    const std::string s = json.string();
+    if (s == "none") return GpuVariability::none();
+    if (s == "default") return GpuVariability{};
+    json.fail(fmt::format("expected \"none\", \"default\" or an object, got \"{}\"", s));
+  }
+  GpuVariability v;
+  if (const auto x = json.find("spread")) v.spread = x->number_in(0.0, 1.0);
+  if (const auto x = json.find("outlier_probability")) v.outlier_probability = x->number_in(0.0, 1.0);
+  if (const auto x = json.find("outlier_range")) {
+    const auto range = x->items();
+    x->check(range.size() == 2, "[low, high]");
+    v.outlier_low = range[0].number_in(1.0, 100.0);
+    v.outlier_high = range[1].number_in(v.outlier_low, 100.0);
+  }
+  if (const auto x = json.find("memory_coupling")) v.memory_coupling = x->number_in(0.0, 1.0);
+  if (const auto per = json.find("per_gpu")) {
+    for (const auto& [key, value] : per->members()) {
+      int id = -1;
+      try {
+        std::size_t used = 0;
+        id = std::stoi(key, &used);
+        if (used != key.size()) id = -1;
+      } catch (const std::exception&) {
+        id = -1;
+      }
+      if (id < 0) value.fail("per_gpu keys must be GPU ids (non-negative integers)");
+      v.per_gpu[id] = GpuSlowdown{value.at("compute").positive_number(), value.number_or("memory", 1.0)};
+      value.check(v.per_gpu[id].memory > 0.0, "a positive memory slowdown");
+    }
+  }
+  if (const auto d = json.find("drift")) {
+    v.drift.episodes_per_hour = d->at("episodes_per_hour").non_negative_number();
+    if (const auto x = d->find("mean_duration_s")) v.drift.mean_duration_s = x->positive_number();
+    if (const auto x = d->find("compute_factor")) v.drift.compute_factor = x->positive_number();
+  }
+  return v;
+}
+
+ThrottleProcess::ThrottleProcess(sim::Simulator& sim, const ThrottleDrift& drift, std::vector<GpuSlowdown> base,
+                                 const sim::RngStreams& streams)
+    : sim_(sim), drift_(drift), base_(std::move(base)), current_(base_) {
+  if (drift_.episodes_per_hour <= 0.0) return;
+  for (std::size_t g = 0; g < base_.size(); ++g) {
+    sim_.spawn(run_gpu(static_cast<int>(g), streams.stream("gpu-throttle", g)));
+  }
+}
+
+sim::Process ThrottleProcess::run_gpu(int gpu, sim::Rng rng) {
+  const double rate_per_s = drift_.episodes_per_hour / 3600.0;
+  const auto g = static_cast<std::size_t>(gpu);
+  for (;;) {
+    co_await sim_.sleep(sim::from_seconds(rng.exponential(rate_per_s)));
+    ++episodes_;
+    current_[g].compute = base_[g].compute * drift_.compute_factor;
+    co_await sim_.sleep(sim::from_seconds(rng.exponential(1.0 / drift_.mean_duration_s)));
+    current_[g] = base_[g];
+  }
+}
+
+}  // namespace moesim::models

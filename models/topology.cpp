@@ -1,0 +1,186 @@
+#include "models/topology.h"
+
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/property_map/function_property_map.hpp>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "sim/errors.h"
+
+namespace moesim::models {
+
+Topology::Node Topology::add_node(NodeKind kind, std::string name, int machine) {
+  return boost::add_vertex(TopologyNode{kind, std::move(name), machine, -1}, graph_);
+}
+
+Topology::Node Topology::add_gpu(std::string name, int machine) {
+  const Node n = boost::add_vertex(TopologyNode{NodeKind::kGpu, std::move(name), machine, gpu_count()}, graph_);
+  gpus_.push_back(n);
+  return n;
+}
+
+void Topology::set_host(int machine, Node host) {
+  if (static_cast<std::size_t>(machine) >= hosts_.size()) hosts_.resize(static_cast<std::size_t>(machine) + 1);
+  hosts_[static_cast<std::size_t>(machine)] = host;
+}
+
+void Topology::connect(Node a, Node b, double bytes_per_s, sim::Time latency, const std::string& label) {
+  const std::string& an = graph_[a].name;
+  const std::string& bn = graph_[b].name;
+  const sim::LinkId ab = network_.add_link(fmt::format("{}->{}", an, bn), bytes_per_s, latency);
+  const sim::LinkId ba = network_.add_link(fmt::format("{}->{}", bn, an), bytes_per_s, latency);
+  boost::add_edge(a, b, TopologyEdge{ab}, graph_);
+  boost::add_edge(b, a, TopologyEdge{ba}, graph_);
+  cables_.push_back(fmt::format("{} <-> {}: {} {:.1f} GB/s each way, {} ns", an, bn, label, bytes_per_s / 1e9, latency));
+  routes_.clear();
+}
+
+const std::vector<sim::LinkId>& Topology::route(Node from, Node to) const {
+  const auto key = std::make_pair(from, to);
+  const auto cached = routes_.find(key);
+  if (cached != routes_.end()) return cached->second;
+  std::vector<Node> pred(boost::num_vertices(graph_));
+  std::vector<double> dist(boost::num_vertices(graph_));
+  const auto weight = boost::make_function_property_map<Graph::edge_descriptor, double>(
+      [this](Graph::edge_descriptor e) { return static_cast<double>(network_.link_latency(graph_[e].link)) + 1.0; });
+  boost::dijkstra_shortest_paths(
+      graph_, from,
+      boost::predecessor_map(boost::make_iterator_property_map(pred.begin(), boost::get(boost::vertex_index, graph_)))
+          .distance_map(boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, graph_)))
+          .weight_map(weight));
+  std::vector<sim::LinkId> links;
+  for (Node v = to; v != from;) {
+    const Node p = pred[v];
+    if (p == v) throw std::logic_error(fmt::format("no route from {} to {}", graph_[from].name, graph_[to].name));
+    links.push_back(graph_[boost::edge(p, v, graph_).first].link);
+    v = p;
+  }
+  std::reverse(links.begin(), links.end());
+  return routes_.emplace(key, std::move(links)).first->second;
+}
+
+std::string Topology::describe() const {
+  std::string out;
+  for (const std::string& c : cables_) out += c + "\n";
+  return out;
+}
+
+namespace {
+
+// Figures and their sources: docs/models.md, "Topology".
+constexpr double kGB = 1e9;
+constexpr sim::Time kNvlinkLatency = 500;        // ns per hop
+constexpr sim::Time kPcieLatency = 1000;         // ns per hop
+constexpr sim::Time kNetworkLatency = 2000;      // ns per hop (NIC to switch)
+constexpr sim::Time kInfinityFabricLatency = 700;
+
+struct Machine {
+  std::vector<Topology::Node> gpus;
+  std::vector<Topology::Node> nics;
+};
+
+// Host memory behind a root complex; `switches` PCIe switches each serving
+// gpus_per_switch GPUs (and as many NICs when nic_bytes_per_s > 0).
+Machine add_pcie_tree(Topology& t, int m, int switches, int gpus_per_switch, double gpu_pcie, double uplink,
+                      double host_memory, double nic_bytes_per_s, const std::string& pcie_label) {
+  Machine machine;
+  const auto host = t.add_node(NodeKind::kHostMemory, fmt::format("m{}.host", m), m);
+  const auto root = t.add_node(NodeKind::kRootComplex, fmt::format("m{}.cpu", m), m);
+  t.set_host(m, host);
+  t.connect(host, root, host_memory, 100, "host memory");
+  for (int s = 0; s < switches; ++s) {
+    const auto sw = t.add_node(NodeKind::kPcieSwitch, fmt::format("m{}.pcie{}", m, s), m);
+    t.connect(sw, root, uplink, kPcieLatency, pcie_label + " uplink");
+    for (int k = 0; k < gpus_per_switch; ++k) {
+      const auto gpu = t.add_gpu(fmt::format("m{}.gpu{}", m, s * gpus_per_switch + k), m);
+      t.connect(gpu, sw, gpu_pcie, kPcieLatency, pcie_label);
+      machine.gpus.push_back(gpu);
+      if (nic_bytes_per_s > 0) {
+        const auto nic = t.add_node(NodeKind::kNic, fmt::format("m{}.nic{}", m, s * gpus_per_switch + k), m);
+        t.connect(nic, sw, gpu_pcie, kPcieLatency, pcie_label);
+        machine.nics.push_back(nic);
+      }
+    }
+  }
+  return machine;
+}
+
+Machine add_nvswitch_machine(Topology& t, int m, double nvlink, double pcie, double nic) {
+  // DGX: four PCIe switches, each with two GPUs and two NICs (NVIDIA DGX H100/A100 user guides).
+  Machine machine = add_pcie_tree(t, m, 4, 2, pcie, pcie, 8 * pcie, nic, "PCIe");
+  const auto fabric = t.add_node(NodeKind::kNvSwitch, fmt::format("m{}.nvswitch", m), m);
+  for (const auto gpu : machine.gpus) t.connect(gpu, fabric, nvlink, kNvlinkLatency, "NVLink");
+  return machine;
+}
+
+}  // namespace
+
+std::vector<std::string> topology_presets() { return {"dgx-a100", "dgx-h100", "mi325x-8", "pcie-8", "workstation-1"}; }
+
+void build_topology(Topology& t, const TopologyOptions& o) {
+  std::vector<Machine> machines;
+  double nic_rate = 0.0;
+  for (int m = 0; m < o.machines; ++m) {
+    if (o.preset == "dgx-h100") {
+      nic_rate = 50 * kGB;  // ConnectX-7, 400 Gb/s
+      machines.push_back(add_nvswitch_machine(t, m, 370 * kGB, 55 * kGB, nic_rate));
+    } else if (o.preset == "dgx-a100") {
+      nic_rate = 25 * kGB;  // ConnectX-6, 200 Gb/s
+      machines.push_back(add_nvswitch_machine(t, m, 250 * kGB, 25 * kGB, nic_rate));
+    } else if (o.preset == "mi325x-8") {
+      nic_rate = 50 * kGB;
+      Machine machine = add_pcie_tree(t, m, 4, 2, 55 * kGB, 55 * kGB, 8 * 55 * kGB, nic_rate, "PCIe");
+      for (std::size_t a = 0; a < machine.gpus.size(); ++a) {
+        for (std::size_t b = a + 1; b < machine.gpus.size(); ++b) {
+          t.connect(machine.gpus[a], machine.gpus[b], 64 * kGB, kInfinityFabricLatency, "Infinity Fabric");
+        }
+      }
+      machines.push_back(std::move(machine));
+    } else if (o.preset == "pcie-8") {
+      nic_rate = 12.5 * kGB;  // 100 Gb/s Ethernet
+      Machine machine = add_pcie_tree(t, m, 2, 4, 25 * kGB, 25 * kGB, 4 * 25 * kGB, 0.0, "PCIe 4.0");
+      const auto nic = t.add_node(NodeKind::kNic, fmt::format("m{}.nic0", m), m);
+      t.connect(nic, t.host_node(m), 25 * kGB, kPcieLatency, "PCIe 4.0");
+      machine.nics.push_back(nic);
+      if (o.nvlink_bridges) {
+        for (std::size_t g = 0; g + 1 < machine.gpus.size(); g += 2) {
+          t.connect(machine.gpus[g], machine.gpus[g + 1], 56.25 * kGB, kNvlinkLatency, "NVLink bridge");
+        }
+      }
+      machines.push_back(std::move(machine));
+    } else if (o.preset == "workstation-1") {
+      nic_rate = 12.5 * kGB;
+      Machine machine = add_pcie_tree(t, m, 1, 1, 25 * kGB, 25 * kGB, 50 * kGB, 0.0, "PCIe 4.0");
+      const auto nic = t.add_node(NodeKind::kNic, fmt::format("m{}.nic0", m), m);
+      t.connect(nic, t.host_node(m), 25 * kGB, kPcieLatency, "PCIe 4.0");
+      machine.nics.push_back(nic);
+      machines.push_back(std::move(machine));
+    } else {
+      throw InputError(fmt::format("unknown topology preset '{}' (known: {})", o.preset, fmt::join(topology_presets(), ", ")));
+    }
+  }
+  if (o.machines > 1) {
+    const auto fabric = t.add_node(NodeKind::kNetworkSwitch, "network", -1);
+    for (const Machine& m : machines) {
+      for (const auto nic : m.nics) t.connect(nic, fabric, nic_rate, kNetworkLatency, "network");
+    }
+  }
+}
+
+TopologyOptions parse_topology_options(const JsonInput& json) {
+  TopologyOptions o;
+  o.preset = json.at("preset").string();
+  if (const auto m = json.find("machines")) {
+    o.machines = static_cast<int>(m->integer());
+    m->check(o.machines >= 1 && o.machines <= 1024, "an integer in [1, 1024]");
+  }
+  if (const auto b = json.find("nvlink_bridges")) o.nvlink_bridges = b->boolean();
+  bool known = false;
+  for (const auto& p : topology_presets()) known = known || p == o.preset;
+  if (!known) {
+    json.at("preset").fail(fmt::format("unknown topology preset '{}' (known: {})", o.preset, fmt::join(topology_presets(), ", ")));
+  }
+  return o;
+}
+
+}  // namespace moesim::models

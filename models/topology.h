@@ -1,0 +1,86 @@
+#pragma once
+// The cluster's interconnect as a graph (Boost.Graph): GPUs, NVSwitch fabrics,
+// PCIe switches, host memory, NICs and network switches; every cable is a pair of
+// directed links (full duplex), each one a sim::FlowNetwork link, so concurrent
+// transfers (an all-to-all, weight loads from host memory) share bandwidth by
+// max-min fairness. Routes are shortest paths by latency (one nanosecond of
+// penalty per hop breaks ties towards fewer hops), computed with Dijkstra and cached.
+// Presets and the source of every number: docs/models.md, "Topology".
+#include <algorithm>
+#include <boost/graph/adjacency_list.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/flow_network.h"
+#include "sim/json_input.h"
+
+namespace moesim::models {
+
+enum class NodeKind { kGpu, kNvSwitch, kPcieSwitch, kHostMemory, kNic, kNetworkSwitch, kRootComplex };
+
+struct TopologyNode {
+  NodeKind kind = NodeKind::kGpu;
+  std::string name;
+  int machine = 0;
+  int gpu = -1;  // global GPU index for kGpu
+};
+
+struct TopologyEdge {
+  sim::LinkId link = 0;  // the flow-network link of this direction
+};
+
+class Topology {
+ public:
+  using Graph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, TopologyNode, TopologyEdge>;
+  using Node = Graph::vertex_descriptor;
+
+  explicit Topology(sim::FlowNetwork& network) : network_(network) {}
+
+  Node add_node(NodeKind kind, std::string name, int machine);
+  Node add_gpu(std::string name, int machine);
+  // A full-duplex cable: two directed links of `bytes_per_s` each way.
+  void connect(Node a, Node b, double bytes_per_s, sim::Time latency, const std::string& label);
+
+  int gpu_count() const { return static_cast<int>(gpus_.size()); }
+  int machine_count() const { return static_cast<int>(hosts_.size()); }
+  Node gpu_node(int gpu) const { return gpus_.at(static_cast<std::size_t>(gpu)); }
+  Node host_node(int machine) const { return hosts_.at(static_cast<std::size_t>(machine)); }
+  void set_host(int machine, Node host);
+  const TopologyNode& node(Node n) const { return graph_[n]; }
+  std::size_t node_count() const { return boost::num_vertices(graph_); }
+
+  // Flow-network links from `from` to `to` (empty when from == to). Throws
+  // std::logic_error if they are not connected.
+  const std::vector<sim::LinkId>& route(Node from, Node to) const;
+  const std::vector<sim::LinkId>& gpu_to_gpu(int a, int b) const { return route(gpu_node(a), gpu_node(b)); }
+  const std::vector<sim::LinkId>& host_to_gpu(int gpu) const {
+    return route(host_node(node(gpu_node(gpu)).machine), gpu_node(gpu));
+  }
+
+  sim::FlowNetwork& network() const { return network_; }
+  std::string describe() const;  // one line per cable, for --help-like listings and tests
+
+ private:
+  sim::FlowNetwork& network_;
+  Graph graph_;
+  std::vector<Node> gpus_;
+  std::vector<Node> hosts_;
+  std::vector<std::string> cables_;
+  mutable std::map<std::pair<Node, Node>, std::vector<sim::LinkId>> routes_;
+};
+
+struct TopologyOptions {
+  std::string preset = "dgx-h100";
+  int machines = 1;
+  bool nvlink_bridges = false;  // pcie-8: NVLink bridges between GPU pairs (0-1, 2-3, ...)
+};
+
+// Presets: dgx-h100, dgx-a100, mi325x-8, pcie-8, workstation-1. With machines > 1
+// the machines' NICs join one network switch.
+void build_topology(Topology& topology, const TopologyOptions& options);
+std::vector<std::string> topology_presets();
+// Reads {"preset": ..., "machines": N, "nvlink_bridges": bool}.
+TopologyOptions parse_topology_options(const JsonInput& json);
+
+}  // namespace moesim::models

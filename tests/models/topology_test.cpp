@@ -1,0 +1,96 @@
+// Topology presets: routes and transfer times computed by hand from the preset's
+// link figures (docs/models.md).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "models/topology.h"
+#include "sim/errors.h"
+
+using namespace moesim;
+using namespace moesim::models;
+
+namespace {
+
+struct Cluster {
+  sim::Simulator sim;
+  sim::FlowNetwork net{sim};
+  Topology topo{net};
+  explicit Cluster(TopologyOptions o) { build_topology(topo, o); }
+};
+
+}  // namespace
+
+TEST_CASE("DGX-H100: GPUs talk through the NVSwitch fabric", "[models][topology]") {
+  Cluster c({"dgx-h100", 1, false});
+  REQUIRE(c.topo.gpu_count() == 8);
+  const auto& path = c.topo.gpu_to_gpu(0, 5);
+  REQUIRE(path.size() == 2);
+  CHECK(c.net.link_name(path[0]) == "m0.gpu0->m0.nvswitch");
+  CHECK(c.net.link_name(path[1]) == "m0.nvswitch->m0.gpu5");
+  CHECK(c.net.path_latency(path) == 1000);
+  CHECK(c.topo.gpu_to_gpu(3, 3).empty());
+}
+
+TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[models][topology]") {
+  Cluster c({"dgx-h100", 1, false});
+  const double bytes = 1e8;
+  std::vector<sim::Time> done;
+  for (int a = 0; a < 8; ++a) {
+    for (int b = 0; b < 8; ++b) {
+      if (a != b) c.net.start(c.topo.gpu_to_gpu(a, b), bytes, [&] { done.push_back(c.sim.now()); });
+    }
+  }
+  c.sim.run();
+  REQUIRE(done.size() == 56);
+  // Each port carries 7 flows at 370/7 GB/s: 7e8 bytes / 370 GB/s after 1 µs of latency.
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(7 * bytes / 370e9 * 1e9 - 1e-6));
+  for (sim::Time t : done) CHECK(t == expected);
+  CHECK(c.net.solves() <= 2);  // one solve when the flows start, one when they all end
+}
+
+TEST_CASE("PCIe box: NVLink bridge pairs, and host loads share the switch uplink", "[models][topology]") {
+  Cluster bridged({"pcie-8", 1, true});
+  CHECK(bridged.topo.gpu_to_gpu(0, 1).size() == 1);  // the bridge
+  CHECK(bridged.topo.gpu_to_gpu(0, 2).size() == 2);  // through PCIe switch 0
+  CHECK(bridged.topo.gpu_to_gpu(0, 4).size() == 4);  // switch 0 -> CPU -> switch 1
+  Cluster plain({"pcie-8", 1, false});
+  CHECK(plain.topo.gpu_to_gpu(0, 1).size() == 2);
+  // Two 1 GB weight loads to GPUs 0 and 1 share switch 0's 25 GB/s uplink.
+  std::vector<sim::Time> done;
+  for (int g : {0, 1}) plain.net.start(plain.topo.host_to_gpu(g), 1e9, [&] { done.push_back(plain.sim.now()); });
+  plain.sim.run();
+  const sim::Time latency = 100 + 1000 + 1000;  // host memory, uplink, GPU link
+  CHECK(done == std::vector<sim::Time>{latency + 80000000, latency + 80000000});
+}
+
+TEST_CASE("two DGX-H100 machines: cross-machine traffic is NIC-bound", "[models][topology]") {
+  Cluster c({"dgx-h100", 2, false});
+  REQUIRE(c.topo.gpu_count() == 16);
+  CHECK(c.topo.node(c.topo.gpu_node(8)).machine == 1);
+  const auto& path = c.topo.gpu_to_gpu(0, 8);
+  CHECK(path.size() == 6);  // gpu->pcie->nic->network->nic->pcie->gpu
+  const sim::FlowId f = c.net.start(path, 1e9, [] {});
+  c.sim.run_until(c.net.path_latency(path));
+  CHECK(c.net.rate(f) == Approx(50e9));  // 400 Gb/s NIC, below PCIe Gen5's 55 GB/s
+}
+
+TEST_CASE("MI325X node is a full Infinity Fabric mesh; workstation has one GPU", "[models][topology]") {
+  Cluster mi({"mi325x-8", 1, false});
+  for (int b = 1; b < 8; ++b) CHECK(mi.topo.gpu_to_gpu(0, b).size() == 1);
+  Cluster ws({"workstation-1", 1, false});
+  CHECK(ws.topo.gpu_count() == 1);
+  CHECK(ws.net.path_latency(ws.topo.host_to_gpu(0)) == 2100);
+}
+
+TEST_CASE("topology settings are validated", "[models][topology]") {
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  Topology t(net);
+  CHECK_THROWS_WITH(build_topology(t, {"dgx-b200", 1, false}), Catch::Contains("unknown topology preset 'dgx-b200'") &&
+                                                                     Catch::Contains("dgx-h100"));
+  CHECK_THROWS_WITH(parse_topology_options(JsonInput::parse(R"({"preset": "dgx-h100", "machines": 0})", "s.json")),
+                    Catch::Contains("s.json: $.machines: expected an integer in [1, 1024], got 0"));
+  CHECK_THROWS_WITH(parse_topology_options(JsonInput::parse(R"({"preset": "tpu"})", "s.json")),
+                    Catch::Contains("$.preset") && Catch::Contains("pcie-8"));
+}

@@ -1,0 +1,311 @@
+#include "models/serving/serving_engine.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <stdexcept>
+
+#include "models/op_costs.h"
+
+namespace moesim::models {
+
+namespace {
+constexpr double kActivationBytes = 2.0;  // token rows move in BF16
+}
+
+ServingConfig parse_serving_config(const JsonInput& json) {
+  ServingConfig c;
+  c.max_batched_tokens = json.integer_or("max_batched_tokens", c.max_batched_tokens);
+  json.check(c.max_batched_tokens >= 1, "max_batched_tokens >= 1");
+  c.max_running_requests = static_cast<int>(json.integer_or("max_running_requests", c.max_running_requests));
+  json.check(c.max_running_requests >= 1, "max_running_requests >= 1");
+  c.prefill_chunk = json.integer_or("prefill_chunk", c.prefill_chunk);
+  json.check(c.prefill_chunk >= 1, "prefill_chunk >= 1");
+  c.collective_overhead = sim::from_seconds(json.number_or("collective_overhead_us", 10.0) * 1e-6);
+  json.check(c.collective_overhead >= 0, "collective_overhead_us >= 0");
+  c.activation_reserve_bytes =
+      static_cast<std::int64_t>(json.number_or("activation_reserve_gib", 4.0) * static_cast<double>(1LL << 30));
+  json.check(c.activation_reserve_bytes >= 0, "activation_reserve_gib >= 0");
+  return c;
+}
+
+std::int64_t ServingEngine::Batch::total() const {
+  std::int64_t n = 0;
+  for (std::int64_t t : tokens) n += t;
+  return n;
+}
+
+// One all-to-all in flight: fires `done` when its last flow lands.
+struct ServingEngine::Exchange {
+  explicit Exchange(sim::Simulator& sim) : done(sim) {}
+  sim::Signal done;
+  int pending = 0;
+  void start(sim::FlowNetwork& net, const std::vector<sim::LinkId>& path, double bytes) {
+    ++pending;
+    net.start(path, bytes, [this] {
+      if (--pending == 0) done.fire();
+    });
+  }
+};
+
+ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
+                             const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
+                             RoutingSource& routing, ServingConfig config, ServingMetrics& metrics,
+                             sim::TraceWriter* trace)
+    : sim_(sim),
+      model_(model),
+      gpu_(gpu),
+      slowdowns_(slowdowns),
+      topology_(topology),
+      placement_(std::move(placement)),
+      routing_(routing),
+      config_(config),
+      metrics_(metrics),
+      trace_(trace),
+      gpus_(topology.gpu_count()),
+      work_(sim) {
+  if (static_cast<int>(slowdowns_.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
+  gpu_.peak_for(dtype_name(model_.dtype_bytes));  // the GPU must support the model's dtype
+  memory_ = check_memory(model_, placement_, gpus_, gpu_.memory_bytes, config_.activation_reserve_bytes);
+  running_.resize(static_cast<std::size_t>(gpus_));
+  kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
+  assigned_.assign(static_cast<std::size_t>(gpus_), 0);
+  if (trace_ != nullptr) {
+    for (int g = 0; g < gpus_; ++g) gpu_tracks_.push_back(trace_->add_track("GPUs", fmt::format("gpu{}", g)));
+  }
+}
+
+void ServingEngine::submit(Request r) {
+  const auto least = std::min_element(assigned_.begin(), assigned_.end());
+  r.gpu = static_cast<int>(least - assigned_.begin());
+  const std::int64_t need = (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  if (need > memory_.kv_capacity()) {
+    metrics_.record_dropped(r, fmt::format("KV cache for {} tokens ({} bytes) exceeds a GPU's capacity ({} bytes)",
+                                           r.input_tokens + r.output_tokens, need, memory_.kv_capacity()));
+    return;
+  }
+  ++*least;
+  waiting_.push_back(std::make_unique<Request>(r));
+  work_.fire();
+}
+
+void ServingEngine::close() {
+  closed_ = true;
+  work_.fire();
+}
+
+bool ServingEngine::admit(int gpu, const Request& r) {
+  const auto g = static_cast<std::size_t>(gpu);
+  const std::int64_t need = (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  if (static_cast<int>(running_[g].size()) >= config_.max_running_requests) return false;
+  if (kv_used_[g] + need > memory_.kv_capacity()) return false;
+  kv_used_[g] += need;  // reserved for the request's whole life (no preemption)
+  return true;
+}
+
+ServingEngine::Batch ServingEngine::form_batch() {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    const int g = (*it)->gpu;
+    if (admit(g, **it)) {
+      running_[static_cast<std::size_t>(g)].push_back(std::move(*it));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  Batch b;
+  b.prefill.resize(static_cast<std::size_t>(gpus_));
+  b.decode.resize(static_cast<std::size_t>(gpus_));
+  b.tokens.assign(static_cast<std::size_t>(gpus_), 0);
+  for (std::size_t g = 0; g < running_.size(); ++g) {
+    std::int64_t budget = config_.max_batched_tokens;
+    // Decodes first, then prefill chunks in arrival order (Sarathi-style chunked prefill).
+    for (const auto& r : running_[g]) {
+      if (r->prefill_done() && budget > 0) {
+        b.decode[g].push_back(r.get());
+        --budget;
+      }
+    }
+    for (const auto& r : running_[g]) {
+      if (r->prefill_done() || budget == 0) continue;
+      const std::int64_t chunk = std::min({config_.prefill_chunk, r->input_tokens - r->prefilled, budget});
+      b.prefill[g].emplace_back(r.get(), chunk);
+      budget -= chunk;
+    }
+    b.tokens[g] = config_.max_batched_tokens - budget;
+  }
+  return b;
+}
+
+sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer) const {
+  const auto g = static_cast<std::size_t>(gpu);
+  const auto tokens = static_cast<double>(b.tokens[g]);
+  if (tokens == 0.0) return 0;
+  const auto& a = model_.attention;
+  const double weight_bytes = model_.dtype_bytes;
+  const double kv_bytes_per_token_layer = static_cast<double>(a.kv_cache_elements_per_token * a.kv_cache_dtype_bytes);
+  double score_work = 0.0;  // Σ query tokens × keys attended
+  double kv_tokens = 0.0;   // cached tokens read
+  for (const auto& [r, chunk] : b.prefill[g]) {
+    score_work += static_cast<double>(chunk) * (static_cast<double>(r->context()) + static_cast<double>(chunk) / 2.0);
+    kv_tokens += static_cast<double>(r->context() + chunk);
+  }
+  for (const Request* r : b.decode[g]) {
+    score_work += static_cast<double>(r->context() + 1);
+    kv_tokens += static_cast<double>(r->context() + 1);
+  }
+  const auto params = static_cast<double>(a.projection_params);
+  OpWork w{2.0 * params * tokens + 4.0 * a.heads * a.head_dim * score_work,
+           params * weight_bytes + kv_bytes_per_token_layer * kv_tokens};
+  if (model_.is_moe_layer(layer)) {
+    w.flops += 2.0 * static_cast<double>(model_.router_params()) * tokens;
+    const auto shared = static_cast<double>(model_.shared_expert_params());
+    w.flops += 2.0 * shared * tokens;
+    w.bytes += shared * weight_bytes;
+  } else {
+    const auto dense = static_cast<double>(model_.dense_ffn_params());
+    w.flops += 2.0 * dense * tokens;
+    w.bytes += dense * weight_bytes;
+  }
+  if (layer == model_.layers - 1) {  // LM head: logits for the tokens that produce output
+    const double head = static_cast<double>(model_.vocab * model_.d_model);
+    w.flops += 2.0 * head * tokens;
+    w.bytes += head * weight_bytes;
+  }
+  return gpu_.roofline_time(w, dtype_name(model_.dtype_bytes), slowdowns_[g]);
+}
+
+sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert,
+                                           int moe_layer) const {
+  const OpKey key = expert_ffn_key(model_);
+  sim::Time t = 0;
+  const auto& owner = placement_.gpu_of[static_cast<std::size_t>(moe_layer)];
+  for (std::size_t e = 0; e < owner.size(); ++e) {
+    if (owner[e] != gpu || tokens_per_expert[e] == 0) continue;
+    const auto n = static_cast<double>(tokens_per_expert[e]);
+    t += gpu_.op_time(key, n, expert_ffn_work(model_, n), slowdowns_[static_cast<std::size_t>(gpu)]);
+  }
+  return t;
+}
+
+void ServingEngine::trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu) {
+  for (int g = 0; g < gpus_; ++g) {
+    const sim::Time t = per_gpu[static_cast<std::size_t>(g)];
+    metrics_.record_gpu_busy(g, t);
+    if (trace_ != nullptr && t > 0) {
+      trace_->span(gpu_tracks_[static_cast<std::size_t>(g)], fmt::format("{} L{}", what, layer), start, start + t);
+    }
+  }
+}
+
+sim::Process ServingEngine::run() {
+  sim::FlowNetwork& net = topology_.network();
+  const double row_bytes = static_cast<double>(model_.d_model) * kActivationBytes;
+  std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
+  std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
+  std::vector<double> rows(static_cast<std::size_t>(gpus_ * gpus_));
+  for (;;) {
+    bool busy = !waiting_.empty();
+    for (const auto& r : running_) busy = busy || !r.empty();
+    if (!busy) {
+      if (closed_) co_return;
+      work_.reset();
+      co_await work_.wait();
+      continue;
+    }
+    Batch batch = form_batch();
+    if (batch.total() == 0) throw std::logic_error("serving engine formed an empty batch with work pending");
+    metrics_.record_iteration(batch.total());
+    const RoutingCounts routing = routing_.route(batch.tokens);
+    int moe_layer = 0;
+    for (int layer = 0; layer < model_.layers; ++layer) {
+      // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.
+      for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(batch, g, layer);
+      trace_stage("attention", layer, sim_.now(), stage);
+      co_await sim_.sleep(*std::max_element(stage.begin(), stage.end()));
+      if (!model_.is_moe_layer(layer)) continue;
+
+      const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
+      const auto& owner = placement_.gpu_of[static_cast<std::size_t>(moe_layer)];
+      std::fill(rows.begin(), rows.end(), 0.0);
+      std::fill(per_expert.begin(), per_expert.end(), 0);
+      std::int64_t assignments = 0;
+      std::int64_t remote = 0;
+      for (int src = 0; src < gpus_; ++src) {
+        for (std::size_t e = 0; e < per_expert.size(); ++e) {
+          const std::int64_t n = counts[static_cast<std::size_t>(src)][e];
+          if (n == 0) continue;
+          per_expert[e] += n;
+          assignments += n;
+          const int dst = owner[e];
+          rows[static_cast<std::size_t>(src * gpus_ + dst)] += static_cast<double>(n);
+          if (dst != src) remote += n;
+        }
+      }
+      metrics_.record_routing(moe_layer == 0 ? batch.total() : 0, assignments, remote);
+
+      // Dispatch: rows to the experts' GPUs; combine: the same volumes back.
+      for (const bool combine : {false, true}) {
+        if (combine) {
+          for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = expert_stage_time(g, per_expert, moe_layer);
+          trace_stage("experts", layer, sim_.now(), stage);
+          const sim::Time slowest = *std::max_element(stage.begin(), stage.end());
+          double sum = 0.0;
+          for (sim::Time t : stage) sum += static_cast<double>(t);
+          if (sum > 0.0) metrics_.record_layer_imbalance(static_cast<double>(slowest) * gpus_ / sum);
+          co_await sim_.sleep(slowest);
+        }
+        bool any_remote = false;
+        for (int src = 0; src < gpus_ && !any_remote; ++src) {
+          for (int dst = 0; dst < gpus_; ++dst) {
+            if (src != dst && rows[static_cast<std::size_t>(src * gpus_ + dst)] > 0.0) any_remote = true;
+          }
+        }
+        if (!any_remote) continue;  // everything stayed local: no collective
+        // The collective's fixed cost (launch and synchronisation) precedes the data.
+        co_await sim_.sleep(config_.collective_overhead);
+        Exchange exchange(sim_);
+        for (int src = 0; src < gpus_; ++src) {
+          for (int dst = 0; dst < gpus_; ++dst) {
+            const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
+            if (n == 0.0 || src == dst) continue;
+            exchange.start(net, combine ? topology_.gpu_to_gpu(dst, src) : topology_.gpu_to_gpu(src, dst), n * row_bytes);
+          }
+        }
+        co_await exchange.done.wait();
+      }
+      ++moe_layer;
+    }
+    complete_iteration(batch);
+  }
+}
+
+void ServingEngine::complete_iteration(Batch& b) {
+  const sim::Time now = sim_.now();
+  for (std::size_t g = 0; g < running_.size(); ++g) {
+    for (auto& [r, chunk] : b.prefill[g]) {
+      r->prefilled += chunk;
+      if (r->prefill_done()) {  // the pass over the last prompt token yields the first output token
+        r->generated = 1;
+        r->first_token = now;
+        r->last_token = now;
+      }
+    }
+    for (Request* r : b.decode[g]) {
+      ++r->generated;
+      r->last_token = now;
+    }
+    auto& list = running_[g];
+    for (auto it = list.begin(); it != list.end();) {
+      if ((*it)->prefill_done() && (*it)->finished()) {
+        metrics_.record_request(**it);
+        kv_used_[g] -= ((*it)->input_tokens + (*it)->output_tokens) * model_.kv_cache_bytes_per_token();
+        --assigned_[g];
+        it = list.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+}  // namespace moesim::models

@@ -1,0 +1,96 @@
+#pragma once
+// The expert-parallel serving engine (design brief §5). One coroutine runs the
+// batching loop; each iteration takes, on every GPU, the decode token of each of
+// its running requests plus prefill chunks of waiting ones (continuous batching,
+// vLLM/Sarathi style) and runs the model layer by layer:
+//
+//   attention (+ gate, shared experts or dense FFN) on each GPU for its own tokens
+//   -> dispatch all-to-all: token rows to the GPUs holding their experts (flows)
+//   -> expert FFN on each GPU for the tokens its experts received
+//   -> combine all-to-all back (flows)
+//
+// Each stage ends when the slowest GPU (or the last flow) is done: the straggler
+// sets the pace. Per-token routing is aggregated to per-(layer, GPU, expert)
+// counts before it reaches the engine, so a layer costs O(GPUs²) flows and O(1)
+// solves, not O(tokens) events.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "models/gpu_profile.h"
+#include "models/moe_model.h"
+#include "models/serving/expert_placement.h"
+#include "models/serving/request.h"
+#include "models/serving/serving_metrics.h"
+#include "models/serving/workload.h"
+#include "models/topology.h"
+#include "sim/process.h"
+#include "sim/resource.h"
+#include "sim/trace_writer.h"
+
+namespace moesim::models {
+
+struct ServingConfig {
+  std::int64_t max_batched_tokens = 8192;  // per GPU per iteration
+  int max_running_requests = 256;          // per GPU
+  std::int64_t prefill_chunk = 512;        // per request per iteration
+  sim::Time collective_overhead = 10000;   // fixed cost per all-to-all (ns)
+  std::int64_t activation_reserve_bytes = std::int64_t{4} << 30;
+};
+
+ServingConfig parse_serving_config(const JsonInput& json);
+
+class ServingEngine {
+ public:
+  ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
+                const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
+                RoutingSource& routing, ServingConfig config, ServingMetrics& metrics, sim::TraceWriter* trace = nullptr);
+
+  // A request arrives now; it is assigned to the GPU with the fewest requests.
+  void submit(Request r);
+  // No more requests will arrive: the loop ends once every request is done.
+  void close();
+  sim::Process run();
+
+  const MemoryBudget& memory() const { return memory_; }
+  int gpus() const { return gpus_; }
+
+ private:
+  struct Batch {
+    std::vector<std::vector<std::pair<Request*, std::int64_t>>> prefill;  // per GPU: request, chunk tokens
+    std::vector<std::vector<Request*>> decode;                           // per GPU
+    std::vector<std::int64_t> tokens;                                    // per GPU
+    std::int64_t total() const;
+  };
+  struct Exchange;  // one all-to-all in flight
+
+  Batch form_batch();
+  bool admit(int gpu, const Request& r);
+  sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
+  sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert, int moe_layer) const;
+  void complete_iteration(Batch& b);
+  void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);
+
+  sim::Simulator& sim_;
+  const MoeModel& model_;
+  const GpuProfile& gpu_;
+  const std::vector<GpuSlowdown>& slowdowns_;
+  Topology& topology_;
+  ExpertPlacement placement_;
+  RoutingSource& routing_;
+  ServingConfig config_;
+  ServingMetrics& metrics_;
+  sim::TraceWriter* trace_;
+  int gpus_;
+  MemoryBudget memory_;
+  std::deque<std::unique_ptr<Request>> waiting_;
+  std::vector<std::vector<std::unique_ptr<Request>>> running_;  // per GPU
+  std::vector<std::int64_t> kv_used_;                           // bytes per GPU
+  std::vector<int> assigned_;                                   // requests per GPU, for placement of new ones
+  sim::Signal work_;
+  bool closed_ = false;
+  std::vector<sim::TraceWriter::TrackId> gpu_tracks_;
+};
+
+}  // namespace moesim::models

@@ -1,0 +1,89 @@
+#pragma once
+// What a serving run measures (design brief §5, "Metrics"): per request TTFT, TPOT
+// and end-to-end latency; their P50/P90/P99; SLO attainment; throughput; per GPU
+// busy time; per MoE layer imbalance (max / mean expert-stage time over GPUs);
+// tokens routed and dispatched; GPU-seconds.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/serving/request.h"
+#include "sim/stats/quantile_sketch.h"
+#include "sim/stats/tally.h"
+#include "sim/time.h"
+
+namespace moesim::models {
+
+struct Slo {
+  double ttft_s = 0.5;
+  double tpot_s = 0.05;
+};
+
+struct RequestRecord {
+  std::uint64_t id;
+  int gpu;
+  sim::Time arrival;
+  std::int64_t input_tokens;
+  std::int64_t output_tokens;
+  sim::Time first_token;
+  sim::Time last_token;
+  double ttft_s() const { return sim::to_seconds(first_token - arrival); }
+  double tpot_s() const {
+    return output_tokens > 1 ? sim::to_seconds(last_token - first_token) / static_cast<double>(output_tokens - 1) : 0.0;
+  }
+  double e2e_s() const { return sim::to_seconds(last_token - arrival); }
+};
+
+class ServingMetrics {
+ public:
+  ServingMetrics(int gpus, Slo slo) : slo_(slo), gpu_busy_(static_cast<std::size_t>(gpus), 0) {}
+
+  void record_request(const Request& r);
+  void record_dropped(const Request& r, const std::string& reason);
+  void record_iteration(std::int64_t tokens) {
+    ++iterations_;
+    batch_tokens_.add(static_cast<double>(tokens));
+  }
+  void record_gpu_busy(int gpu, sim::Time t) { gpu_busy_[static_cast<std::size_t>(gpu)] += t; }
+  void record_layer_imbalance(double max_over_mean) { imbalance_.add(max_over_mean); }
+  void record_routing(std::int64_t tokens_routed, std::int64_t expert_assignments, std::int64_t remote_rows) {
+    tokens_routed_ += tokens_routed;
+    expert_assignments_ += expert_assignments;
+    remote_rows_ += remote_rows;
+  }
+
+  const std::vector<RequestRecord>& requests() const { return records_; }
+  const std::vector<std::pair<std::uint64_t, std::string>>& dropped() const { return dropped_; }
+  const sim::QuantileSketch& ttft() const { return ttft_; }
+  const sim::QuantileSketch& tpot() const { return tpot_; }
+  const sim::QuantileSketch& e2e() const { return e2e_; }
+  double slo_attainment() const;
+  const Slo& slo() const { return slo_; }
+  const std::vector<sim::Time>& gpu_busy() const { return gpu_busy_; }
+  const sim::Tally& layer_imbalance() const { return imbalance_; }
+  const sim::Tally& batch_tokens() const { return batch_tokens_; }
+  std::uint64_t iterations() const { return iterations_; }
+  std::int64_t tokens_routed() const { return tokens_routed_; }
+  std::int64_t expert_assignments() const { return expert_assignments_; }
+  std::int64_t remote_rows() const { return remote_rows_; }
+  std::int64_t output_tokens() const { return output_tokens_; }
+
+ private:
+  Slo slo_;
+  std::vector<RequestRecord> records_;
+  std::vector<std::pair<std::uint64_t, std::string>> dropped_;
+  sim::QuantileSketch ttft_;
+  sim::QuantileSketch tpot_;
+  sim::QuantileSketch e2e_;
+  std::uint64_t met_slo_ = 0;
+  std::vector<sim::Time> gpu_busy_;
+  sim::Tally imbalance_;
+  sim::Tally batch_tokens_;
+  std::uint64_t iterations_ = 0;
+  std::int64_t tokens_routed_ = 0;
+  std::int64_t expert_assignments_ = 0;
+  std::int64_t remote_rows_ = 0;
+  std::int64_t output_tokens_ = 0;
+};
+
+}  // namespace moesim::models

@@ -1,0 +1,63 @@
+#pragma once
+// Synthetic workloads for examples and tests until the real-trace readers land:
+// Poisson arrivals with lognormal-ish token lengths, and Zipf-skewed expert
+// routing. Outputs label them "synthetic".
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/moe_model.h"
+#include "models/serving/request.h"
+#include "sim/json_input.h"
+#include "sim/rng.h"
+
+namespace moesim::models {
+
+struct TokenLengths {
+  double mean = 512;
+  double cv = 0.0;      // coefficient of variation (0: every request has `mean`)
+  std::int64_t min = 1;
+  std::int64_t max = 1 << 20;
+  std::int64_t draw(sim::Rng& rng) const;
+};
+
+struct ArrivalSpec {
+  double rate_per_s = 1.0;
+  std::int64_t count = 0;  // 0: until the scenario's duration
+  TokenLengths input;
+  TokenLengths output;
+};
+
+ArrivalSpec parse_arrivals(const JsonInput& json);
+
+// Routing of one batch: for each source GPU, how many of its tokens chose each
+// expert at each MoE layer (counts[layer][src][expert]).
+using RoutingCounts = std::vector<std::vector<std::vector<std::int64_t>>>;
+
+class RoutingSource {
+ public:
+  virtual ~RoutingSource() = default;
+  virtual std::string label() const = 0;
+  // tokens_per_gpu[g]: tokens gpu g sends through the MoE layers this iteration.
+  virtual RoutingCounts route(const std::vector<std::int64_t>& tokens_per_gpu) = 0;
+};
+
+// Each MoE layer has its own random ranking of experts; a token's k experts are
+// drawn without replacement with probability ∝ 1/rank^skew (skew 0: uniform).
+class ZipfRoutingSource final : public RoutingSource {
+ public:
+  ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng);
+  std::string label() const override;
+  RoutingCounts route(const std::vector<std::int64_t>& tokens_per_gpu) override;
+  const std::vector<double>& layer_weights(int moe_layer) const { return weights_[static_cast<std::size_t>(moe_layer)]; }
+
+ private:
+  int experts_;
+  int top_k_;
+  int moe_layers_;
+  double skew_;
+  sim::Rng rng_;
+  std::vector<std::vector<double>> weights_;  // per MoE layer, per expert
+};
+
+}  // namespace moesim::models

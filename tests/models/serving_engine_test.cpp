@@ -1,0 +1,182 @@
+// The serving engine against hand-computed timelines and conservation laws.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <memory>
+
+#include "models/catalog.h"
+#include "models/op_costs.h"
+#include "models/serving/serving_engine.h"
+#include "sim/errors.h"
+
+using namespace moesim;
+using namespace moesim::models;
+
+namespace {
+
+// Routes token t of every GPU's batch to expert (offset + t) % experts.
+class FixedRouting final : public RoutingSource {
+ public:
+  FixedRouting(int experts, int moe_layers, int offset, bool spread)
+      : experts_(experts), layers_(moe_layers), offset_(offset), spread_(spread) {}
+  std::string label() const override { return "fixed test routing"; }
+  RoutingCounts route(const std::vector<std::int64_t>& tokens) override {
+    RoutingCounts c(static_cast<std::size_t>(layers_),
+                    std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(experts_, 0)));
+    for (auto& layer : c) {
+      for (std::size_t g = 0; g < tokens.size(); ++g) {
+        for (std::int64_t t = 0; t < tokens[g]; ++t) {
+          ++layer[g][static_cast<std::size_t>((offset_ + (spread_ ? t : 0)) % experts_)];
+        }
+      }
+    }
+    return c;
+  }
+
+ private:
+  int experts_, layers_, offset_;
+  bool spread_;
+};
+
+MoeModel one_layer_model() {
+  return parse_moe_model(JsonInput::parse(R"({
+    "name": "one-layer", "layers": 1, "d_model": 4096, "vocab": 32000, "dtype_bytes": 2,
+    "attention": {"heads": 32, "kv_heads": 8, "head_dim": 128},
+    "moe": {"experts": 8, "top_k": 1, "expert_ffn": 14336}})",
+                                          "one-layer.json"));
+}
+
+struct Harness {
+  sim::Simulator sim;
+  sim::FlowNetwork net{sim};
+  Topology topo{net};
+  MoeModel model;
+  GpuProfile gpu = load_gpu_profile("h100-sxm");
+  std::vector<GpuSlowdown> slowdowns;
+  ServingMetrics metrics;
+  std::unique_ptr<ServingEngine> engine;
+  Harness(MoeModel m, RoutingSource& routing, ServingConfig config, std::vector<GpuSlowdown> s = {})
+      : model(std::move(m)), metrics(8, Slo{}) {
+    build_topology(topo, {"dgx-h100", 1, false});
+    slowdowns = s.empty() ? std::vector<GpuSlowdown>(8) : s;
+    engine = std::make_unique<ServingEngine>(sim, model, gpu, slowdowns, topo, ExpertPlacement::contiguous(model, 8),
+                                             routing, config, metrics);
+    sim.spawn(engine->run());
+  }
+  std::vector<Request> pending;
+  void submit_at(sim::Time t, std::int64_t in, std::int64_t out, std::uint64_t id) {
+    pending.push_back(Request{id, t, in, out});
+    sim.schedule_at(t, [this, i = pending.size() - 1] { engine->submit(pending[i]); });
+  }
+  // Closes the engine after the last submission, as an arrival process would.
+  void finish() {
+    sim::Time last = 0;
+    for (const Request& r : pending) last = std::max(last, r.arrival);
+    sim.schedule_at(last, [this] { engine->close(); });
+    sim.run();
+  }
+};
+
+sim::Time seconds_ns(double s) { return sim::from_seconds(s); }
+
+}  // namespace
+
+TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the hand timeline", "[models][serving]") {
+  FixedRouting to_expert7(8, 1, 7, false);
+  Harness h(one_layer_model(), to_expert7, ServingConfig{});
+  h.submit_at(0, 16, 1, 0);
+  h.finish();
+  REQUIRE(h.metrics.requests().size() == 1);
+  const RequestRecord& r = h.metrics.requests()[0];
+  CHECK(r.gpu == 0);
+
+  // Attention stage on GPU 0: 16 prompt tokens, causal scores over 16·8 key positions,
+  // router and LM head; roofline on H100 (memory 0.85 × 3.35 TB/s, compute 0.7 × 989.4 TFLOP/s, 5 µs).
+  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;  // q, o, k, v projections
+  const double head = 32000.0 * 4096;
+  const double flops = 2 * P * 16 + 4.0 * 32 * 128 * (16 * 8) + 2.0 * 4096 * 8 * 16 + 2 * head * 16;
+  const double bytes = P * 2 + 2.0 * 8 * 128 * 2 * 16 + head * 2;
+  const sim::Time attention = seconds_ns(std::max(flops / (0.7 * 989.4e12), bytes / (0.85 * 3.35e12))) + 5000;
+  // Dispatch: 10 µs collective overhead, then 16 rows × 4096 × 2 B over two NVLink hops (0.5 µs each) at 370 GB/s.
+  const sim::Time a2a = 10000 + 1000 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 370e9 * 1e9));
+  // Expert 7 on GPU 7, 16 tokens: weight-read bound.
+  const double expert_bytes = 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2;
+  const double expert_flops = 16.0 * 2 * 3 * 4096 * 14336;
+  const sim::Time expert =
+      seconds_ns(std::max(expert_flops / (0.7 * 989.4e12), expert_bytes / (0.85 * 3.35e12))) + 5000;
+  CHECK(r.first_token == attention + a2a + expert + a2a);
+  CHECK(r.last_token == r.first_token);
+  CHECK(h.metrics.remote_rows() == 16);
+}
+
+TEST_CASE("a request whose experts are local skips the all-to-all", "[models][serving]") {
+  FixedRouting to_expert0(8, 1, 0, false);  // expert 0 lives on GPU 0, where the request is
+  Harness h(one_layer_model(), to_expert0, ServingConfig{});
+  h.submit_at(0, 16, 1, 0);
+  h.finish();
+  CHECK(h.metrics.remote_rows() == 0);
+  CHECK(h.net.solves() == 0);
+}
+
+TEST_CASE("uniform routing balances the layer; one 1.5x-slow GPU becomes the straggler", "[models][serving]") {
+  ServingConfig config;
+  config.prefill_chunk = 4096;
+  config.max_batched_tokens = 4096;
+  auto run = [&](std::vector<GpuSlowdown> s) {
+    FixedRouting uniform(8, 1, 0, true);
+    Harness h(one_layer_model(), uniform, config, s);
+    for (std::uint64_t i = 0; i < 8; ++i) h.submit_at(0, 4096, 1, i);  // one per GPU
+    h.finish();
+    sim::Time last = 0;
+    for (const auto& r : h.metrics.requests()) last = std::max(last, r.first_token);
+    return std::make_pair(last, h.metrics.layer_imbalance().mean());
+  };
+  const auto [nominal, balanced] = run({});
+  CHECK(balanced == Approx(1.0));  // every GPU's expert gets 8 × 512 tokens
+  std::vector<GpuSlowdown> slow(8);
+  slow[3] = GpuSlowdown{1.5, 1.0};
+  const auto [stretched, imbalance] = run(slow);
+  CHECK(imbalance > 1.05);
+  // Expected stretch: GPU 3's compute-bound attention and expert stages take 1.5×
+  // their compute time; both are the slowest of their stage.
+  const GpuProfile h100 = load_gpu_profile("h100-sxm");
+  const MoeModel m = one_layer_model();
+  const double expert_compute = expert_ffn_work(m, 4096).flops / (0.7 * 989.4e12);
+  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
+  const double attn_flops = 2 * P * 4096 + 4.0 * 32 * 128 * (4096.0 * 2048) + 2.0 * 4096 * 8 * 4096 +
+                            2.0 * 32000 * 4096 * 4096;
+  const double attention_compute = attn_flops / (0.7 * 989.4e12);
+  const double expected = 0.5 * (expert_compute + attention_compute) * 1e9;
+  CHECK(static_cast<double>(stretched - nominal) == Approx(expected).margin(3.0));
+}
+
+TEST_CASE("tokens are conserved and every request completes", "[models][serving]") {
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  ZipfRoutingSource zipf(mixtral, 1.0, sim::Rng(5));
+  Harness h(mixtral, zipf, ServingConfig{});
+  std::int64_t output = 0;
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    h.submit_at(static_cast<sim::Time>(i) * 2000000, 100 + 37 * static_cast<std::int64_t>(i % 7), 5 + static_cast<std::int64_t>(i % 4), i);
+    output += 5 + static_cast<std::int64_t>(i % 4);
+  }
+  h.finish();
+  CHECK(h.metrics.requests().size() == 40);
+  CHECK(h.metrics.dropped().empty());
+  CHECK(h.metrics.output_tokens() == output);
+  // Each routed token picks top-k = 2 experts in each of the 32 MoE layers.
+  CHECK(h.metrics.expert_assignments() == h.metrics.tokens_routed() * 2 * 32);
+  for (const auto& r : h.metrics.requests()) {
+    CHECK(r.first_token > r.arrival);
+    CHECK(r.last_token >= r.first_token);
+  }
+}
+
+TEST_CASE("a placement that does not fit in GPU memory is rejected with the numbers", "[models][serving]") {
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  const GpuProfile a5000 = load_gpu_profile("rtx-a5000");
+  CHECK_THROWS_WITH(check_memory(mixtral, ExpertPlacement::contiguous(mixtral, 1), 1, a5000.memory_bytes, 1LL << 30),
+                    Catch::Contains("does not fit") && Catch::Contains("84.0 GiB of expert weights") &&
+                        Catch::Contains("24.0 GiB"));
+  const MoeModel v3 = load_moe_model("deepseek-v3");
+  CHECK_NOTHROW(check_memory(v3, ExpertPlacement::contiguous(v3, 8), 8, load_gpu_profile("mi325x").memory_bytes, 1LL << 32));
+}

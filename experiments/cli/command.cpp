@@ -9,6 +9,7 @@ namespace moesim::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
+      {"run", "simulate one scenario (cluster, model, workload, placement, SLOs) and report metrics", &run_run},
       {"validate", "check the engine against closed-form queueing theory (M/M/1, M/D/1, M/M/c)", &run_validate},
       {"bench", "measure simulator speed (engine: hold model, PHOLD, naive baseline)", &run_bench},
       {"catalog", "list the built-in MoE models and GPU profiles with derived quantities", &run_catalog},

@@ -9,6 +9,7 @@ void ServingMetrics::record_request(const Request& r) {
   e2e_.add(rec.e2e_s());
   if (rec.ttft_s() <= slo_.ttft_s && rec.tpot_s() <= slo_.tpot_s) ++met_slo_;
   output_tokens_ += r.output_tokens;
+  if (r.last_token > last_completion_) last_completion_ = r.last_token;
   records_.push_back(rec);
 }
 

@@ -67,6 +67,7 @@ class ServingMetrics {
   std::int64_t expert_assignments() const { return expert_assignments_; }
   std::int64_t remote_rows() const { return remote_rows_; }
   std::int64_t output_tokens() const { return output_tokens_; }
+  sim::Time last_completion() const { return last_completion_; }
 
  private:
   Slo slo_;
@@ -84,6 +85,7 @@ class ServingMetrics {
   std::int64_t expert_assignments_ = 0;
   std::int64_t remote_rows_ = 0;
   std::int64_t output_tokens_ = 0;
+  sim::Time last_completion_ = 0;
 };
 
 }  // namespace moesim::models

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -127,4 +128,72 @@ TEST_CASE("catalog lists the built-in models and GPUs", "[experiments][cli]") {
   const Result bad = run("catalog tpus");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("unknown catalog 'tpus'"));
+}
+
+namespace {
+
+std::string small_scenario(const std::string& model_field, const std::string& rate, const std::string& cluster) {
+  return R"({"name": "small", "seed": 3, "model": )" + model_field + R"(,
+    "cluster": )" + cluster + R"(,
+    "workload": {"duration_s": 2, "arrivals": {"rate_per_s": )" + rate + R"(,
+                 "input_tokens": {"mean": 200, "cv": 0.5}, "output_tokens": {"mean": 20, "cv": 0.5}}},
+    "slo": {"ttft_ms": 500, "tpot_ms": 50}})";
+}
+
+const std::string kDgx = R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"})";
+
+std::filesystem::path write_temp(const std::string& name, const std::string& text) {
+  const auto p = std::filesystem::temp_directory_path() / "moesim_run_test" / name;
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("moesim run simulates a scenario reproducibly and writes metrics and per-request CSV", "[experiments][cli][run]") {
+  const auto scenario = write_temp("ok.json", small_scenario(R"("mixtral-8x7b")", "4", kDgx));
+  const auto dir = scenario.parent_path();
+  const Result a = run("run " + scenario.string() + " --out " + (dir / "a").string());
+  const Result b = run("run " + scenario.string() + " --out " + (dir / "b").string());
+  const Result c = run("run " + scenario.string() + " --seed 4 --out " + (dir / "c").string());
+  INFO(a.output);
+  CHECK(a.exit_code == 0);
+  CHECK_THAT(a.output, Catch::Contains("TTFT P50 / P90 / P99") && Catch::Contains("SLO attainment"));
+  CHECK(slurp(dir / "a" / "metrics.json") == slurp(dir / "b" / "metrics.json"));
+  CHECK(slurp(dir / "a" / "requests.csv") == slurp(dir / "b" / "requests.csv"));
+  CHECK(slurp(dir / "a" / "metrics.json") != slurp(dir / "c" / "metrics.json"));
+  CHECK_THAT(slurp(dir / "a" / "requests.csv"), Catch::StartsWith("id,gpu,arrival_s"));
+  CHECK_THAT(slurp(dir / "a" / "metrics.json"), Catch::Contains("\"resolved\"") || Catch::Contains("\"scenario\""));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2", "[experiments][cli][run]") {
+  struct Case {
+    std::string text;
+    std::vector<std::string> mentions;
+  };
+  const std::vector<Case> cases{
+      {small_scenario(R"("gpt-5")", "4", kDgx), {"$.model", "unknown model 'gpt-5'", "mixtral-8x7b"}},
+      {small_scenario(R"("mixtral-8x7b")", R"("fast")", kDgx),
+       {"$.workload.arrivals.rate_per_s: expected a number, got \"fast\""}},
+      {small_scenario(R"("mixtral-8x7b")", "-1", kDgx), {"$.workload.arrivals.rate_per_s", "positive"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", R"({"topology": {"preset": "workstation-1"}, "gpu": "rtx-a5000"})"),
+       {"does not fit", "GiB of expert weights"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", R"({"topology": {"preset": "dgx-h100"}, "gpu": "h200"})"),
+       {"$.cluster.gpu", "unknown GPU profile 'h200'"}},
+      {R"({"model": "mixtral-8x7b", )", {"invalid JSON"}},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto path = write_temp("bad" + std::to_string(i) + ".json", cases[i].text);
+    const Result r = run("run " + path.string() + " --out " + (path.parent_path() / "bad").string());
+    INFO(cases[i].text << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    for (const auto& m : cases[i].mentions) CHECK_THAT(r.output, Catch::Contains(m));
+    CHECK_FALSE(std::filesystem::exists(path.parent_path() / "bad" / "metrics.json"));
+  }
+  const Result missing = run("run /nonexistent/scenario.json");
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.output, Catch::Contains("cannot open"));
+  std::filesystem::remove_all(std::filesystem::temp_directory_path() / "moesim_run_test");
 }

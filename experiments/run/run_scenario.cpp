@@ -1,0 +1,159 @@
+#include "experiments/run/run_scenario.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+
+#include "experiments/report/text_table.h"
+#include "models/serving/expert_placement.h"
+
+namespace moesim::run {
+namespace {
+
+models::ExpertPlacement make_placement(const Scenario& s, int gpus) {
+  models::ExpertPlacement p = models::ExpertPlacement::contiguous(s.model, gpus);
+  if (s.placement == "static-round-robin") {
+    p.policy = s.placement;
+    for (auto& layer : p.gpu_of) {
+      for (std::size_t e = 0; e < layer.size(); ++e) layer[e] = static_cast<int>(e % static_cast<std::size_t>(gpus));
+    }
+  }
+  return p;
+}
+
+sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine, sim::Rng rng) {
+  const sim::Time horizon = sim::from_seconds(s.duration_s);
+  for (std::uint64_t id = 0; s.arrivals.count == 0 || id < static_cast<std::uint64_t>(s.arrivals.count); ++id) {
+    co_await sim.sleep(sim::from_seconds(rng.exponential(s.arrivals.rate_per_s)));
+    if (s.arrivals.count == 0 && sim.now() > horizon) break;
+    models::Request r;
+    r.id = id;
+    r.arrival = sim.now();
+    r.input_tokens = s.arrivals.input.draw(rng);
+    r.output_tokens = s.arrivals.output.draw(rng);
+    engine.submit(r);
+  }
+  engine.close();
+}
+
+std::string quantiles(const sim::QuantileSketch& q, double scale) {
+  return fmt::format("{:.1f} / {:.1f} / {:.1f}", q.quantile(0.5) * scale, q.quantile(0.9) * scale,
+                     q.quantile(0.99) * scale);
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  models::Topology topo(net);
+  models::build_topology(topo, s.topology);
+  const sim::RngStreams streams(s.seed);
+  RunResult result;
+  result.gpus = topo.gpu_count();
+  result.slowdowns = s.variability.draw_all(streams, result.gpus);
+  models::ThrottleProcess throttle(sim, s.variability.drift, result.slowdowns, streams);
+  models::ZipfRoutingSource routing(s.model, s.routing_skew, streams.stream("routing"));
+  result.routing_label = routing.label();
+  result.metrics = models::ServingMetrics(result.gpus, s.slo);
+  net.trace_to(trace);
+  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, make_placement(s, result.gpus), routing,
+                               s.serving, result.metrics, trace);
+  sim.spawn(engine.run());
+  sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));
+  // Throttling episodes never end on their own: with drift, step until only the
+  // throttle processes are left.
+  const std::size_t background = s.variability.drift.episodes_per_hour > 0 ? static_cast<std::size_t>(result.gpus) : 0;
+  if (background == 0) {
+    sim.run();
+  } else {
+    while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
+  }
+  result.makespan = result.metrics.last_completion();
+  result.events = sim.events_executed();
+  for (std::size_t l = 0; l < net.link_count(); ++l) {
+    const auto id = static_cast<sim::LinkId>(l);
+    result.busiest_links.push_back({net.link_name(id), net.link_bytes(id), net.link_utilisation(id)});
+  }
+  std::stable_sort(result.busiest_links.begin(), result.busiest_links.end(),
+                   [](const LinkSummary& a, const LinkSummary& b) { return a.bytes > b.bytes; });
+  result.busiest_links.resize(std::min<std::size_t>(result.busiest_links.size(), 5));
+  result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return result;
+}
+
+std::string format_summary(const Scenario& s, const RunResult& r) {
+  const auto& m = r.metrics;
+  report::TextTable t({"metric", "value"});
+  t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
+  t.add_row({"workload", fmt::format("Poisson {:.2f} req/s (synthetic), {}", s.arrivals.rate_per_s, r.routing_label)});
+  t.add_row({"requests completed / dropped", fmt::format("{} / {}", m.requests().size(), m.dropped().size())});
+  t.add_row({"TTFT P50 / P90 / P99 [ms]", quantiles(m.ttft(), 1e3)});
+  t.add_row({"TPOT P50 / P90 / P99 [ms]", quantiles(m.tpot(), 1e3)});
+  t.add_row({"end-to-end P50 / P90 / P99 [s]", quantiles(m.e2e(), 1.0)});
+  t.add_row({fmt::format("SLO attainment (TTFT ≤ {:.0f} ms, TPOT ≤ {:.0f} ms)", s.slo.ttft_s * 1e3, s.slo.tpot_s * 1e3),
+             fmt::format("{:.1f}%", 100.0 * m.slo_attainment())});
+  t.add_row({"throughput [output tokens/s]", fmt::format("{:.1f}", static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan))});
+  t.add_row({"layer imbalance mean / max (max/mean GPU expert time)",
+             fmt::format("{:.3f} / {:.3f}", m.layer_imbalance().mean(), m.layer_imbalance().max())});
+  double busy = 0.0;
+  for (sim::Time b : m.gpu_busy()) busy += sim::to_seconds(b);
+  t.add_row({"GPU busy", fmt::format("{:.1f}%", 100.0 * busy / r.gpu_seconds())});
+  t.add_row({"iterations / mean batch [tokens]", fmt::format("{} / {:.1f}", m.iterations(), m.batch_tokens().mean())});
+  if (!r.busiest_links.empty()) {
+    t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.busiest_links[0].name,
+                                          r.busiest_links[0].bytes / 1e9, 100.0 * r.busiest_links[0].utilisation)});
+  }
+  t.add_row({"simulated time / GPU-seconds", fmt::format("{:.2f} s / {:.1f}", sim::to_seconds(r.makespan), r.gpu_seconds())});
+  t.add_row({"events / wall time", fmt::format("{} / {:.2f} s", r.events, r.wall_seconds)});
+  return t.render();
+}
+
+std::string metrics_json(const Scenario& s, const RunResult& r) {
+  const auto& m = r.metrics;
+  auto q = [](const sim::QuantileSketch& sk) {
+    return nlohmann::ordered_json{{"p50", sk.quantile(0.5)}, {"p90", sk.quantile(0.9)}, {"p99", sk.quantile(0.99)}};
+  };
+  nlohmann::ordered_json j;
+  j["scenario"] = s.resolved;
+  j["labels"] = {"arrivals: synthetic", r.routing_label};
+  j["requests"] = {{"completed", m.requests().size()}, {"dropped", m.dropped().size()}};
+  j["dropped"] = nlohmann::ordered_json::array();
+  for (const auto& [id, why] : m.dropped()) j["dropped"].push_back({{"id", id}, {"reason", why}});
+  j["ttft_s"] = q(m.ttft());
+  j["tpot_s"] = q(m.tpot());
+  j["e2e_s"] = q(m.e2e());
+  j["slo_attainment"] = m.slo_attainment();
+  j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
+  j["layer_imbalance"] = {{"mean", m.layer_imbalance().mean()}, {"max", m.layer_imbalance().max()}};
+  auto& gpus = j["gpus"] = nlohmann::ordered_json::array();
+  for (int g = 0; g < r.gpus; ++g) {
+    gpus.push_back({{"gpu", g},
+                    {"compute_slowdown", r.slowdowns[static_cast<std::size_t>(g)].compute},
+                    {"memory_slowdown", r.slowdowns[static_cast<std::size_t>(g)].memory},
+                    {"busy_s", sim::to_seconds(m.gpu_busy()[static_cast<std::size_t>(g)])}});
+  }
+  auto& links = j["busiest_links"] = nlohmann::ordered_json::array();
+  for (const LinkSummary& l : r.busiest_links) {
+    links.push_back({{"link", l.name}, {"bytes", l.bytes}, {"utilisation", l.utilisation}});
+  }
+  j["routing"] = {{"tokens_routed", m.tokens_routed()}, {"expert_assignments", m.expert_assignments()},
+                  {"remote_rows", m.remote_rows()}};
+  j["iterations"] = m.iterations();
+  j["simulated_s"] = sim::to_seconds(r.makespan);
+  j["gpu_seconds"] = r.gpu_seconds();
+  j["events"] = r.events;
+  return j.dump(2) + "\n";
+}
+
+std::string requests_csv(const RunResult& r) {
+  std::string out = "id,gpu,arrival_s,input_tokens,output_tokens,ttft_s,tpot_s,e2e_s\n";
+  for (const auto& rec : r.metrics.requests()) {
+    out += fmt::format("{},{},{:.9f},{},{},{:.9f},{:.9f},{:.9f}\n", rec.id, rec.gpu, sim::to_seconds(rec.arrival),
+                       rec.input_tokens, rec.output_tokens, rec.ttft_s(), rec.tpot_s(), rec.e2e_s());
+  }
+  return out;
+}
+
+}  // namespace moesim::run

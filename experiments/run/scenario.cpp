@@ -1,0 +1,77 @@
+#include "experiments/run/scenario.h"
+
+#include <fmt/format.h>
+
+#include "models/catalog.h"
+
+namespace moesim::run {
+
+std::vector<std::string> placement_names() { return {"static-contiguous", "static-round-robin"}; }
+
+Scenario parse_scenario(const JsonInput& json) {
+  Scenario s;
+  s.name = json.string_or("name", "scenario");
+  if (const auto seed = json.find("seed")) s.seed = static_cast<std::uint64_t>(seed->integer_at_least(0));
+  const JsonInput model = json.at("model");
+  s.model = models::load_moe_model(model.string(), model.where());
+  const JsonInput cluster = json.at("cluster");
+  const JsonInput gpu = cluster.at("gpu");
+  s.gpu = models::load_gpu_profile(gpu.string(), gpu.where());
+  s.topology = models::parse_topology_options(cluster.at("topology"));
+  if (const auto v = cluster.find("variability")) s.variability = models::parse_gpu_variability(*v);
+  const JsonInput workload = json.at("workload");
+  s.arrivals = models::parse_arrivals(workload.at("arrivals"));
+  s.duration_s = workload.number_or("duration_s", s.duration_s);
+  workload.check(s.duration_s > 0.0, "duration_s > 0");
+  if (const auto routing = workload.find("routing")) {
+    const std::string kind = routing->string_or("kind", "zipf");
+    if (kind != "zipf") routing->at("kind").fail(fmt::format("unknown routing kind '{}' (known: zipf)", kind));
+    s.routing_skew = routing->number_or("skew", 1.0);
+    routing->check(s.routing_skew >= 0.0, "skew >= 0");
+  }
+  if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
+  if (const auto placement = json.find("placement")) {
+    const JsonInput policy = placement->at("policy");
+    s.placement = policy.string();
+    bool known = false;
+    for (const auto& p : placement_names()) known = known || p == s.placement;
+    if (!known) {
+      policy.fail(fmt::format("unknown placement policy '{}' (known: {})", s.placement, fmt::join(placement_names(), ", ")));
+    }
+  }
+  if (const auto slo = json.find("slo")) {
+    s.slo.ttft_s = slo->at("ttft_ms").positive_number() / 1e3;
+    s.slo.tpot_s = slo->at("tpot_ms").positive_number() / 1e3;
+  }
+  s.resolved = {{"name", s.name},
+                {"seed", s.seed},
+                {"model", s.model.name},
+                {"cluster",
+                 {{"gpu", s.gpu.name},
+                  {"topology", {{"preset", s.topology.preset}, {"machines", s.topology.machines},
+                                {"nvlink_bridges", s.topology.nvlink_bridges}}},
+                  {"variability", {{"spread", s.variability.spread},
+                                   {"outlier_probability", s.variability.outlier_probability},
+                                   {"outlier_range", {s.variability.outlier_low, s.variability.outlier_high}},
+                                   {"memory_coupling", s.variability.memory_coupling},
+                                   {"drift_episodes_per_hour", s.variability.drift.episodes_per_hour}}}}},
+                {"workload",
+                 {{"duration_s", s.duration_s},
+                  {"arrivals", {{"kind", "poisson (synthetic)"}, {"rate_per_s", s.arrivals.rate_per_s},
+                                {"count", s.arrivals.count},
+                                {"input_tokens", {{"mean", s.arrivals.input.mean}, {"cv", s.arrivals.input.cv}}},
+                                {"output_tokens", {{"mean", s.arrivals.output.mean}, {"cv", s.arrivals.output.cv}}}}},
+                  {"routing", {{"kind", "zipf (synthetic)"}, {"skew", s.routing_skew}}}}},
+                {"serving", {{"max_batched_tokens", s.serving.max_batched_tokens},
+                             {"max_running_requests", s.serving.max_running_requests},
+                             {"prefill_chunk", s.serving.prefill_chunk},
+                             {"collective_overhead_ns", s.serving.collective_overhead},
+                             {"activation_reserve_bytes", s.serving.activation_reserve_bytes}}},
+                {"placement", {{"policy", s.placement}}},
+                {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
+  return s;
+}
+
+Scenario load_scenario(const std::string& path) { return parse_scenario(JsonInput::load_file(path)); }
+
+}  // namespace moesim::run

@@ -1,0 +1,39 @@
+#pragma once
+// A scenario: cluster + model + workload + serving settings + placement + SLOs +
+// seed, read from JSON with every error naming its JSON path. The resolved
+// scenario (defaults filled in) is written next to the results.
+#include <cstdint>
+#include <string>
+
+#include "models/gpu_profile.h"
+#include "models/gpu_variability.h"
+#include "models/moe_model.h"
+#include "models/serving/serving_engine.h"
+#include "models/serving/serving_metrics.h"
+#include "models/serving/workload.h"
+#include "models/topology.h"
+#include "sim/json_input.h"
+
+namespace moesim::run {
+
+struct Scenario {
+  std::string name;
+  std::uint64_t seed = 1;
+  double duration_s = 60.0;  // arrivals stop after this (unless the arrival count is given)
+  models::MoeModel model;
+  models::GpuProfile gpu;
+  models::TopologyOptions topology;
+  models::GpuVariability variability;
+  models::ArrivalSpec arrivals;
+  double routing_skew = 1.0;
+  std::string placement = "static-contiguous";
+  models::ServingConfig serving;
+  models::Slo slo;
+  nlohmann::ordered_json resolved;  // the scenario with defaults, for the outputs
+};
+
+Scenario parse_scenario(const JsonInput& json);
+Scenario load_scenario(const std::string& path);
+std::vector<std::string> placement_names();
+
+}  // namespace moesim::run

@@ -74,11 +74,10 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   result.events = sim.events_executed();
   for (std::size_t l = 0; l < net.link_count(); ++l) {
     const auto id = static_cast<sim::LinkId>(l);
-    result.busiest_links.push_back({net.link_name(id), net.link_bytes(id), net.link_utilisation(id)});
+    result.links.push_back({net.link_name(id), net.link_bytes(id), net.link_utilisation(id)});
   }
-  std::stable_sort(result.busiest_links.begin(), result.busiest_links.end(),
+  std::stable_sort(result.links.begin(), result.links.end(),
                    [](const LinkSummary& a, const LinkSummary& b) { return a.bytes > b.bytes; });
-  result.busiest_links.resize(std::min<std::size_t>(result.busiest_links.size(), 5));
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
 }
@@ -91,6 +90,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   t.add_row({"requests completed / dropped", fmt::format("{} / {}", m.requests().size(), m.dropped().size())});
   t.add_row({"TTFT P50 / P90 / P99 [ms]", quantiles(m.ttft(), 1e3)});
   t.add_row({"TPOT P50 / P90 / P99 [ms]", quantiles(m.tpot(), 1e3)});
+  t.add_row({"inter-token latency P50 / P90 / P99 [ms]", quantiles(m.inter_token(), 1e3)});
   t.add_row({"end-to-end P50 / P90 / P99 [s]", quantiles(m.e2e(), 1.0)});
   t.add_row({fmt::format("SLO attainment (TTFT ≤ {:.0f} ms, TPOT ≤ {:.0f} ms)", s.slo.ttft_s * 1e3, s.slo.tpot_s * 1e3),
              fmt::format("{:.1f}%", 100.0 * m.slo_attainment())});
@@ -101,9 +101,9 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   for (sim::Time b : m.gpu_busy()) busy += sim::to_seconds(b);
   t.add_row({"GPU busy", fmt::format("{:.1f}%", 100.0 * busy / r.gpu_seconds())});
   t.add_row({"iterations / mean batch [tokens]", fmt::format("{} / {:.1f}", m.iterations(), m.batch_tokens().mean())});
-  if (!r.busiest_links.empty()) {
-    t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.busiest_links[0].name,
-                                          r.busiest_links[0].bytes / 1e9, 100.0 * r.busiest_links[0].utilisation)});
+  if (!r.links.empty()) {
+    t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.links[0].name, r.links[0].bytes / 1e9,
+                                          100.0 * r.links[0].utilisation)});
   }
   t.add_row({"simulated time / GPU-seconds", fmt::format("{:.2f} s / {:.1f}", sim::to_seconds(r.makespan), r.gpu_seconds())});
   t.add_row({"events / wall time", fmt::format("{} / {:.2f} s", r.events, r.wall_seconds)});
@@ -123,6 +123,7 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   for (const auto& [id, why] : m.dropped()) j["dropped"].push_back({{"id", id}, {"reason", why}});
   j["ttft_s"] = q(m.ttft());
   j["tpot_s"] = q(m.tpot());
+  j["inter_token_latency_s"] = q(m.inter_token());
   j["e2e_s"] = q(m.e2e());
   j["slo_attainment"] = m.slo_attainment();
   j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
@@ -134,8 +135,8 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
                     {"memory_slowdown", r.slowdowns[static_cast<std::size_t>(g)].memory},
                     {"busy_s", sim::to_seconds(m.gpu_busy()[static_cast<std::size_t>(g)])}});
   }
-  auto& links = j["busiest_links"] = nlohmann::ordered_json::array();
-  for (const LinkSummary& l : r.busiest_links) {
+  auto& links = j["links"] = nlohmann::ordered_json::array();
+  for (const LinkSummary& l : r.links) {
     links.push_back({{"link", l.name}, {"bytes", l.bytes}, {"utilisation", l.utilisation}});
   }
   j["routing"] = {{"tokens_routed", m.tokens_routed()}, {"expert_assignments", m.expert_assignments()},

@@ -22,7 +22,7 @@ struct RunResult {
   std::uint64_t events = 0;
   double wall_seconds = 0.0;
   std::vector<models::GpuSlowdown> slowdowns;
-  std::vector<LinkSummary> busiest_links;  // top links by bytes
+  std::vector<LinkSummary> links;  // every link, busiest (most bytes) first
   std::string routing_label;
   double gpu_seconds() const { return gpus * sim::to_seconds(makespan); }
 };

@@ -138,40 +138,55 @@ ServingEngine::Batch ServingEngine::form_batch() {
 
 sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer) const {
   const auto g = static_cast<std::size_t>(gpu);
-  const auto tokens = static_cast<double>(b.tokens[g]);
-  if (tokens == 0.0) return 0;
+  if (b.tokens[g] == 0) return 0;
   const auto& a = model_.attention;
   const double weight_bytes = model_.dtype_bytes;
   const double kv_bytes_per_token_layer = static_cast<double>(a.kv_cache_elements_per_token * a.kv_cache_dtype_bytes);
-  double score_work = 0.0;  // Σ query tokens × keys attended
-  double kv_tokens = 0.0;   // cached tokens read
-  for (const auto& [r, chunk] : b.prefill[g]) {
-    score_work += static_cast<double>(chunk) * (static_cast<double>(r->context()) + static_cast<double>(chunk) / 2.0);
-    kv_tokens += static_cast<double>(r->context() + chunk);
-  }
-  for (const Request* r : b.decode[g]) {
-    score_work += static_cast<double>(r->context() + 1);
-    kv_tokens += static_cast<double>(r->context() + 1);
-  }
   const auto params = static_cast<double>(a.projection_params);
-  OpWork w{2.0 * params * tokens + 4.0 * a.heads * a.head_dim * score_work,
-           params * weight_bytes + kv_bytes_per_token_layer * kv_tokens};
+  const std::string dtype = dtype_name(model_.dtype_bytes);
+  const GpuSlowdown slow = slowdowns_[g];
+  // Attention proper, prefill and decode parts timed separately (each may have a
+  // measured table keyed by token count): projections + scores over the context,
+  // with the KV cache read.
+  auto attention = [&](const char* op, double tokens, double score_work, double kv_tokens) {
+    const OpWork w{2.0 * params * tokens + 4.0 * a.heads * a.head_dim * score_work,
+                   params * weight_bytes + kv_bytes_per_token_layer * kv_tokens};
+    const OpKey key{op, {{"d_model", model_.d_model}, {"heads", a.heads}, {"kv_heads", a.kv_heads}, {"head_dim", a.head_dim}},
+                    dtype};
+    return gpu_.op_time(key, tokens, w, slow);
+  };
+  double prefill_tokens = 0.0;
+  double prefill_scores = 0.0;
+  double prefill_kv = 0.0;
+  for (const auto& [r, chunk] : b.prefill[g]) {
+    prefill_tokens += static_cast<double>(chunk);
+    prefill_scores += static_cast<double>(chunk) * (static_cast<double>(r->context()) + static_cast<double>(chunk) / 2.0);
+    prefill_kv += static_cast<double>(r->context() + chunk);
+  }
+  double decode_scores = 0.0;
+  for (const Request* r : b.decode[g]) decode_scores += static_cast<double>(r->context() + 1);
+  const auto decode_tokens = static_cast<double>(b.decode[g].size());
+  sim::Time t = attention("attention_prefill", prefill_tokens, prefill_scores, prefill_kv) +
+                attention("attention_decode", decode_tokens, decode_scores, decode_scores);
+  // The rest of the layer's per-GPU work: gate and shared experts, or the dense FFN;
+  // the LM head after the last layer.
+  const auto tokens = static_cast<double>(b.tokens[g]);
+  OpWork rest;
   if (model_.is_moe_layer(layer)) {
-    w.flops += 2.0 * static_cast<double>(model_.router_params()) * tokens;
     const auto shared = static_cast<double>(model_.shared_expert_params());
-    w.flops += 2.0 * shared * tokens;
-    w.bytes += shared * weight_bytes;
+    rest.flops += 2.0 * (static_cast<double>(model_.router_params()) + shared) * tokens;
+    rest.bytes += (static_cast<double>(model_.router_params()) + shared) * weight_bytes;
   } else {
     const auto dense = static_cast<double>(model_.dense_ffn_params());
-    w.flops += 2.0 * dense * tokens;
-    w.bytes += dense * weight_bytes;
+    rest.flops += 2.0 * dense * tokens;
+    rest.bytes += dense * weight_bytes;
   }
-  if (layer == model_.layers - 1) {  // LM head: logits for the tokens that produce output
-    const double head = static_cast<double>(model_.vocab * model_.d_model);
-    w.flops += 2.0 * head * tokens;
-    w.bytes += head * weight_bytes;
+  if (layer == model_.layers - 1) {
+    const auto head = static_cast<double>(model_.vocab * model_.d_model);
+    rest.flops += 2.0 * head * tokens;
+    rest.bytes += head * weight_bytes;
   }
-  return gpu_.roofline_time(w, dtype_name(model_.dtype_bytes), slowdowns_[g]);
+  return t + gpu_.roofline_time(rest, dtype, slow);
 }
 
 sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert,
@@ -185,6 +200,15 @@ sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64
     t += gpu_.op_time(key, n, expert_ffn_work(model_, n), slowdowns_[static_cast<std::size_t>(gpu)]);
   }
   return t;
+}
+
+void ServingEngine::trace_request(const Request& r) {
+  if (trace_ == nullptr) return;
+  const auto track = trace_->add_track("requests", fmt::format("req {}", r.id));
+  trace_->span(track, fmt::format("prefill ({} tokens, gpu {})", r.input_tokens, r.gpu), r.arrival, r.first_token);
+  if (r.last_token > r.first_token) {
+    trace_->span(track, fmt::format("decode ({} tokens)", r.output_tokens), r.first_token, r.last_token);
+  }
 }
 
 void ServingEngine::trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu) {
@@ -292,12 +316,14 @@ void ServingEngine::complete_iteration(Batch& b) {
     }
     for (Request* r : b.decode[g]) {
       ++r->generated;
+      metrics_.record_inter_token(now - r->last_token);
       r->last_token = now;
     }
     auto& list = running_[g];
     for (auto it = list.begin(); it != list.end();) {
       if ((*it)->prefill_done() && (*it)->finished()) {
         metrics_.record_request(**it);
+        trace_request(**it);
         kv_used_[g] -= ((*it)->input_tokens + (*it)->output_tokens) * model_.kv_cache_bytes_per_token();
         --assigned_[g];
         it = list.erase(it);

@@ -71,6 +71,7 @@ class ServingEngine {
   sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert, int moe_layer) const;
   void complete_iteration(Batch& b);
   void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);
+  void trace_request(const Request& r);
 
   sim::Simulator& sim_;
   const MoeModel& model_;

@@ -44,6 +44,8 @@ class ServingMetrics {
     ++iterations_;
     batch_tokens_.add(static_cast<double>(tokens));
   }
+  // Gap between consecutive output tokens of one request (inter-token latency).
+  void record_inter_token(sim::Time gap) { itl_.add(sim::to_seconds(gap)); }
   void record_gpu_busy(int gpu, sim::Time t) { gpu_busy_[static_cast<std::size_t>(gpu)] += t; }
   void record_layer_imbalance(double max_over_mean) { imbalance_.add(max_over_mean); }
   void record_routing(std::int64_t tokens_routed, std::int64_t expert_assignments, std::int64_t remote_rows) {
@@ -57,6 +59,7 @@ class ServingMetrics {
   const sim::QuantileSketch& ttft() const { return ttft_; }
   const sim::QuantileSketch& tpot() const { return tpot_; }
   const sim::QuantileSketch& e2e() const { return e2e_; }
+  const sim::QuantileSketch& inter_token() const { return itl_; }
   double slo_attainment() const;
   const Slo& slo() const { return slo_; }
   const std::vector<sim::Time>& gpu_busy() const { return gpu_busy_; }
@@ -76,6 +79,7 @@ class ServingMetrics {
   sim::QuantileSketch ttft_;
   sim::QuantileSketch tpot_;
   sim::QuantileSketch e2e_;
+  sim::QuantileSketch itl_;
   std::uint64_t met_slo_ = 0;
   std::vector<sim::Time> gpu_busy_;
   sim::Tally imbalance_;

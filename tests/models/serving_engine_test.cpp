@@ -90,20 +90,24 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   const RequestRecord& r = h.metrics.requests()[0];
   CHECK(r.gpu == 0);
 
-  // Attention stage on GPU 0: 16 prompt tokens, causal scores over 16·8 key positions,
-  // router and LM head; roofline on H100 (memory 0.85 × 3.35 TB/s, compute 0.7 × 989.4 TFLOP/s, 5 µs).
+  // Attention stage on GPU 0, two operations on the H100 roofline (memory 0.85 × 3.35 TB/s,
+  // compute 0.7 × 989.4 TFLOP/s, 5 µs launch each): (1) prefill attention over 16 prompt
+  // tokens: projections plus causal scores over 16·8 key positions, reading 16 tokens of
+  // KV cache; (2) the router and, this being the last layer, the LM head.
+  const auto roofline = [](double f, double b) {
+    return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
+  };
   const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;  // q, o, k, v projections
   const double head = 32000.0 * 4096;
-  const double flops = 2 * P * 16 + 4.0 * 32 * 128 * (16 * 8) + 2.0 * 4096 * 8 * 16 + 2 * head * 16;
-  const double bytes = P * 2 + 2.0 * 8 * 128 * 2 * 16 + head * 2;
-  const sim::Time attention = seconds_ns(std::max(flops / (0.7 * 989.4e12), bytes / (0.85 * 3.35e12))) + 5000;
+  const double router = 4096.0 * 8;
+  const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
+                              roofline(2 * (router + head) * 16, (router + head) * 2);
   // Dispatch: 10 µs collective overhead, then 16 rows × 4096 × 2 B over two NVLink hops (0.5 µs each) at 370 GB/s.
   const sim::Time a2a = 10000 + 1000 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 370e9 * 1e9));
   // Expert 7 on GPU 7, 16 tokens: weight-read bound.
   const double expert_bytes = 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2;
   const double expert_flops = 16.0 * 2 * 3 * 4096 * 14336;
-  const sim::Time expert =
-      seconds_ns(std::max(expert_flops / (0.7 * 989.4e12), expert_bytes / (0.85 * 3.35e12))) + 5000;
+  const sim::Time expert = roofline(expert_flops, expert_bytes);
   CHECK(r.first_token == attention + a2a + expert + a2a);
   CHECK(r.last_token == r.first_token);
   CHECK(h.metrics.remote_rows() == 16);

@@ -49,6 +49,25 @@ TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[mod
   CHECK(c.net.solves() <= 2);  // one solve when the flows start, one when they all end
 }
 
+TEST_CASE("two concurrent all-to-alls on the same ports take the max-min fair time", "[models][topology]") {
+  // Dispatch of one layer and combine of another overlapping: 14 flows per port,
+  // each at 370/14 GB/s, so both finish together at twice a lone all-to-all's time.
+  Cluster c({"dgx-h100", 1, false});
+  const double bytes = 5e7;
+  std::vector<sim::Time> done;
+  for (int round = 0; round < 2; ++round) {
+    for (int a = 0; a < 8; ++a) {
+      for (int b = 0; b < 8; ++b) {
+        if (a != b) c.net.start(c.topo.gpu_to_gpu(a, b), bytes, [&] { done.push_back(c.sim.now()); });
+      }
+    }
+  }
+  c.sim.run();
+  REQUIRE(done.size() == 112);
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(14 * bytes / 370e9 * 1e9 - 1e-6));
+  for (sim::Time t : done) CHECK(t == expected);
+}
+
 TEST_CASE("PCIe box: NVLink bridge pairs, and host loads share the switch uplink", "[models][topology]") {
   Cluster bridged({"pcie-8", 1, true});
   CHECK(bridged.topo.gpu_to_gpu(0, 1).size() == 1);  // the bridge

@@ -168,14 +168,17 @@ sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer
   const auto decode_tokens = static_cast<double>(b.decode[g].size());
   sim::Time t = attention("attention_prefill", prefill_tokens, prefill_scores, prefill_kv) +
                 attention("attention_decode", decode_tokens, decode_scores, decode_scores);
-  // The rest of the layer's per-GPU work: gate and shared experts, or the dense FFN;
-  // the LM head after the last layer.
+  // The rest of the layer's per-GPU work: the gate (router) and shared experts, or
+  // the dense FFN; the LM head after the last layer.
   const auto tokens = static_cast<double>(b.tokens[g]);
   OpWork rest;
   if (model_.is_moe_layer(layer)) {
+    const auto router = static_cast<double>(model_.router_params());
+    const OpKey gate{"gate", {{"d_model", model_.d_model}, {"experts", model_.experts}}, dtype};
+    t += gpu_.op_time(gate, tokens, OpWork{2.0 * router * tokens, router * weight_bytes + tokens * model_.d_model * 2.0}, slow);
     const auto shared = static_cast<double>(model_.shared_expert_params());
-    rest.flops += 2.0 * (static_cast<double>(model_.router_params()) + shared) * tokens;
-    rest.bytes += (static_cast<double>(model_.router_params()) + shared) * weight_bytes;
+    rest.flops += 2.0 * shared * tokens;
+    rest.bytes += shared * weight_bytes;
   } else {
     const auto dense = static_cast<double>(model_.dense_ffn_params());
     rest.flops += 2.0 * dense * tokens;
@@ -186,6 +189,7 @@ sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer
     rest.flops += 2.0 * head * tokens;
     rest.bytes += head * weight_bytes;
   }
+  if (rest.flops == 0.0) return t;  // nothing else on this layer (no shared experts)
   return t + gpu_.roofline_time(rest, dtype, slow);
 }
 

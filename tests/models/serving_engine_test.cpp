@@ -93,7 +93,8 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   // Attention stage on GPU 0, two operations on the H100 roofline (memory 0.85 × 3.35 TB/s,
   // compute 0.7 × 989.4 TFLOP/s, 5 µs launch each): (1) prefill attention over 16 prompt
   // tokens: projections plus causal scores over 16·8 key positions, reading 16 tokens of
-  // KV cache; (2) the router and, this being the last layer, the LM head.
+  // KV cache; (2) the gate (router weights, reading the 16 token rows); (3) this being
+  // the last layer, the LM head.
   const auto roofline = [](double f, double b) {
     return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
   };
@@ -101,7 +102,8 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   const double head = 32000.0 * 4096;
   const double router = 4096.0 * 8;
   const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
-                              roofline(2 * (router + head) * 16, (router + head) * 2);
+                              roofline(2 * router * 16, router * 2 + 16.0 * 4096 * 2) +
+                              roofline(2 * head * 16, head * 2);
   // Dispatch: 10 µs collective overhead, then 16 rows × 4096 × 2 B over two NVLink hops (0.5 µs each) at 370 GB/s.
   const sim::Time a2a = 10000 + 1000 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 370e9 * 1e9));
   // Expert 7 on GPU 7, 16 tokens: weight-read bound.

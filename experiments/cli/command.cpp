@@ -5,6 +5,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "sim/trace_writer.h"
+
 namespace moesim::cli {
 
 const std::vector<Command>& commands() {
@@ -43,6 +45,14 @@ bool CommandParser::parse(const std::vector<std::string>& args, po::variables_ma
     throw UsageError(e.what());
   }
   return true;
+}
+
+void write_trace_and_report(const std::string& path, const sim::TraceWriter& trace) {
+  trace.write(path);
+  std::cout << fmt::format("Trace: {} ({} records{}; open in ui.perfetto.dev)\n", path, trace.record_count(),
+                           trace.dropped_records() > 0
+                               ? fmt::format(", {} more dropped at --trace-limit", trace.dropped_records())
+                               : std::string());
 }
 
 std::vector<double> parse_number_list(const std::string& option, const std::string& text) {

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace moesim::sim {
+class TraceWriter;
+}
+
 namespace moesim::cli {
 
 namespace po = boost::program_options;
@@ -43,6 +47,10 @@ class CommandParser {
   po::options_description options_;
   po::positional_options_description positional_;
 };
+
+// Writes the trace (atomically) and says where, how many records and how many the
+// --trace-limit dropped.
+void write_trace_and_report(const std::string& path, const sim::TraceWriter& trace);
 
 // "0.5,0.7,0.9" -> {0.5, 0.7, 0.9}; throws UsageError naming `option` on bad text.
 std::vector<double> parse_number_list(const std::string& option, const std::string& text);

@@ -40,13 +40,7 @@ int run_run(const std::vector<std::string>& args) {
   write_file_atomic(out_dir + "/metrics.json", run::metrics_json(scenario, result));
   write_file_atomic(out_dir + "/requests.csv", run::requests_csv(result));
   std::cout << fmt::format("\nWrote {0}/metrics.json and {0}/requests.csv\n", out_dir);
-  if (!trace_path.empty()) {
-    trace.write(trace_path);
-    std::cout << fmt::format("Trace: {} ({} records{}; open in ui.perfetto.dev)\n", trace_path, trace.record_count(),
-                             trace.dropped_records() > 0
-                                 ? fmt::format(", {} later ones dropped at --trace-limit", trace.dropped_records())
-                                 : std::string());
-  }
+  if (!trace_path.empty()) write_trace_and_report(trace_path, trace);
   return 0;
 }
 

@@ -55,13 +55,7 @@ int run_validate(const std::vector<std::string>& args) {
   std::cout << validation::format_table(result);
   write_file_atomic(json_path, validation::to_json(result));
   std::cout << "JSON report: " << json_path << "\n";
-  if (!trace_path.empty()) {
-    trace.write(trace_path);
-    std::cout << fmt::format("Trace: {} ({} spans{}; open in ui.perfetto.dev)\n", trace_path, trace.record_count(),
-                             trace.dropped_records() > 0
-                                 ? fmt::format(", {} more dropped at --trace-limit per case", trace.dropped_records())
-                                 : std::string());
-  }
+  if (!trace_path.empty()) write_trace_and_report(trace_path, trace);
   return result.misses() == 0 ? 0 : 1;
 }
 

@@ -19,6 +19,20 @@ struct Cluster {
   explicit Cluster(TopologyOptions o) { build_topology(topo, o); }
 };
 
+// Starts `rounds` all-to-alls of `bytes` per GPU pair at once; returns completion times.
+std::vector<sim::Time> all_to_all(Cluster& c, double bytes, int rounds) {
+  std::vector<sim::Time> done;
+  for (int round = 0; round < rounds; ++round) {
+    for (int a = 0; a < c.topo.gpu_count(); ++a) {
+      for (int b = 0; b < c.topo.gpu_count(); ++b) {
+        if (a != b) c.net.start(c.topo.gpu_to_gpu(a, b), bytes, [&] { done.push_back(c.sim.now()); });
+      }
+    }
+  }
+  c.sim.run();
+  return done;
+}
+
 }  // namespace
 
 TEST_CASE("DGX-H100: GPUs talk through the NVSwitch fabric", "[models][topology]") {
@@ -35,13 +49,7 @@ TEST_CASE("DGX-H100: GPUs talk through the NVSwitch fabric", "[models][topology]
 TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[models][topology]") {
   Cluster c({"dgx-h100", 1, false});
   const double bytes = 1e8;
-  std::vector<sim::Time> done;
-  for (int a = 0; a < 8; ++a) {
-    for (int b = 0; b < 8; ++b) {
-      if (a != b) c.net.start(c.topo.gpu_to_gpu(a, b), bytes, [&] { done.push_back(c.sim.now()); });
-    }
-  }
-  c.sim.run();
+  const std::vector<sim::Time> done = all_to_all(c, bytes, 1);
   REQUIRE(done.size() == 56);
   // Each port carries 7 flows at 370/7 GB/s: 7e8 bytes / 370 GB/s after 1 µs of latency.
   const auto expected = 1000 + static_cast<sim::Time>(std::ceil(7 * bytes / 370e9 * 1e9 - 1e-6));
@@ -54,15 +62,7 @@ TEST_CASE("two concurrent all-to-alls on the same ports take the max-min fair ti
   // each at 370/14 GB/s, so both finish together at twice a lone all-to-all's time.
   Cluster c({"dgx-h100", 1, false});
   const double bytes = 5e7;
-  std::vector<sim::Time> done;
-  for (int round = 0; round < 2; ++round) {
-    for (int a = 0; a < 8; ++a) {
-      for (int b = 0; b < 8; ++b) {
-        if (a != b) c.net.start(c.topo.gpu_to_gpu(a, b), bytes, [&] { done.push_back(c.sim.now()); });
-      }
-    }
-  }
-  c.sim.run();
+  const std::vector<sim::Time> done = all_to_all(c, bytes, 2);
   REQUIRE(done.size() == 112);
   const auto expected = 1000 + static_cast<sim::Time>(std::ceil(14 * bytes / 370e9 * 1e9 - 1e-6));
   for (sim::Time t : done) CHECK(t == expected);

@@ -14,6 +14,7 @@ const std::vector<Command>& commands() {
       {"run", "simulate one scenario (cluster, model, workload, placement, SLOs) and report metrics", &run_run},
       {"validate", "check the engine against closed-form queueing theory (M/M/1, M/D/1, M/M/c)", &run_validate},
       {"bench", "measure simulator speed (engine: hold model, PHOLD, naive baseline)", &run_bench},
+      {"trace", "convert real routing traces into the compact format; inspect them", &run_trace},
       {"catalog", "list the built-in MoE models and GPU profiles with derived quantities", &run_catalog},
   };
   return table;

@@ -59,5 +59,6 @@ int run_validate(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_catalog(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_trace(const std::vector<std::string>& args);
 
 }  // namespace moesim::cli

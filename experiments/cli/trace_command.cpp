@@ -1,0 +1,100 @@
+// moesim trace convert|info: real routing traces into the compact format.
+#include <fmt/format.h>
+#include <iostream>
+
+#include "experiments/cli/command.h"
+#include "experiments/report/progress.h"
+#include "traces/compact_routing.h"
+#include "traces/llama4_routing_json.h"
+
+namespace moesim::cli {
+namespace {
+
+int convert(const std::string& format, const std::string& input, const std::string& output, const std::string& attribution,
+            bool verify) {
+  if (format != "llama4-json") throw UsageError(fmt::format("unknown --format '{}' (known: llama4-json)", format));
+  if (output.empty()) throw UsageError("missing -o/--output file");
+  const auto layout = traces::Llama4Layout::maverick();
+  const auto files = traces::list_llama4_request_files(input);
+  traces::RoutingTraceHeader header{"llama-4-maverick-17b-128e", static_cast<std::uint32_t>(layout.moe_layers.size()),
+                                    static_cast<std::uint32_t>(layout.experts), static_cast<std::uint32_t>(layout.top_k),
+                                    false, attribution};
+  traces::CompactRoutingWriter writer(output, header);
+  report::ProgressBar bar("convert", report::ProgressBar::stderr_is_terminal());
+  std::uint64_t decisions = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const traces::RequestRouting r = traces::read_llama4_routing_json(files[i], i, layout);
+    for (const auto& s : r.steps) decisions += static_cast<std::uint64_t>(s.tokens) * header.moe_layers * header.top_k;
+    writer.write(r);
+    bar.update(i + 1, files.size());
+  }
+  writer.finish();
+  bar.finish();
+  std::cout << fmt::format("Converted {} requests ({} routing decisions) from {} to {}\n", files.size(), decisions, input,
+                           output);
+  if (verify) {
+    traces::CompactRoutingReader reader(output);
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto back = reader.next();
+      if (!back || !(*back == traces::read_llama4_routing_json(files[i], i, layout))) {
+        std::cerr << fmt::format("verify: request {} ({}) differs after the round trip\n", i, files[i]);
+        return 1;
+      }
+    }
+    if (reader.next()) {
+      std::cerr << "verify: extra requests in the output\n";
+      return 1;
+    }
+    std::cout << "Verified: reading the compact file back gives exactly the original routing.\n";
+  }
+  return 0;
+}
+
+int info(const std::string& path) {
+  traces::CompactRoutingReader reader(path);
+  const auto& h = reader.header();
+  std::uint64_t requests = 0;
+  std::uint64_t steps = 0;
+  std::uint64_t tokens = 0;
+  while (const auto r = reader.next()) {
+    ++requests;
+    steps += r->steps.size();
+    for (const auto& s : r->steps) tokens += s.tokens;
+  }
+  std::cout << fmt::format(
+      "{}\n  model: {}\n  MoE layers: {}, experts: {}, top-k: {}, gate weights: {}\n  requests: {}, steps: {}, tokens: {}, "
+      "routing decisions: {}\n  attribution: {}\n",
+      path, h.model, h.moe_layers, h.experts, h.top_k, h.has_gate_weights ? "yes" : "no", requests, steps, tokens,
+      tokens * h.moe_layers * h.top_k, h.attribution);
+  return 0;
+}
+
+}  // namespace
+
+int run_trace(const std::vector<std::string>& args) {
+  CommandParser parser("trace", "<action> [options]",
+                       "Actions:\n"
+                       "  convert <input> -o <file.moert> --format llama4-json [--verify]\n"
+                       "           convert a real routing trace (a folder of per-request JSON files) into the\n"
+                       "           compact routing format; --verify reads it back and compares.\n"
+                       "  info <file.moert>   header and totals of a compact routing trace");
+  std::vector<std::string> positional;
+  std::string output;
+  std::string format = "llama4-json";
+  std::string attribution;
+  bool verify = false;
+  parser.add_options()("args", po::value(&positional), "action and its input")(
+      "output,o", po::value(&output), "output file")("format", po::value(&format)->default_value(format),
+                                                      "input format: llama4-json")(
+      "attribution", po::value(&attribution), "origin/license note stored in the file's header")(
+      "verify", po::bool_switch(&verify), "read the output back and compare with the input");
+  parser.add_positional("args", -1);
+  po::variables_map vm;
+  if (!parser.parse(args, vm)) return 0;
+  if (positional.size() != 2) throw UsageError("expected an action and one input (convert <dir> | info <file>)");
+  if (positional[0] == "convert") return convert(format, positional[1], output, attribution, verify);
+  if (positional[0] == "info") return info(positional[1]);
+  throw UsageError(fmt::format("unknown action '{}' (expected: convert, info)", positional[0]));
+}
+
+}  // namespace moesim::cli

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <fmt/format.h>
 
 #include "experiments/report/text_table.h"
 #include "models/serving/expert_placement.h"
+#include "models/serving/trace_routing_source.h"
 
 namespace moesim::run {
 namespace {
@@ -54,11 +56,16 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   result.gpus = topo.gpu_count();
   result.slowdowns = s.variability.draw_all(streams, result.gpus);
   models::ThrottleProcess throttle(sim, s.variability.drift, result.slowdowns, streams);
-  models::ZipfRoutingSource routing(s.model, s.routing_skew, streams.stream("routing"));
-  result.routing_label = routing.label();
+  std::unique_ptr<models::RoutingSource> routing;
+  if (s.routing_trace.empty()) {
+    routing = std::make_unique<models::ZipfRoutingSource>(s.model, s.routing_skew, streams.stream("routing"));
+  } else {
+    routing = std::make_unique<models::TraceRoutingSource>(s.model, s.routing_trace);
+  }
+  result.routing_label = routing->label();
   result.metrics = models::ServingMetrics(result.gpus, s.slo);
   net.trace_to(trace);
-  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, make_placement(s, result.gpus), routing,
+  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, make_placement(s, result.gpus), *routing,
                                s.serving, result.metrics, trace);
   sim.spawn(engine.run());
   sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));

@@ -26,6 +26,7 @@ struct Scenario {
   models::GpuVariability variability;
   models::ArrivalSpec arrivals;
   double routing_skew = 1.0;
+  std::string routing_trace;  // compact routing trace to replay; empty: synthetic Zipf
   std::string placement = "static-contiguous";
   models::ServingConfig serving;
   models::Slo slo;

@@ -136,6 +136,15 @@ ServingEngine::Batch ServingEngine::form_batch() {
   return b;
 }
 
+BatchSpans ServingEngine::batch_spans(const Batch& b) const {
+  BatchSpans spans(static_cast<std::size_t>(gpus_));
+  for (std::size_t g = 0; g < spans.size(); ++g) {
+    for (const Request* r : b.decode[g]) spans[g].push_back(TokenSpan{r->id, r->generated, 1, false});
+    for (const auto& [r, chunk] : b.prefill[g]) spans[g].push_back(TokenSpan{r->id, r->prefilled, chunk, true});
+  }
+  return spans;
+}
+
 sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer) const {
   const auto g = static_cast<std::size_t>(gpu);
   if (b.tokens[g] == 0) return 0;
@@ -243,7 +252,7 @@ sim::Process ServingEngine::run() {
     Batch batch = form_batch();
     if (batch.total() == 0) throw std::logic_error("serving engine formed an empty batch with work pending");
     metrics_.record_iteration(batch.total());
-    const RoutingCounts routing = routing_.route(batch.tokens);
+    const RoutingCounts routing = routing_.route(batch_spans(batch));
     int moe_layer = 0;
     for (int layer = 0; layer < model_.layers; ++layer) {
       // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.

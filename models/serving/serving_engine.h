@@ -66,6 +66,7 @@ class ServingEngine {
   struct Exchange;  // one all-to-all in flight
 
   Batch form_batch();
+  BatchSpans batch_spans(const Batch& b) const;
   bool admit(int gpu, const Request& r);
   sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
   sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert, int moe_layer) const;

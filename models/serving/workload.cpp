@@ -58,7 +58,16 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
 
 std::string ZipfRoutingSource::label() const { return fmt::format("synthetic Zipf routing (skew {})", skew_); }
 
-RoutingCounts ZipfRoutingSource::route(const std::vector<std::int64_t>& tokens_per_gpu) {
+std::vector<std::int64_t> tokens_per_gpu(const BatchSpans& spans) {
+  std::vector<std::int64_t> n(spans.size(), 0);
+  for (std::size_t g = 0; g < spans.size(); ++g) {
+    for (const TokenSpan& s : spans[g]) n[g] += s.count;
+  }
+  return n;
+}
+
+RoutingCounts ZipfRoutingSource::route(const BatchSpans& batch) {
+  const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);
   RoutingCounts counts(static_cast<std::size_t>(moe_layers_),
                        std::vector<std::vector<std::int64_t>>(tokens_per_gpu.size(),
                                                               std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));

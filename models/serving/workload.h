@@ -34,12 +34,24 @@ ArrivalSpec parse_arrivals(const JsonInput& json);
 // expert at each MoE layer (counts[layer][src][expert]).
 using RoutingCounts = std::vector<std::vector<std::vector<std::int64_t>>>;
 
+// A run of consecutive tokens of one request in this iteration's batch: prompt
+// tokens [position, position + count) of a prefill chunk, or the decode step that
+// produces output token `position` (count 1).
+struct TokenSpan {
+  std::uint64_t request = 0;
+  std::int64_t position = 0;
+  std::int64_t count = 0;
+  bool prefill = false;
+};
+using BatchSpans = std::vector<std::vector<TokenSpan>>;  // per GPU
+
+std::vector<std::int64_t> tokens_per_gpu(const BatchSpans& spans);
+
 class RoutingSource {
  public:
   virtual ~RoutingSource() = default;
   virtual std::string label() const = 0;
-  // tokens_per_gpu[g]: tokens gpu g sends through the MoE layers this iteration.
-  virtual RoutingCounts route(const std::vector<std::int64_t>& tokens_per_gpu) = 0;
+  virtual RoutingCounts route(const BatchSpans& batch) = 0;
 };
 
 // Each MoE layer has its own random ranking of experts; a token's k experts are
@@ -48,7 +60,7 @@ class ZipfRoutingSource final : public RoutingSource {
  public:
   ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng);
   std::string label() const override;
-  RoutingCounts route(const std::vector<std::int64_t>& tokens_per_gpu) override;
+  RoutingCounts route(const BatchSpans& batch) override;
   const std::vector<double>& layer_weights(int moe_layer) const { return weights_[static_cast<std::size_t>(moe_layer)]; }
 
  private:

@@ -192,6 +192,14 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
     for (const auto& m : cases[i].mentions) CHECK_THAT(r.output, Catch::Contains(m));
     CHECK_FALSE(std::filesystem::exists(path.parent_path() / "bad" / "metrics.json"));
   }
+  const auto trace_mismatch = write_temp(
+      "mismatch.json",
+      R"({"model": "mixtral-8x7b", "cluster": {"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"},
+          "workload": {"arrivals": {"rate_per_s": 1, "input_tokens": {"mean": 10}, "output_tokens": {"mean": 2}},
+                       "routing": {"kind": "trace", "path": "no-such-trace.moert"}}})");
+  const Result no_trace = run("run " + trace_mismatch.string());
+  CHECK(no_trace.exit_code == 2);
+  CHECK_THAT(no_trace.output, Catch::Contains("no-such-trace.moert") && Catch::Contains("cannot open"));
   const Result missing = run("run /nonexistent/scenario.json");
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("cannot open"));

@@ -20,7 +20,8 @@ class FixedRouting final : public RoutingSource {
   FixedRouting(int experts, int moe_layers, int offset, bool spread)
       : experts_(experts), layers_(moe_layers), offset_(offset), spread_(spread) {}
   std::string label() const override { return "fixed test routing"; }
-  RoutingCounts route(const std::vector<std::int64_t>& tokens) override {
+  RoutingCounts route(const BatchSpans& batch) override {
+    const std::vector<std::int64_t> tokens = tokens_per_gpu(batch);
     RoutingCounts c(static_cast<std::size_t>(layers_),
                     std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(experts_, 0)));
     for (auto& layer : c) {

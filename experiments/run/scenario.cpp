@@ -66,10 +66,14 @@ Scenario parse_scenario(const JsonInput& json) {
                                    {"drift_episodes_per_hour", s.variability.drift.episodes_per_hour}}}}},
                 {"workload",
                  {{"duration_s", s.duration_s},
-                  {"arrivals", {{"kind", "poisson (synthetic)"}, {"rate_per_s", s.arrivals.rate_per_s},
-                                {"count", s.arrivals.count},
-                                {"input_tokens", {{"mean", s.arrivals.input.mean}, {"cv", s.arrivals.input.cv}}},
-                                {"output_tokens", {{"mean", s.arrivals.output.mean}, {"cv", s.arrivals.output.cv}}}}},
+                  {"arrivals",
+                   s.arrivals.from_trace()
+                       ? nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.arrivals.trace_path},
+                                                {"time_scale", s.arrivals.time_scale}, {"count", s.arrivals.count}}
+                       : nlohmann::ordered_json{{"kind", "poisson (synthetic)"}, {"rate_per_s", s.arrivals.rate_per_s},
+                                                {"count", s.arrivals.count},
+                                                {"input_tokens", {{"mean", s.arrivals.input.mean}, {"cv", s.arrivals.input.cv}}},
+                                                {"output_tokens", {{"mean", s.arrivals.output.mean}, {"cv", s.arrivals.output.cv}}}}},
                   {"routing", s.routing_trace.empty()
                                   ? nlohmann::ordered_json{{"kind", "zipf (synthetic)"}, {"skew", s.routing_skew}}
                                   : nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.routing_trace}}}}},

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -35,7 +36,18 @@ TokenLengths parse_lengths(const JsonInput& json) {
 ArrivalSpec parse_arrivals(const JsonInput& json) {
   ArrivalSpec a;
   const std::string kind = json.string_or("kind", "poisson");
-  if (kind != "poisson") json.at("kind").fail(fmt::format("unknown arrival kind '{}' (known: poisson)", kind));
+  if (kind == "trace") {
+    const std::string format = json.string_or("format", "azure-llm-2023");
+    if (format != "azure-llm-2023") json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: azure-llm-2023)", format));
+    std::filesystem::path p = json.at("path").string();  // relative to the scenario file
+    if (p.is_relative()) p = std::filesystem::path(json.source()).parent_path() / p;
+    a.trace_path = p.lexically_normal().string();
+    if (const auto scale = json.find("time_scale")) a.time_scale = scale->positive_number();
+    a.count = json.integer_or("count", 0);
+    json.check(a.count >= 0, "count >= 0");
+    return a;
+  }
+  if (kind != "poisson") json.at("kind").fail(fmt::format("unknown arrival kind '{}' (known: poisson, trace)", kind));
   a.rate_per_s = json.at("rate_per_s").positive_number();
   a.count = json.integer_or("count", 0);
   json.check(a.count >= 0, "count >= 0");

@@ -22,10 +22,16 @@ struct TokenLengths {
 };
 
 struct ArrivalSpec {
+  // Synthetic Poisson arrivals ...
   double rate_per_s = 1.0;
   std::int64_t count = 0;  // 0: until the scenario's duration
   TokenLengths input;
   TokenLengths output;
+  // ... or a real arrival trace (Azure LLM 2023 CSV) replayed with its token counts,
+  // its clock sped up by time_scale (2: twice the request rate).
+  std::string trace_path;
+  double time_scale = 1.0;
+  bool from_trace() const { return !trace_path.empty(); }
 };
 
 ArrivalSpec parse_arrivals(const JsonInput& json);

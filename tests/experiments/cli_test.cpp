@@ -142,8 +142,9 @@ std::string small_scenario(const std::string& model_field, const std::string& ra
 
 const std::string kDgx = R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"})";
 
-std::filesystem::path write_temp(const std::string& name, const std::string& text) {
-  const auto p = std::filesystem::temp_directory_path() / "moesim_run_test" / name;
+// Each test case passes its own folder: ctest runs test cases in parallel.
+std::filesystem::path write_temp(const std::string& folder, const std::string& name, const std::string& text) {
+  const auto p = std::filesystem::temp_directory_path() / folder / name;
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p) << text;
   return p;
@@ -152,7 +153,7 @@ std::filesystem::path write_temp(const std::string& name, const std::string& tex
 }  // namespace
 
 TEST_CASE("moesim run simulates a scenario reproducibly and writes metrics and per-request CSV", "[experiments][cli][run]") {
-  const auto scenario = write_temp("ok.json", small_scenario(R"("mixtral-8x7b")", "4", kDgx));
+  const auto scenario = write_temp("moesim_run_ok_test", "ok.json", small_scenario(R"("mixtral-8x7b")", "4", kDgx));
   const auto dir = scenario.parent_path();
   const Result a = run("run " + scenario.string() + " --out " + (dir / "a").string());
   const Result b = run("run " + scenario.string() + " --out " + (dir / "b").string());
@@ -185,7 +186,7 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
       {R"({"model": "mixtral-8x7b", )", {"invalid JSON"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    const auto path = write_temp("bad" + std::to_string(i) + ".json", cases[i].text);
+    const auto path = write_temp("moesim_run_bad_test", "bad" + std::to_string(i) + ".json", cases[i].text);
     const Result r = run("run " + path.string() + " --out " + (path.parent_path() / "bad").string());
     INFO(cases[i].text << "\n" << r.output);
     CHECK(r.exit_code == 2);
@@ -193,7 +194,7 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
     CHECK_FALSE(std::filesystem::exists(path.parent_path() / "bad" / "metrics.json"));
   }
   const auto trace_mismatch = write_temp(
-      "mismatch.json",
+      "moesim_run_bad_test", "mismatch.json",
       R"({"model": "mixtral-8x7b", "cluster": {"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"},
           "workload": {"arrivals": {"rate_per_s": 1, "input_tokens": {"mean": 10}, "output_tokens": {"mean": 2}},
                        "routing": {"kind": "trace", "path": "no-such-trace.moert"}}})");
@@ -203,5 +204,5 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
   const Result missing = run("run /nonexistent/scenario.json");
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("cannot open"));
-  std::filesystem::remove_all(std::filesystem::temp_directory_path() / "moesim_run_test");
+  std::filesystem::remove_all(std::filesystem::temp_directory_path() / "moesim_run_bad_test");
 }

@@ -10,17 +10,9 @@ int MoeModel::moe_layer_count() const {
   return n;
 }
 
-double MoeModel::total_params() const {
+double MoeModel::params_with_routed_experts(int routed_per_layer) const {
   const double moe = static_cast<double>(moe_layer_count()) *
-                     (static_cast<double>(experts) * expert_params() + shared_expert_params() + router_params());
-  const double dense = static_cast<double>(dense_layer_count()) * dense_ffn_params();
-  const double attn = static_cast<double>(layers) * attention.projection_params;
-  return moe + dense + attn + embedding_params();
-}
-
-double MoeModel::active_params() const {
-  const double moe = static_cast<double>(moe_layer_count()) *
-                     (static_cast<double>(top_k) * expert_params() + shared_expert_params() + router_params());
+                     (static_cast<double>(routed_per_layer) * expert_params() + shared_expert_params() + router_params());
   const double dense = static_cast<double>(dense_layer_count()) * dense_ffn_params();
   const double attn = static_cast<double>(layers) * attention.projection_params;
   return moe + dense + attn + embedding_params();

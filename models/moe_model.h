@@ -66,8 +66,11 @@ struct MoeModel {
     return expert_bytes() * experts * static_cast<std::int64_t>(moe_layer_count());
   }
 
-  double total_params() const;
-  double active_params() const;  // per token: top_k routed + shared experts
+  double total_params() const { return params_with_routed_experts(experts); }
+  double active_params() const { return params_with_routed_experts(top_k); }  // per token
+
+  // All weights, counting `routed_per_layer` routed experts in each MoE layer.
+  double params_with_routed_experts(int routed_per_layer) const;
 };
 
 // Reads and validates a model description; errors name the JSON path.

@@ -6,6 +6,8 @@
 #include "experiments/report/progress.h"
 #include "traces/compact_routing.h"
 #include "traces/llama4_routing_json.h"
+#include "traces/routing_stats.h"
+#include "sim/atomic_file.h"
 
 namespace moesim::cli {
 namespace {
@@ -69,6 +71,18 @@ int info(const std::string& path) {
   return 0;
 }
 
+int stats(const std::string& path, const std::string& json_path, int window, int top_h) {
+  if (window < 1) throw UsageError("--window must be at least 1 token");
+  if (top_h < 1) throw UsageError("--top must be at least 1 expert");
+  const traces::RoutingStats s = traces::compute_routing_stats(path, window, top_h);
+  std::cout << traces::format_routing_stats(s);
+  if (!json_path.empty()) {
+    write_file_atomic(json_path, traces::routing_stats_json(s));
+    std::cout << "JSON: " << json_path << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_trace(const std::vector<std::string>& args) {
@@ -77,24 +91,34 @@ int run_trace(const std::vector<std::string>& args) {
                        "  convert <input> -o <file.moert> --format llama4-json [--verify]\n"
                        "           convert a real routing trace (a folder of per-request JSON files) into the\n"
                        "           compact routing format; --verify reads it back and compares.\n"
-                       "  info <file.moert>   header and totals of a compact routing trace");
+                       "  info <file.moert>   header and totals of a compact routing trace\n"
+                       "  stats <file.moert> [--json FILE] [--window N] [--top H]\n"
+                       "           per-layer load skew, temporal stability, cross-layer predictability,\n"
+                       "           per-request similarity");
   std::vector<std::string> positional;
   std::string output;
   std::string format = "llama4-json";
   std::string attribution;
   bool verify = false;
+  std::string json_path;
+  int window = 256;
+  int top_h = 8;
   parser.add_options()("args", po::value(&positional), "action and its input")(
       "output,o", po::value(&output), "output file")("format", po::value(&format)->default_value(format),
                                                       "input format: llama4-json")(
       "attribution", po::value(&attribution), "origin/license note stored in the file's header")(
-      "verify", po::bool_switch(&verify), "read the output back and compare with the input");
+      "verify", po::bool_switch(&verify), "read the output back and compare with the input")(
+      "json", po::value(&json_path), "stats: also write JSON here")(
+      "window", po::value(&window)->default_value(window), "stats: tokens per window for temporal stability")(
+      "top", po::value(&top_h)->default_value(top_h), "stats: hot experts compared between windows");
   parser.add_positional("args", -1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
-  if (positional.size() != 2) throw UsageError("expected an action and one input (convert <dir> | info <file>)");
+  if (positional.size() != 2) throw UsageError("expected an action and one input (convert <dir> | info <file> | stats <file>)");
   if (positional[0] == "convert") return convert(format, positional[1], output, attribution, verify);
   if (positional[0] == "info") return info(positional[1]);
-  throw UsageError(fmt::format("unknown action '{}' (expected: convert, info)", positional[0]));
+  if (positional[0] == "stats") return stats(positional[1], json_path, window, top_h);
+  throw UsageError(fmt::format("unknown action '{}' (expected: convert, info, stats)", positional[0]));
 }
 
 }  // namespace moesim::cli

@@ -26,16 +26,16 @@ Scenario parse_scenario(const JsonInput& json) {
   workload.check(s.duration_s > 0.0, "duration_s > 0");
   if (const auto routing = workload.find("routing")) {
     const std::string kind = routing->string_or("kind", "zipf");
-    if (kind == "trace") {
+    if (kind == "trace" || kind == "marginals") {
       // Relative paths are relative to the scenario file.
       std::filesystem::path p = routing->at("path").string();
       if (p.is_relative()) p = std::filesystem::path(json.source()).parent_path() / p;
-      s.routing_trace = p.lexically_normal().string();
+      (kind == "trace" ? s.routing_trace : s.routing_marginals) = p.lexically_normal().string();
     } else if (kind == "zipf") {
       s.routing_skew = routing->number_or("skew", 1.0);
       routing->check(s.routing_skew >= 0.0, "skew >= 0");
     } else {
-      routing->at("kind").fail(fmt::format("unknown routing kind '{}' (known: zipf, trace)", kind));
+      routing->at("kind").fail(fmt::format("unknown routing kind '{}' (known: zipf, trace, marginals)", kind));
     }
   }
   if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
@@ -74,9 +74,12 @@ Scenario parse_scenario(const JsonInput& json) {
                                                 {"count", s.arrivals.count},
                                                 {"input_tokens", {{"mean", s.arrivals.input.mean}, {"cv", s.arrivals.input.cv}}},
                                                 {"output_tokens", {{"mean", s.arrivals.output.mean}, {"cv", s.arrivals.output.cv}}}}},
-                  {"routing", s.routing_trace.empty()
-                                  ? nlohmann::ordered_json{{"kind", "zipf (synthetic)"}, {"skew", s.routing_skew}}
-                                  : nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.routing_trace}}}}},
+                  {"routing", !s.routing_trace.empty()
+                                  ? nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.routing_trace}}
+                                  : !s.routing_marginals.empty()
+                                        ? nlohmann::ordered_json{{"kind", "marginals (real marginals, independent tokens)"},
+                                                                 {"path", s.routing_marginals}}
+                                        : nlohmann::ordered_json{{"kind", "zipf (synthetic)"}, {"skew", s.routing_skew}}}}},
                 {"serving", {{"max_batched_tokens", s.serving.max_batched_tokens},
                              {"max_running_requests", s.serving.max_running_requests},
                              {"prefill_chunk", s.serving.prefill_chunk},

@@ -26,7 +26,9 @@ struct Scenario {
   models::GpuVariability variability;
   models::ArrivalSpec arrivals;
   double routing_skew = 1.0;
-  std::string routing_trace;  // compact routing trace to replay; empty: synthetic Zipf
+  std::string routing_trace;      // compact routing trace to replay
+  std::string routing_marginals;  // expert-popularity counts (file or folder) for real marginals
+  // neither: synthetic Zipf
   std::string placement = "static-contiguous";
   models::ServingConfig serving;
   models::Slo slo;

@@ -1,0 +1,57 @@
+// Real-marginal routing: exact inclusion probabilities, the weight fit, and a
+// chi-square check of sampled routing against the real Mixtral marginals.
+#include <catch2/catch.hpp>
+#include <numeric>
+
+#include "models/catalog.h"
+#include "models/serving/marginal_routing_source.h"
+#include "sim/errors.h"
+
+using namespace moesim;
+using namespace moesim::models;
+
+TEST_CASE("top-2 inclusion probabilities by hand", "[models][routing]") {
+  // p = (1/4, 1/4, 1/2): P(0 in top-2) = 1/4 + (1/4)(1/4)/(3/4) + (1/2)(1/4)/(1/2) = 7/12.
+  const auto incl = inclusion_probabilities({1, 1, 2}, 2);
+  CHECK(incl[0] == Approx(7.0 / 12.0));
+  CHECK(incl[2] == Approx(2.0 - 2 * 7.0 / 12.0));
+  CHECK(std::accumulate(incl.begin(), incl.end(), 0.0) == Approx(2.0));
+}
+
+TEST_CASE("sampled Mixtral routing reproduces the real per-layer marginals", "[models][routing][data]") {
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_instruct");
+  REQUIRE(pop.sources.size() == 7);
+  MarginalRoutingSource source(mixtral, pop, "fiddler", sim::Rng(11));
+  // The fitted weights reproduce the targets exactly.
+  for (int l = 0; l < 32; ++l) {
+    const double total = std::accumulate(pop.counts[static_cast<std::size_t>(l)].begin(),
+                                         pop.counts[static_cast<std::size_t>(l)].end(), 0.0);
+    for (int e = 0; e < 8; ++e) {
+      CHECK(source.target(l)[static_cast<std::size_t>(e)] == Approx(2.0 * pop.counts[static_cast<std::size_t>(l)][static_cast<std::size_t>(e)] / total));
+    }
+  }
+  // Route 400,000 tokens (one expert's relative s.d. ≈ 0.3%, so 2% is ~7σ) and compare every layer with the targets.
+  BatchSpans batch(2);
+  batch[0].push_back(TokenSpan{0, 0, 200000, true});
+  batch[1].push_back(TokenSpan{1, 0, 200000, true});
+  const RoutingCounts counts = source.route(batch);
+  for (int l = 0; l < 32; ++l) {
+    double chi2 = 0.0;
+    for (int e = 0; e < 8; ++e) {
+      const double observed = static_cast<double>(counts[static_cast<std::size_t>(l)][0][static_cast<std::size_t>(e)] +
+                                                  counts[static_cast<std::size_t>(l)][1][static_cast<std::size_t>(e)]);
+      const double expected = 400000.0 * source.target(l)[static_cast<std::size_t>(e)];
+      chi2 += (observed - expected) * (observed - expected) / expected;
+      INFO("layer " << l << " expert " << e);
+      CHECK(std::abs(observed / expected - 1.0) < 0.02);
+    }
+    CHECK(chi2 < 24.32);  // chi-square, 7 degrees of freedom, 0.1% level
+  }
+}
+
+TEST_CASE("popularity counts that do not match the model are rejected", "[models][routing][data]") {
+  const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_original");
+  CHECK_THROWS_WITH(MarginalRoutingSource(load_moe_model("phi-3.5-moe"), pop, "fiddler", sim::Rng(1)),
+                    Catch::Contains("32 layers × 8 experts") && Catch::Contains("phi-3.5-moe has 32 MoE layers × 16 experts"));
+}

@@ -131,6 +131,12 @@ std::string JsonInput::string() const {
   return value_->get<std::string>();
 }
 
+std::string JsonInput::path_relative_to_source() const {
+  std::filesystem::path p = string();
+  if (p.is_relative()) p = std::filesystem::path(source()).parent_path() / p;
+  return p.lexically_normal().string();
+}
+
 bool JsonInput::boolean() const {
   check(value_->is_boolean(), "true or false");
   return value_->get<bool>();

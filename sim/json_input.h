@@ -40,6 +40,9 @@ class JsonInput {
   std::int64_t integer() const;
   std::int64_t integer_at_least(std::int64_t lo) const;
   std::string string() const;
+  // A string naming a file: relative paths are taken relative to the folder of the
+  // JSON document it appears in, so scenarios can point at files beside them.
+  std::string path_relative_to_source() const;
   bool boolean() const;
 
   // Optional members with defaults.

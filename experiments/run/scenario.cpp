@@ -1,6 +1,5 @@
 #include "experiments/run/scenario.h"
 
-#include <filesystem>
 #include <fmt/format.h>
 
 #include "models/catalog.h"
@@ -27,10 +26,7 @@ Scenario parse_scenario(const JsonInput& json) {
   if (const auto routing = workload.find("routing")) {
     const std::string kind = routing->string_or("kind", "zipf");
     if (kind == "trace" || kind == "marginals") {
-      // Relative paths are relative to the scenario file.
-      std::filesystem::path p = routing->at("path").string();
-      if (p.is_relative()) p = std::filesystem::path(json.source()).parent_path() / p;
-      (kind == "trace" ? s.routing_trace : s.routing_marginals) = p.lexically_normal().string();
+      (kind == "trace" ? s.routing_trace : s.routing_marginals) = routing->at("path").path_relative_to_source();
     } else if (kind == "zipf") {
       s.routing_skew = routing->number_or("skew", 1.0);
       routing->check(s.routing_skew >= 0.0, "skew >= 0");

@@ -77,7 +77,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
 void ServingEngine::submit(Request r) {
   const auto least = std::min_element(assigned_.begin(), assigned_.end());
   r.gpu = static_cast<int>(least - assigned_.begin());
-  const std::int64_t need = (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  const std::int64_t need = kv_reservation(r);
   if (need > memory_.kv_capacity()) {
     metrics_.record_dropped(r, fmt::format("KV cache for {} tokens ({} bytes) exceeds a GPU's capacity ({} bytes)",
                                            r.input_tokens + r.output_tokens, need, memory_.kv_capacity()));
@@ -95,7 +95,7 @@ void ServingEngine::close() {
 
 bool ServingEngine::admit(int gpu, const Request& r) {
   const auto g = static_cast<std::size_t>(gpu);
-  const std::int64_t need = (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  const std::int64_t need = kv_reservation(r);
   if (static_cast<int>(running_[g].size()) >= config_.max_running_requests) return false;
   if (kv_used_[g] + need > memory_.kv_capacity()) return false;
   kv_used_[g] += need;  // reserved for the request's whole life (no preemption)
@@ -337,7 +337,7 @@ void ServingEngine::complete_iteration(Batch& b) {
       if ((*it)->prefill_done() && (*it)->finished()) {
         metrics_.record_request(**it);
         trace_request(**it);
-        kv_used_[g] -= ((*it)->input_tokens + (*it)->output_tokens) * model_.kv_cache_bytes_per_token();
+        kv_used_[g] -= kv_reservation(**it);
         --assigned_[g];
         it = list.erase(it);
       } else {

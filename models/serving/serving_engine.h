@@ -68,6 +68,10 @@ class ServingEngine {
   Batch form_batch();
   BatchSpans batch_spans(const Batch& b) const;
   bool admit(int gpu, const Request& r);
+  // KV-cache bytes held for a request from admission to completion (input + output tokens).
+  std::int64_t kv_reservation(const Request& r) const {
+    return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  }
   sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
   sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert, int moe_layer) const;
   void complete_iteration(Batch& b);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -39,9 +38,7 @@ ArrivalSpec parse_arrivals(const JsonInput& json) {
   if (kind == "trace") {
     const std::string format = json.string_or("format", "azure-llm-2023");
     if (format != "azure-llm-2023") json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: azure-llm-2023)", format));
-    std::filesystem::path p = json.at("path").string();  // relative to the scenario file
-    if (p.is_relative()) p = std::filesystem::path(json.source()).parent_path() / p;
-    a.trace_path = p.lexically_normal().string();
+    a.trace_path = json.at("path").path_relative_to_source();
     if (const auto scale = json.find("time_scale")) a.time_scale = scale->positive_number();
     a.count = json.integer_or("count", 0);
     json.check(a.count >= 0, "count >= 0");

@@ -45,6 +45,8 @@ class RngStreams {
 };
 
 std::uint64_t splitmix64(std::uint64_t& state);
-std::uint64_t fnv1a64(std::string_view s);
+// FNV-1a; pass the previous result as `h` to hash data that arrives in pieces.
+inline constexpr std::uint64_t kFnv1aOffset = 0xcbf29ce484222325ULL;
+std::uint64_t fnv1a64(std::string_view s, std::uint64_t h = kFnv1aOffset);
 
 }  // namespace moesim::sim

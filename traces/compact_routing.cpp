@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -149,33 +150,60 @@ CompactRoutingReader::~CompactRoutingReader() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
+bool CompactRoutingReader::fill(std::size_t n) {
+  if (end_ - pos_ >= n) return true;
+  buffer_.erase(0, pos_);
+  end_ -= pos_;
+  pos_ = 0;
+  const std::size_t want = std::max<std::size_t>(n, std::size_t{1} << 20);
+  if (buffer_.size() < want) buffer_.resize(want);
+  while (end_ < n) {
+    const std::size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
+    if (got == 0) return false;
+    end_ += got;
+  }
+  return true;
+}
+
 void CompactRoutingReader::read_exact(void* dst, std::size_t n, const char* what) {
-  if (n > 0 && std::fread(dst, 1, n, file_) != n) {
+  if (!fill(n)) {
     throw InputError(fmt::format("{}: truncated while reading {} of request {} (byte offset {})", path_, what, index_, offset_));
   }
+  std::memcpy(dst, buffer_.data() + pos_, n);
+  pos_ += n;
   offset_ += n;
 }
 
+const char* CompactRoutingReader::take(std::size_t n, const char* what) {
+  if (!fill(n)) {
+    throw InputError(fmt::format("{}: truncated while reading {} of request {} (byte offset {})", path_, what, index_, offset_));
+  }
+  const char* at = buffer_.data() + pos_;
+  checksum_ = sim::fnv1a64(std::string_view(at, n), checksum_);
+  pos_ += n;
+  offset_ += n;
+  return at;
+}
+
 std::optional<RequestRouting> CompactRoutingReader::next() {
+  RequestRouting r;
+  if (!next(r)) return std::nullopt;
+  return r;
+}
+
+bool CompactRoutingReader::next(RequestRouting& r) {
+  if (!fill(1)) return false;
   std::uint32_t marker = 0;
-  const std::size_t got = std::fread(&marker, 1, sizeof(marker), file_);
-  if (got == 0 && std::feof(file_)) return std::nullopt;
-  if (got != sizeof(marker)) {
+  if (!fill(sizeof(marker))) {
     throw InputError(fmt::format("{}: truncated at request {} (byte offset {})", path_, index_, offset_));
   }
+  read_exact(&marker, sizeof(marker), "the request marker");
   if (marker != kRequestMarker) {
-    throw InputError(fmt::format("{}: request {} does not start with its marker (byte offset {})", path_, index_, offset_));
+    throw InputError(fmt::format("{}: request {} does not start with its marker (byte offset {})", path_, index_,
+                                 offset_ - sizeof(marker)));
   }
-  offset_ += sizeof(marker);
   const std::uint64_t start = offset_;
-  payload_.clear();
-  auto take = [&](std::size_t n, const char* what) -> const char* {
-    const std::size_t at = payload_.size();
-    payload_.resize(at + n);
-    read_exact(payload_.data() + at, n, what);
-    return payload_.data() + at;
-  };
-  RequestRouting r;
+  checksum_ = sim::kFnv1aOffset;
   std::memcpy(&r.id, take(sizeof(r.id), "the request id"), sizeof(r.id));
   std::uint32_t steps = 0;
   std::memcpy(&steps, take(sizeof(steps), "the step count"), sizeof(steps));
@@ -186,22 +214,24 @@ std::optional<RequestRouting> CompactRoutingReader::next() {
     const std::size_t n = static_cast<std::size_t>(step.tokens) * header_.top_k;
     if (n > (std::size_t{1} << 28)) throw InputError(fmt::format("{}: implausible token count in request {}", path_, index_));
     step.experts.resize(header_.moe_layers);
-    if (header_.has_gate_weights) step.gate_weights.resize(header_.moe_layers);
+    step.gate_weights.resize(header_.has_gate_weights ? header_.moe_layers : 0);
     for (std::uint32_t l = 0; l < header_.moe_layers; ++l) {
       auto& ids = step.experts[l];
       ids.resize(n);
       const char* raw = take(n * id_bytes, "expert ids");
-      for (std::size_t i = 0; i < n; ++i) {
-        std::uint16_t e = 0;
-        if (id_bytes == 1) {
-          e = static_cast<unsigned char>(raw[i]);
-        } else {
-          std::memcpy(&e, raw + 2 * i, 2);
+      std::uint16_t largest = 0;
+      if (id_bytes == 1) {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(raw);
+        for (std::size_t i = 0; i < n; ++i) {
+          ids[i] = bytes[i];
+          largest = std::max<std::uint16_t>(largest, bytes[i]);
         }
-        if (e >= header_.experts) {
-          throw InputError(fmt::format("{}: request {} has expert id {} >= experts ({})", path_, index_, e, header_.experts));
-        }
-        ids[i] = e;
+      } else {
+        std::memcpy(ids.data(), raw, 2 * n);
+        for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, ids[i]);
+      }
+      if (n > 0 && largest >= header_.experts) {
+        throw InputError(fmt::format("{}: request {} has expert id {} >= experts ({})", path_, index_, largest, header_.experts));
       }
       if (header_.has_gate_weights) {
         step.gate_weights[l].resize(n);
@@ -209,14 +239,15 @@ std::optional<RequestRouting> CompactRoutingReader::next() {
       }
     }
   }
+  const std::uint64_t expected = checksum_;
   std::uint64_t checksum = 0;
   read_exact(&checksum, sizeof(checksum), "the checksum");
-  if (checksum != sim::fnv1a64(payload_)) {
+  if (checksum != expected) {
     throw InputError(fmt::format("{}: checksum mismatch in request {} (bytes {}..{}): the file is corrupt", path_, index_,
                                  start, offset_));
   }
   ++index_;
-  return r;
+  return true;
 }
 
 }  // namespace moesim::traces

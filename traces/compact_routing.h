@@ -50,16 +50,26 @@ class CompactRoutingReader {
   // The next request, or nullopt at a clean end of file. Throws InputError on
   // truncation, a bad marker, a checksum mismatch or an expert id out of range.
   std::optional<RequestRouting> next();
+  // The same into `r`, reusing its vectors' storage (the fast path for replay
+  // and statistics); false at a clean end of file.
+  bool next(RequestRouting& r);
   std::uint64_t requests_read() const { return index_; }
 
  private:
+  // Makes n bytes available at buffer_[pos_...]; false if the file ends first.
+  bool fill(std::size_t n);
   void read_exact(void* dst, std::size_t n, const char* what);
+  // n payload bytes, hashed into the request checksum; throws on truncation.
+  const char* take(std::size_t n, const char* what);
   std::string path_;
   std::FILE* file_ = nullptr;
   RoutingTraceHeader header_;
   std::uint64_t index_ = 0;
-  std::uint64_t offset_ = 0;
-  std::string payload_;
+  std::uint64_t offset_ = 0;  // file offset of buffer_[pos_]
+  std::string buffer_;
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+  std::uint64_t checksum_ = 0;
 };
 
 }  // namespace moesim::traces

@@ -1,4 +1,6 @@
 // moesim trace convert|info: real routing traces into the compact format.
+#include <algorithm>
+#include <chrono>
 #include <fmt/format.h>
 #include <iostream>
 
@@ -83,6 +85,30 @@ int stats(const std::string& path, const std::string& json_path, int window, int
   return 0;
 }
 
+// Routing decisions per second of the streaming reader (file in the page cache).
+int bench_read(const std::string& path, int repetitions) {
+  if (repetitions < 1) throw UsageError("--repetitions must be at least 1");
+  std::vector<double> rates;
+  std::uint64_t decisions = 0;
+  for (int rep = 0; rep < repetitions; ++rep) {
+    const auto begin = std::chrono::steady_clock::now();
+    traces::CompactRoutingReader reader(path);
+    const std::uint64_t ids_per_token = std::uint64_t{reader.header().moe_layers} * reader.header().top_k;
+    traces::RequestRouting r;
+    decisions = 0;
+    while (reader.next(r)) {
+      for (const auto& s : r.steps) decisions += s.tokens * ids_per_token;
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    rates.push_back(static_cast<double>(decisions) / seconds);
+  }
+  std::sort(rates.begin(), rates.end());
+  std::cout << fmt::format("{}: {} routing decisions per pass, {} passes: median {:.1f} M decisions/s (min {:.1f}, max {:.1f})\n",
+                           path, decisions, repetitions, rates[rates.size() / 2] / 1e6, rates.front() / 1e6,
+                           rates.back() / 1e6);
+  return 0;
+}
+
 }  // namespace
 
 int run_trace(const std::vector<std::string>& args) {
@@ -94,7 +120,8 @@ int run_trace(const std::vector<std::string>& args) {
                        "  info <file.moert>   header and totals of a compact routing trace\n"
                        "  stats <file.moert> [--json FILE] [--window N] [--top H]\n"
                        "           per-layer load skew, temporal stability, cross-layer predictability,\n"
-                       "           per-request similarity");
+                       "           per-request similarity\n"
+                       "  bench <file.moert> [--repetitions N]   read speed in routing decisions/s");
   std::vector<std::string> positional;
   std::string output;
   std::string format = "llama4-json";
@@ -103,6 +130,7 @@ int run_trace(const std::vector<std::string>& args) {
   std::string json_path;
   int window = 256;
   int top_h = 8;
+  int repetitions = 11;
   parser.add_options()("args", po::value(&positional), "action and its input")(
       "output,o", po::value(&output), "output file")("format", po::value(&format)->default_value(format),
                                                       "input format: llama4-json")(
@@ -110,7 +138,8 @@ int run_trace(const std::vector<std::string>& args) {
       "verify", po::bool_switch(&verify), "read the output back and compare with the input")(
       "json", po::value(&json_path), "stats: also write JSON here")(
       "window", po::value(&window)->default_value(window), "stats: tokens per window for temporal stability")(
-      "top", po::value(&top_h)->default_value(top_h), "stats: hot experts compared between windows");
+      "top", po::value(&top_h)->default_value(top_h), "stats: hot experts compared between windows")(
+      "repetitions", po::value(&repetitions)->default_value(repetitions), "bench: passes over the file");
   parser.add_positional("args", -1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
@@ -118,6 +147,7 @@ int run_trace(const std::vector<std::string>& args) {
   if (positional[0] == "convert") return convert(format, positional[1], output, attribution, verify);
   if (positional[0] == "info") return info(positional[1]);
   if (positional[0] == "stats") return stats(positional[1], json_path, window, top_h);
+  if (positional[0] == "bench") return bench_read(positional[1], repetitions);
   throw UsageError(fmt::format("unknown action '{}' (expected: convert, info, stats)", positional[0]));
 }
 

@@ -1,6 +1,8 @@
 #include "traces/arrival_trace.h"
 
 #include <charconv>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "sim/errors.h"
@@ -48,54 +50,77 @@ std::optional<std::int64_t> parse_timestamp_ns(const std::string& t) {
   return ((days * 24 + h) * 60 + mi) * 60 * 1'000'000'000LL + s * 1'000'000'000LL + frac_ns;
 }
 
-AzureArrivalReader::AzureArrivalReader(const std::string& path) : path_(path), in_(path) {
-  if (!in_) throw InputError(fmt::format("{}: cannot open file", path));
-  std::string header;
-  std::getline(in_, header);
-  ++line_;
-  if (!header.empty() && header.back() == '\r') header.pop_back();
-  if (header != "TIMESTAMP,ContextTokens,GeneratedTokens") {
-    throw InputError(fmt::format("{}:1: expected the header 'TIMESTAMP,ContextTokens,GeneratedTokens', got '{}'", path, header));
+ArrivalRecord ArrivalReader::accept(std::int64_t timestamp_ns, std::int64_t input, std::int64_t output) {
+  if (records_ == 0) first_ns_ = last_ns_ = timestamp_ns;
+  if (timestamp_ns < last_ns_) {
+    throw lines_.error(fmt::format("timestamp goes back in time by {} ns (rows must be in arrival order)", last_ns_ - timestamp_ns));
+  }
+  last_ns_ = timestamp_ns;
+  ++records_;
+  return ArrivalRecord{timestamp_ns - first_ns_, input, output, lines_.line()};
+}
+
+AzureArrivalReader::AzureArrivalReader(const std::string& path) : ArrivalReader(path) {
+  if (!lines_.next(row_) || row_ != "TIMESTAMP,ContextTokens,GeneratedTokens") {
+    throw lines_.error(fmt::format("expected the header 'TIMESTAMP,ContextTokens,GeneratedTokens', got '{}'", row_));
   }
 }
 
 std::optional<ArrivalRecord> AzureArrivalReader::next() {
-  std::string row;
-  while (std::getline(in_, row)) {
-    ++line_;
-    if (!row.empty() && row.back() == '\r') row.pop_back();
-    if (row.empty()) continue;
-    const auto c1 = row.find(',');
-    const auto c2 = c1 == std::string::npos ? std::string::npos : row.find(',', c1 + 1);
-    if (c2 == std::string::npos || row.find(',', c2 + 1) != std::string::npos) {
-      throw InputError(fmt::format("{}:{}: expected 3 comma-separated fields (timestamp, context tokens, generated tokens), got '{}'",
-                                   path_, line_, row));
-    }
-    const auto ts = parse_timestamp_ns(row.substr(0, c1));
-    if (!ts) {
-      throw InputError(fmt::format("{}:{}: expected a timestamp 'YYYY-MM-DD HH:MM:SS[.fffffff]', got '{}'", path_, line_,
-                                   row.substr(0, c1)));
-    }
-    std::int64_t input = 0;
-    std::int64_t output = 0;
-    if (!parse_int(row, c1 + 1, c2 - c1 - 1, input) || input < 0) {
-      throw InputError(fmt::format("{}:{}: expected a non-negative integer ContextTokens, got '{}'", path_, line_,
-                                   row.substr(c1 + 1, c2 - c1 - 1)));
-    }
-    if (!parse_int(row, c2 + 1, row.size() - c2 - 1, output) || output < 0) {
-      throw InputError(fmt::format("{}:{}: expected a non-negative integer GeneratedTokens, got '{}'", path_, line_,
-                                   row.substr(c2 + 1)));
-    }
-    if (records_ == 0) first_ns_ = last_ns_ = *ts;
-    if (*ts < last_ns_) {
-      throw InputError(fmt::format("{}:{}: timestamp goes back in time by {} ns (rows must be in arrival order)", path_,
-                                   line_, last_ns_ - *ts));
-    }
-    last_ns_ = *ts;
-    ++records_;
-    return ArrivalRecord{*ts - first_ns_, input, output, line_};
+  if (!lines_.next(row_)) return std::nullopt;
+  const std::string& row = row_;
+  const auto c1 = row.find(',');
+  const auto c2 = c1 == std::string::npos ? std::string::npos : row.find(',', c1 + 1);
+  if (c2 == std::string::npos || row.find(',', c2 + 1) != std::string::npos) {
+    throw lines_.error(fmt::format("expected 3 comma-separated fields (timestamp, context tokens, generated tokens), got '{}'", row));
   }
-  return std::nullopt;
+  const auto ts = parse_timestamp_ns(row.substr(0, c1));
+  if (!ts) throw lines_.error(fmt::format("expected a timestamp 'YYYY-MM-DD HH:MM:SS[.fffffff]', got '{}'", row.substr(0, c1)));
+  std::int64_t input = 0;
+  std::int64_t output = 0;
+  if (!parse_int(row, c1 + 1, c2 - c1 - 1, input) || input < 0) {
+    throw lines_.error(fmt::format("expected a non-negative integer ContextTokens, got '{}'", row.substr(c1 + 1, c2 - c1 - 1)));
+  }
+  if (!parse_int(row, c2 + 1, row.size() - c2 - 1, output) || output < 0) {
+    throw lines_.error(fmt::format("expected a non-negative integer GeneratedTokens, got '{}'", row.substr(c2 + 1)));
+  }
+  return accept(*ts, input, output);
+}
+
+std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
+  if (!lines_.next(row_)) return std::nullopt;
+  const auto doc = nlohmann::json::parse(row_, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) throw lines_.error("expected one JSON object per line");
+  auto integer = [&](const char* key) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) throw lines_.error(fmt::format("missing .{} (expected a non-negative integer)", key));
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0) {
+      throw lines_.error(fmt::format(".{}: expected a non-negative integer, got {}", key, it->dump()));
+    }
+    return it->get<std::int64_t>();
+  };
+  const std::int64_t ms = integer("timestamp");
+  const std::int64_t input = integer("input_length");
+  const std::int64_t output = integer("output_length");
+  if (const auto it = doc.find("hash_ids"); it != doc.end() && !it->is_array()) {
+    throw lines_.error(fmt::format(".hash_ids: expected an array of prefix-block hashes, got {}", it->dump()));
+  }
+  return accept(ms * 1'000'000, input, output);
+}
+
+const char* arrival_trace_formats() { return "azure-llm-2023, mooncake"; }
+
+std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format) {
+  std::string f = format;
+  if (f == "auto") {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (ext == ".csv") f = "azure-llm-2023";
+    else if (ext == ".jsonl") f = "mooncake";
+    else throw InputError(fmt::format("{}: cannot tell the arrival trace format from the extension (.csv: azure-llm-2023, .jsonl: mooncake)", path));
+  }
+  if (f == "azure-llm-2023") return std::make_unique<AzureArrivalReader>(path);
+  if (f == "mooncake") return std::make_unique<MooncakeArrivalReader>(path);
+  throw InputError(fmt::format("unknown arrival trace format '{}' (known: {})", format, arrival_trace_formats()));
 }
 
 }  // namespace moesim::traces

@@ -1,15 +1,19 @@
 #pragma once
 // Arrival traces: when each request arrived and how many prompt and output tokens
-// it had. Reader for the Azure LLM inference trace 2023 (Splitwise, ISCA'24):
-// CSV with header TIMESTAMP,ContextTokens,GeneratedTokens, timestamps
-// "YYYY-MM-DD HH:MM:SS.fffffff" in time order. Streaming: one line at a time.
-// Timestamps that go backwards are rejected (with the line), not silently sorted.
+// it had. Readers stream one record at a time (memory independent of the file):
+//  * Azure LLM inference trace 2023 (Splitwise, ISCA'24): CSV with header
+//    TIMESTAMP,ContextTokens,GeneratedTokens, timestamps "YYYY-MM-DD HH:MM:SS.fffffff";
+//  * Mooncake FAST'25 (Kimi): JSON Lines {"timestamp": ms, "input_length",
+//    "output_length", "hash_ids": [prefix-block hashes]}.
+// Timestamps that go backwards are rejected with the line, not silently sorted:
+// both published traces are in arrival order, so disorder means a damaged file.
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "sim/time.h"
+#include "traces/line_reader.h"
 
 namespace moesim::traces {
 
@@ -20,21 +24,45 @@ struct ArrivalRecord {
   std::uint64_t line = 0;
 };
 
-class AzureArrivalReader {
+class ArrivalReader {
  public:
-  explicit AzureArrivalReader(const std::string& path);
+  explicit ArrivalReader(const std::string& path) : lines_(path) {}
+  virtual ~ArrivalReader() = default;
   // Next arrival, or nullopt at the end. Throws InputError naming file and line.
-  std::optional<ArrivalRecord> next();
+  virtual std::optional<ArrivalRecord> next() = 0;
+  virtual std::string format() const = 0;
   std::uint64_t records_read() const { return records_; }
+  const std::string& path() const { return lines_.path(); }
+
+ protected:
+  // Checks order and token counts, and makes the record relative to the first arrival.
+  ArrivalRecord accept(std::int64_t timestamp_ns, std::int64_t input, std::int64_t output);
+  LineReader lines_;
+  std::string row_;
 
  private:
-  std::string path_;
-  std::ifstream in_;
-  std::uint64_t line_ = 0;
   std::uint64_t records_ = 0;
   std::int64_t first_ns_ = 0;
   std::int64_t last_ns_ = 0;
 };
+
+class AzureArrivalReader final : public ArrivalReader {
+ public:
+  explicit AzureArrivalReader(const std::string& path);
+  std::optional<ArrivalRecord> next() override;
+  std::string format() const override { return "azure-llm-2023"; }
+};
+
+class MooncakeArrivalReader final : public ArrivalReader {
+ public:
+  explicit MooncakeArrivalReader(const std::string& path) : ArrivalReader(path) {}
+  std::optional<ArrivalRecord> next() override;
+  std::string format() const override { return "mooncake"; }
+};
+
+// Known formats: "azure-llm-2023", "mooncake"; "auto" picks by extension (.csv, .jsonl).
+std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format = "auto");
+const char* arrival_trace_formats();  // for messages: "azure-llm-2023, mooncake"
 
 // "2023-11-16 18:15:46.6805900" -> nanoseconds since 1970-01-01 (UTC); nullopt if malformed.
 std::optional<std::int64_t> parse_timestamp_ns(const std::string& text);

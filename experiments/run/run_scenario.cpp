@@ -9,7 +9,7 @@
 #include "models/serving/expert_placement.h"
 #include "models/serving/marginal_routing_source.h"
 #include "models/serving/trace_routing_source.h"
-#include "traces/arrival_trace.h"
+#include "models/serving/arrivals.h"
 
 namespace moesim::run {
 namespace {
@@ -25,47 +25,23 @@ models::ExpertPlacement make_placement(const Scenario& s, int gpus) {
   return p;
 }
 
-// Replays a real arrival trace: its timestamps (relative to its first arrival, sped
-// up by time_scale) and token counts; stops at the scenario duration, the count
-// limit or the end of the trace.
-sim::Process trace_arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine) {
-  traces::AzureArrivalReader reader(s.arrivals.trace_path);
-  const sim::Time horizon = sim::from_seconds(s.duration_s);
-  std::uint64_t id = 0;
-  while (const auto rec = reader.next()) {
-    if (s.arrivals.count > 0 && id >= static_cast<std::uint64_t>(s.arrivals.count)) break;
-    const sim::Time at = static_cast<sim::Time>(static_cast<double>(rec->offset) / s.arrivals.time_scale);
-    if (s.arrivals.count == 0 && at > horizon) break;
-    co_await sim.sleep(at - sim.now());
-    models::Request r;
-    r.id = id++;
-    r.arrival = sim.now();
-    r.input_tokens = std::max<std::int64_t>(1, rec->input_tokens);
-    r.output_tokens = std::max<std::int64_t>(1, rec->output_tokens);
-    engine.submit(r);
-  }
-  engine.close();
-}
-
+// Submits the scenario's arrivals until its duration (or its request count, or the
+// end of a trace), then closes the engine to new work.
 sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine, sim::Rng rng) {
+  const auto arrivals = models::open_arrivals(s.arrivals, rng);
   const sim::Time horizon = sim::from_seconds(s.duration_s);
   for (std::uint64_t id = 0; s.arrivals.count == 0 || id < static_cast<std::uint64_t>(s.arrivals.count); ++id) {
-    co_await sim.sleep(sim::from_seconds(rng.exponential(s.arrivals.rate_per_s)));
-    if (s.arrivals.count == 0 && sim.now() > horizon) break;
+    const auto next = arrivals->next();
+    if (!next || (s.arrivals.count == 0 && next->at > horizon)) break;
+    co_await sim.sleep(next->at - sim.now());
     models::Request r;
     r.id = id;
     r.arrival = sim.now();
-    r.input_tokens = s.arrivals.input.draw(rng);
-    r.output_tokens = s.arrivals.output.draw(rng);
+    r.input_tokens = next->input_tokens;
+    r.output_tokens = next->output_tokens;
     engine.submit(r);
   }
   engine.close();
-}
-
-std::string arrivals_label(const Scenario& s) {
-  return s.arrivals.from_trace()
-             ? fmt::format("real arrivals replayed from {} (time ×{})", s.arrivals.trace_path, 1.0 / s.arrivals.time_scale)
-             : fmt::format("Poisson {:.2f} req/s (synthetic)", s.arrivals.rate_per_s);
 }
 
 std::string quantiles(const sim::QuantileSketch& q, double scale) {
@@ -101,8 +77,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, make_placement(s, result.gpus), *routing,
                                s.serving, result.metrics, trace);
   sim.spawn(engine.run());
-  sim.spawn(s.arrivals.from_trace() ? trace_arrival_process(sim, s, engine)
-                                    : arrival_process(sim, s, engine, streams.stream("arrivals")));
+  sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));
   // Throttling episodes never end on their own: with drift, step until only the
   // throttle processes are left.
   const std::size_t background = s.variability.drift.episodes_per_hour > 0 ? static_cast<std::size_t>(result.gpus) : 0;
@@ -127,7 +102,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   const auto& m = r.metrics;
   report::TextTable t({"metric", "value"});
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
-  t.add_row({"workload", fmt::format("{}, {}", arrivals_label(s), r.routing_label)});
+  t.add_row({"workload", fmt::format("{}, {}", s.arrivals.label(), r.routing_label)});
   t.add_row({"requests completed / dropped", fmt::format("{} / {}", m.requests().size(), m.dropped().size())});
   t.add_row({"TTFT P50 / P90 / P99 [ms]", quantiles(m.ttft(), 1e3)});
   t.add_row({"TPOT P50 / P90 / P99 [ms]", quantiles(m.tpot(), 1e3)});
@@ -158,7 +133,7 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   };
   nlohmann::ordered_json j;
   j["scenario"] = s.resolved;
-  j["labels"] = {arrivals_label(s), r.routing_label};
+  j["labels"] = {s.arrivals.label(), r.routing_label};
   j["requests"] = {{"completed", m.requests().size()}, {"dropped", m.dropped().size()}};
   j["dropped"] = nlohmann::ordered_json::array();
   for (const auto& [id, why] : m.dropped()) j["dropped"].push_back({{"id", id}, {"reason", why}});

@@ -8,6 +8,31 @@ namespace moesim::run {
 
 std::vector<std::string> placement_names() { return {"static-contiguous", "static-round-robin"}; }
 
+namespace {
+
+nlohmann::ordered_json lengths_json(const models::TokenLengths& t) {
+  return {{"mean", t.mean}, {"cv", t.cv}, {"min", t.min}, {"max", t.max}};
+}
+
+// The arrivals as resolved, labelled real or synthetic.
+nlohmann::ordered_json arrivals_json(const models::ArrivalSpec& a) {
+  nlohmann::ordered_json j{{"kind", a.from_trace() ? "trace (real)" : a.kind + " (synthetic)"}, {"count", a.count}};
+  if (a.from_trace()) {
+    j["path"] = a.trace_path;
+    j["format"] = a.trace_format;
+    j["time_scale"] = a.time_scale;
+    return j;
+  }
+  j["mean_rate_per_s"] = a.mean_rate_per_s();
+  if (a.kind == "gamma") j["cv"] = a.cv;
+  for (const auto& st : a.states) j["states"].push_back({{"rate_per_s", st.rate_per_s}, {"mean_dwell_s", st.mean_dwell_s}});
+  j["input_tokens"] = lengths_json(a.input);
+  j["output_tokens"] = lengths_json(a.output);
+  return j;
+}
+
+}  // namespace
+
 Scenario parse_scenario(const JsonInput& json) {
   Scenario s;
   s.name = json.string_or("name", "scenario");
@@ -62,14 +87,7 @@ Scenario parse_scenario(const JsonInput& json) {
                                    {"drift_episodes_per_hour", s.variability.drift.episodes_per_hour}}}}},
                 {"workload",
                  {{"duration_s", s.duration_s},
-                  {"arrivals",
-                   s.arrivals.from_trace()
-                       ? nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.arrivals.trace_path},
-                                                {"time_scale", s.arrivals.time_scale}, {"count", s.arrivals.count}}
-                       : nlohmann::ordered_json{{"kind", "poisson (synthetic)"}, {"rate_per_s", s.arrivals.rate_per_s},
-                                                {"count", s.arrivals.count},
-                                                {"input_tokens", {{"mean", s.arrivals.input.mean}, {"cv", s.arrivals.input.cv}}},
-                                                {"output_tokens", {{"mean", s.arrivals.output.mean}, {"cv", s.arrivals.output.cv}}}}},
+                  {"arrivals", arrivals_json(s.arrivals)},
                   {"routing", !s.routing_trace.empty()
                                   ? nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.routing_trace}}
                                   : !s.routing_marginals.empty()

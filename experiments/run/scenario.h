@@ -8,6 +8,7 @@
 #include "models/gpu_profile.h"
 #include "models/gpu_variability.h"
 #include "models/moe_model.h"
+#include "models/serving/arrivals.h"
 #include "models/serving/serving_engine.h"
 #include "models/serving/serving_metrics.h"
 #include "models/serving/workload.h"

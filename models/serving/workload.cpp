@@ -7,52 +7,6 @@
 
 namespace moesim::models {
 
-std::int64_t TokenLengths::draw(sim::Rng& rng) const {
-  double x = mean;
-  if (cv > 0.0) {
-    // Lognormal with the requested mean and coefficient of variation.
-    const double sigma2 = std::log1p(cv * cv);
-    x = rng.lognormal(std::log(mean) - sigma2 / 2.0, std::sqrt(sigma2));
-  }
-  return std::clamp(static_cast<std::int64_t>(std::llround(x)), min, max);
-}
-
-namespace {
-
-TokenLengths parse_lengths(const JsonInput& json) {
-  TokenLengths t;
-  t.mean = json.at("mean").positive_number();
-  t.cv = json.number_or("cv", 0.0);
-  json.check(t.cv >= 0.0, "cv >= 0");
-  t.min = json.integer_or("min", 1);
-  t.max = json.integer_or("max", 1 << 20);
-  json.check(t.min >= 1 && t.max >= t.min, "1 <= min <= max");
-  return t;
-}
-
-}  // namespace
-
-ArrivalSpec parse_arrivals(const JsonInput& json) {
-  ArrivalSpec a;
-  const std::string kind = json.string_or("kind", "poisson");
-  if (kind == "trace") {
-    const std::string format = json.string_or("format", "azure-llm-2023");
-    if (format != "azure-llm-2023") json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: azure-llm-2023)", format));
-    a.trace_path = json.at("path").path_relative_to_source();
-    if (const auto scale = json.find("time_scale")) a.time_scale = scale->positive_number();
-    a.count = json.integer_or("count", 0);
-    json.check(a.count >= 0, "count >= 0");
-    return a;
-  }
-  if (kind != "poisson") json.at("kind").fail(fmt::format("unknown arrival kind '{}' (known: poisson, trace)", kind));
-  a.rate_per_s = json.at("rate_per_s").positive_number();
-  a.count = json.integer_or("count", 0);
-  json.check(a.count >= 0, "count >= 0");
-  a.input = parse_lengths(json.at("input_tokens"));
-  a.output = parse_lengths(json.at("output_tokens"));
-  return a;
-}
-
 ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng)
     : experts_(model.experts), top_k_(model.top_k), moe_layers_(model.moe_layer_count()), skew_(skew), rng_(rng) {
   for (int l = 0; l < moe_layers_; ++l) {

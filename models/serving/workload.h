@@ -1,7 +1,6 @@
 #pragma once
-// Synthetic workloads for examples and tests until the real-trace readers land:
-// Poisson arrivals with lognormal-ish token lengths, and Zipf-skewed expert
-// routing. Outputs label them "synthetic".
+// Expert routing of a batch: the RoutingSource interface the serving engine
+// consumes, and synthetic Zipf-skewed routing (labelled "synthetic" in outputs).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,29 +11,6 @@
 #include "sim/rng.h"
 
 namespace moesim::models {
-
-struct TokenLengths {
-  double mean = 512;
-  double cv = 0.0;      // coefficient of variation (0: every request has `mean`)
-  std::int64_t min = 1;
-  std::int64_t max = 1 << 20;
-  std::int64_t draw(sim::Rng& rng) const;
-};
-
-struct ArrivalSpec {
-  // Synthetic Poisson arrivals ...
-  double rate_per_s = 1.0;
-  std::int64_t count = 0;  // 0: until the scenario's duration
-  TokenLengths input;
-  TokenLengths output;
-  // ... or a real arrival trace (Azure LLM 2023 CSV) replayed with its token counts,
-  // its clock sped up by time_scale (2: twice the request rate).
-  std::string trace_path;
-  double time_scale = 1.0;
-  bool from_trace() const { return !trace_path.empty(); }
-};
-
-ArrivalSpec parse_arrivals(const JsonInput& json);
 
 // Routing of one batch: for each source GPU, how many of its tokens chose each
 // expert at each MoE layer (counts[layer][src][expert]).

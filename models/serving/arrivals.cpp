@@ -1,0 +1,152 @@
+#include "models/serving/arrivals.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "traces/arrival_trace.h"
+
+namespace moesim::models {
+
+std::int64_t TokenLengths::draw(sim::Rng& rng) const {
+  double x = mean;
+  if (cv > 0.0) {
+    // Lognormal with the requested mean and coefficient of variation.
+    const double sigma2 = std::log1p(cv * cv);
+    x = rng.lognormal(std::log(mean) - sigma2 / 2.0, std::sqrt(sigma2));
+  }
+  return std::clamp(static_cast<std::int64_t>(std::llround(x)), min, max);
+}
+
+double ArrivalSpec::mean_rate_per_s() const {
+  if (kind != "mmpp") return rate_per_s;
+  double dwell = 0.0;
+  double arrivals = 0.0;
+  for (const MmppState& s : states) {
+    dwell += s.mean_dwell_s;
+    arrivals += s.mean_dwell_s * s.rate_per_s;
+  }
+  return arrivals / dwell;
+}
+
+std::string ArrivalSpec::label() const {
+  if (kind == "trace") return fmt::format("real arrivals replayed from {} (time ×{})", trace_path, 1.0 / time_scale);
+  if (kind == "gamma") return fmt::format("Gamma renewal {:.2f} req/s, CV {:.2f} (synthetic)", rate_per_s, cv);
+  if (kind == "mmpp") return fmt::format("MMPP with {} states, mean {:.2f} req/s (synthetic)", states.size(), mean_rate_per_s());
+  return fmt::format("Poisson {:.2f} req/s (synthetic)", rate_per_s);
+}
+
+namespace {
+
+TokenLengths parse_lengths(const JsonInput& json) {
+  TokenLengths t;
+  t.mean = json.at("mean").positive_number();
+  t.cv = json.number_or("cv", 0.0);
+  json.check(t.cv >= 0.0, "cv >= 0");
+  t.min = json.integer_or("min", 1);
+  t.max = json.integer_or("max", 1 << 20);
+  json.check(t.min >= 1 && t.max >= t.min, "1 <= min <= max");
+  return t;
+}
+
+// Synthetic processes: inter-arrival gaps from `gap`, token lengths from the spec.
+class SyntheticArrivals final : public ArrivalStream {
+ public:
+  SyntheticArrivals(const ArrivalSpec& spec, sim::Rng rng) : spec_(spec), rng_(rng) {
+    if (spec_.kind == "mmpp") {
+      state_ = static_cast<std::size_t>(rng_.uniform_int(spec_.states.size()));
+      switch_at_ = rng_.exponential(1.0 / spec_.states[state_].mean_dwell_s);
+    }
+  }
+  std::optional<Arrival> next() override {
+    now_s_ = next_time();
+    return Arrival{sim::from_seconds(now_s_), spec_.input.draw(rng_), spec_.output.draw(rng_)};
+  }
+
+ private:
+  double next_time() {
+    if (spec_.kind == "poisson") return now_s_ + rng_.exponential(spec_.rate_per_s);
+    if (spec_.kind == "gamma") {
+      const double shape = 1.0 / (spec_.cv * spec_.cv);
+      return now_s_ + rng_.gamma(shape, 1.0 / (spec_.rate_per_s * shape));
+    }
+    // MMPP: memoryless within a state, so a gap that crosses the switch is redrawn there.
+    double t = now_s_;
+    while (true) {
+      const double rate = spec_.states[state_].rate_per_s;
+      const double candidate = rate > 0.0 ? t + rng_.exponential(rate) : INFINITY;
+      if (candidate < switch_at_) return candidate;
+      t = switch_at_;
+      std::size_t other = static_cast<std::size_t>(rng_.uniform_int(spec_.states.size() - 1));
+      state_ = other >= state_ ? other + 1 : other;
+      switch_at_ = t + rng_.exponential(1.0 / spec_.states[state_].mean_dwell_s);
+    }
+  }
+  ArrivalSpec spec_;
+  sim::Rng rng_;
+  double now_s_ = 0.0;
+  std::size_t state_ = 0;
+  double switch_at_ = 0.0;
+};
+
+class TraceArrivals final : public ArrivalStream {
+ public:
+  explicit TraceArrivals(const ArrivalSpec& spec)
+      : reader_(traces::open_arrival_trace(spec.trace_path, spec.trace_format)), time_scale_(spec.time_scale) {}
+  std::optional<Arrival> next() override {
+    const auto rec = reader_->next();
+    if (!rec) return std::nullopt;
+    // A request with no prompt or no output still costs one token of each.
+    return Arrival{static_cast<sim::Time>(static_cast<double>(rec->offset) / time_scale_),
+                   std::max<std::int64_t>(1, rec->input_tokens), std::max<std::int64_t>(1, rec->output_tokens)};
+  }
+
+ private:
+  std::unique_ptr<traces::ArrivalReader> reader_;
+  double time_scale_;
+};
+
+}  // namespace
+
+ArrivalSpec parse_arrivals(const JsonInput& json) {
+  ArrivalSpec a;
+  a.kind = json.string_or("kind", "poisson");
+  a.count = json.integer_or("count", 0);
+  json.check(a.count >= 0, "count >= 0");
+  if (a.kind == "trace") {
+    a.trace_format = json.string_or("format", "auto");
+    const std::string formats = traces::arrival_trace_formats();
+    if (a.trace_format != "auto" && formats.find(a.trace_format) == std::string::npos) {
+      json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: auto, {})", a.trace_format, formats));
+    }
+    a.trace_path = json.at("path").path_relative_to_source();
+    if (const auto scale = json.find("time_scale")) a.time_scale = scale->positive_number();
+    return a;
+  }
+  if (a.kind == "poisson" || a.kind == "gamma") {
+    a.rate_per_s = json.at("rate_per_s").positive_number();
+    if (a.kind == "gamma") a.cv = json.at("cv").positive_number();
+  } else if (a.kind == "mmpp") {
+    const JsonInput states = json.at("states");
+    const auto items = states.items();
+    states.check(items.size() >= 2, "at least 2 states");
+    double total_rate = 0.0;
+    for (const JsonInput& s : items) {
+      a.states.push_back({s.at("rate_per_s").non_negative_number(), s.at("mean_dwell_s").positive_number()});
+      total_rate += a.states.back().rate_per_s;
+    }
+    states.check(total_rate > 0.0, "at least one state with rate_per_s > 0");
+  } else {
+    json.at("kind").fail(fmt::format("unknown arrival kind '{}' (known: poisson, gamma, mmpp, trace)", a.kind));
+  }
+  a.input = parse_lengths(json.at("input_tokens"));
+  a.output = parse_lengths(json.at("output_tokens"));
+  return a;
+}
+
+std::unique_ptr<ArrivalStream> open_arrivals(const ArrivalSpec& spec, sim::Rng rng) {
+  if (spec.from_trace()) return std::make_unique<TraceArrivals>(spec);
+  return std::make_unique<SyntheticArrivals>(spec, rng);
+}
+
+}  // namespace moesim::models

@@ -1,0 +1,72 @@
+#pragma once
+// Request arrivals: real traces replayed (Azure LLM 2023, Mooncake), or synthetic
+// processes for tests and what-if runs, always labelled "synthetic":
+//  * poisson — exponential inter-arrivals at rate λ;
+//  * gamma   — i.i.d. Gamma inter-arrivals with mean 1/λ and coefficient of
+//              variation cv (cv > 1: burstier than Poisson; cv = 1 is Poisson);
+//  * mmpp    — Markov-modulated Poisson: the process sits in state i for an
+//              Exp(mean dwell_i) time emitting Poisson(λ_i) arrivals, then jumps to
+//              a uniformly chosen other state. Long-run rate Σ π_i λ_i, π_i ∝ dwell_i.
+// Synthetic token lengths are lognormal with a given mean and CV.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/json_input.h"
+#include "sim/rng.h"
+#include "sim/time.h"
+
+namespace moesim::models {
+
+struct TokenLengths {
+  double mean = 512;
+  double cv = 0.0;  // coefficient of variation (0: every request has `mean`)
+  std::int64_t min = 1;
+  std::int64_t max = 1 << 20;
+  std::int64_t draw(sim::Rng& rng) const;
+};
+
+struct MmppState {
+  double rate_per_s = 0.0;  // may be 0 (an idle period)
+  double mean_dwell_s = 1.0;
+};
+
+struct ArrivalSpec {
+  std::string kind = "poisson";  // poisson | gamma | mmpp | trace
+  double rate_per_s = 1.0;       // poisson, gamma
+  double cv = 1.0;               // gamma: CV of inter-arrival times
+  std::vector<MmppState> states;  // mmpp
+  std::int64_t count = 0;         // 0: until the scenario's duration
+  TokenLengths input;
+  TokenLengths output;
+  // A real trace replayed with its token counts, its clock sped up by time_scale
+  // (2: twice the request rate).
+  std::string trace_path;
+  std::string trace_format = "auto";
+  double time_scale = 1.0;
+  bool from_trace() const { return kind == "trace"; }
+  double mean_rate_per_s() const;  // synthetic kinds: the long-run rate
+  std::string label() const;
+};
+
+ArrivalSpec parse_arrivals(const JsonInput& json);
+
+struct Arrival {
+  sim::Time at = 0;  // since the start of the run
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+// The arrivals of one run in time order; nullopt when a trace ends (synthetic
+// processes never end: the caller stops at its horizon or count).
+class ArrivalStream {
+ public:
+  virtual ~ArrivalStream() = default;
+  virtual std::optional<Arrival> next() = 0;
+};
+
+std::unique_ptr<ArrivalStream> open_arrivals(const ArrivalSpec& spec, sim::Rng rng);
+
+}  // namespace moesim::models

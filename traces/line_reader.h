@@ -1,0 +1,53 @@
+#pragma once
+// Line-at-a-time reading of text traces: strips a trailing '\r', skips blank
+// lines, and knows the 1-based line number for error messages ("file:line").
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/errors.h"
+
+namespace moesim::traces {
+
+class LineReader {
+ public:
+  explicit LineReader(std::string path) : path_(std::move(path)), in_(path_) {
+    if (!in_) throw InputError(fmt::format("{}: cannot open file", path_));
+  }
+  // The next non-blank line into `line`; false at the end of the file.
+  bool next(std::string& line) {
+    while (std::getline(in_, line)) {
+      ++line_;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) return true;
+    }
+    return false;
+  }
+  const std::string& path() const { return path_; }
+  std::uint64_t line() const { return line_; }
+  // "file:line: message", as an exception to throw.
+  InputError error(std::string_view message) const { return InputError(fmt::format("{}:{}: {}", path_, line_, message)); }
+
+ private:
+  std::string path_;
+  std::ifstream in_;
+  std::uint64_t line_ = 0;
+};
+
+// Splits `row` at `separator` into views (no quoting: the trace formats we read have none).
+inline void split_fields(std::string_view row, char separator, std::vector<std::string_view>& out) {
+  out.clear();
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = row.find(separator, start);
+    out.push_back(row.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
+    if (at == std::string_view::npos) return;
+    start = at + 1;
+  }
+}
+
+}  // namespace moesim::traces

@@ -2,53 +2,82 @@
 #include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
+#include <functional>
+#include <memory>
 #include <iostream>
 
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
 #include "traces/compact_routing.h"
+#include "traces/flame_moe_csv.h"
 #include "traces/llama4_routing_json.h"
 #include "traces/routing_stats.h"
 #include "sim/atomic_file.h"
+#include "sim/errors.h"
 
 namespace moesim::cli {
 namespace {
 
+using RequestSink = std::function<void(const traces::RoutingTraceHeader&, const traces::RequestRouting&)>;
+
+// Streams the requests of a real routing trace in one of the known formats.
+void read_real_routing(const std::string& format, const std::string& input, const std::string& attribution,
+                       const RequestSink& sink) {
+  auto with_attribution = [&](const traces::RoutingTraceHeader& h, const traces::RequestRouting& r) {
+    traces::RoutingTraceHeader header = h;
+    header.attribution = attribution;
+    sink(header, r);
+  };
+  if (format == "llama4-json") {
+    const auto layout = traces::Llama4Layout::maverick();
+    const auto files = traces::list_llama4_request_files(input);
+    const traces::RoutingTraceHeader header{"llama-4-maverick-17b-128e", static_cast<std::uint32_t>(layout.moe_layers.size()),
+                                            static_cast<std::uint32_t>(layout.experts),
+                                            static_cast<std::uint32_t>(layout.top_k), false, attribution};
+    report::ProgressBar bar("read", report::ProgressBar::stderr_is_terminal());
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      sink(header, traces::read_llama4_routing_json(files[i], i, layout));
+      bar.update(i + 1, files.size());
+    }
+    bar.finish();
+  } else if (format == "flame-moe-csv") {
+    traces::read_flame_moe_routing(traces::find_flame_moe_files(input), "flame-moe-290m", with_attribution);
+  } else {
+    throw UsageError(fmt::format("unknown --format '{}' (known: llama4-json, flame-moe-csv)", format));
+  }
+}
+
 int convert(const std::string& format, const std::string& input, const std::string& output, const std::string& attribution,
             bool verify) {
-  if (format != "llama4-json") throw UsageError(fmt::format("unknown --format '{}' (known: llama4-json)", format));
   if (output.empty()) throw UsageError("missing -o/--output file");
-  const auto layout = traces::Llama4Layout::maverick();
-  const auto files = traces::list_llama4_request_files(input);
-  traces::RoutingTraceHeader header{"llama-4-maverick-17b-128e", static_cast<std::uint32_t>(layout.moe_layers.size()),
-                                    static_cast<std::uint32_t>(layout.experts), static_cast<std::uint32_t>(layout.top_k),
-                                    false, attribution};
-  traces::CompactRoutingWriter writer(output, header);
-  report::ProgressBar bar("convert", report::ProgressBar::stderr_is_terminal());
+  std::unique_ptr<traces::CompactRoutingWriter> writer;
   std::uint64_t decisions = 0;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const traces::RequestRouting r = traces::read_llama4_routing_json(files[i], i, layout);
+  read_real_routing(format, input, attribution, [&](const traces::RoutingTraceHeader& header, const traces::RequestRouting& r) {
+    if (!writer) writer = std::make_unique<traces::CompactRoutingWriter>(output, header);
     for (const auto& s : r.steps) decisions += static_cast<std::uint64_t>(s.tokens) * header.moe_layers * header.top_k;
-    writer.write(r);
-    bar.update(i + 1, files.size());
-  }
-  writer.finish();
-  bar.finish();
-  std::cout << fmt::format("Converted {} requests ({} routing decisions) from {} to {}\n", files.size(), decisions, input,
-                           output);
+    writer->write(r);
+  });
+  if (!writer) throw moesim::InputError(fmt::format("{}: no requests found", input));
+  writer->finish();
+  std::cout << fmt::format("Converted {} requests ({} routing decisions) from {} to {}\n", writer->requests_written(),
+                           decisions, input, output);
   if (verify) {
     traces::CompactRoutingReader reader(output);
-    for (std::size_t i = 0; i < files.size(); ++i) {
+    std::uint64_t index = 0;
+    bool same = true;
+    read_real_routing(format, input, attribution, [&](const traces::RoutingTraceHeader& header, const traces::RequestRouting& r) {
       const auto back = reader.next();
-      if (!back || !(*back == traces::read_llama4_routing_json(files[i], i, layout))) {
-        std::cerr << fmt::format("verify: request {} ({}) differs after the round trip\n", i, files[i]);
-        return 1;
+      if (same && (!back || !(*back == r) || !(reader.header() == header))) {
+        std::cerr << fmt::format("verify: request {} differs after the round trip\n", index);
+        same = false;
       }
-    }
-    if (reader.next()) {
+      ++index;
+    });
+    if (same && reader.next()) {
       std::cerr << "verify: extra requests in the output\n";
-      return 1;
+      same = false;
     }
+    if (!same) return 1;
     std::cout << "Verified: reading the compact file back gives exactly the original routing.\n";
   }
   return 0;
@@ -114,9 +143,11 @@ int bench_read(const std::string& path, int repetitions) {
 int run_trace(const std::vector<std::string>& args) {
   CommandParser parser("trace", "<action> [options]",
                        "Actions:\n"
-                       "  convert <input> -o <file.moert> --format llama4-json [--verify]\n"
-                       "           convert a real routing trace (a folder of per-request JSON files) into the\n"
-                       "           compact routing format; --verify reads it back and compares.\n"
+                       "  convert <input> -o <file.moert> --format llama4-json|flame-moe-csv [--verify]\n"
+                       "           convert a real routing trace into the compact routing format: llama4-json,\n"
+                       "           a folder of per-request JSON files (Llama-4-Maverick MMLU); flame-moe-csv, a\n"
+                       "           folder of per-layer router-score CSVs (FLAME-MoE); --verify reads it back\n"
+                       "           and compares.\n"
                        "  info <file.moert>   header and totals of a compact routing trace\n"
                        "  stats <file.moert> [--json FILE] [--window N] [--top H]\n"
                        "           per-layer load skew, temporal stability, cross-layer predictability,\n"
@@ -133,7 +164,7 @@ int run_trace(const std::vector<std::string>& args) {
   int repetitions = 11;
   parser.add_options()("args", po::value(&positional), "action and its input")(
       "output,o", po::value(&output), "output file")("format", po::value(&format)->default_value(format),
-                                                      "input format: llama4-json")(
+                                                      "input format: llama4-json, flame-moe-csv")(
       "attribution", po::value(&attribution), "origin/license note stored in the file's header")(
       "verify", po::bool_switch(&verify), "read the output back and compare with the input")(
       "json", po::value(&json_path), "stats: also write JSON here")(

@@ -1,0 +1,175 @@
+#include "traces/flame_moe_csv.h"
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fmt/format.h>
+#include <memory>
+#include <numeric>
+#include <regex>
+
+#include "sim/errors.h"
+#include "traces/line_reader.h"
+
+namespace moesim::traces {
+namespace {
+
+bool parse_field(std::string_view text, double& out) {
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size();
+}
+
+bool parse_field(std::string_view text, long& out) {
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size();
+}
+
+// One layer file, read a row at a time.
+class LayerFile {
+ public:
+  explicit LayerFile(const std::string& path) : lines_(path) {
+    std::string header;
+    if (!lines_.next(header) || header.rfind("layer_id,token_id,expert_0", 0) != 0) {
+      throw lines_.error("expected the header 'layer_id,token_id,expert_0,...'");
+    }
+    split_fields(header, ',', fields_);
+    experts_ = static_cast<int>(fields_.size()) - 2;
+    for (int e = 0; e < experts_; ++e) {
+      if (fields_[static_cast<std::size_t>(e) + 2] != fmt::format("expert_{}", e)) {
+        throw lines_.error(fmt::format("header column {} should be expert_{}", e + 3, e));
+      }
+    }
+  }
+  int experts() const { return experts_; }
+  // The selected experts of the next token (by descending probability) and their
+  // probabilities; checks the token id and the number of selections.
+  void next_token(long expected_token, std::vector<std::pair<double, int>>& selected) {
+    if (!lines_.next(row_)) throw lines_.error(fmt::format("file ends before token {}", expected_token));
+    split_fields(row_, ',', fields_);
+    if (static_cast<int>(fields_.size()) != experts_ + 2) {
+      throw lines_.error(fmt::format("expected {} fields (layer_id, token_id, {} experts), got {}", experts_ + 2, experts_,
+                                     fields_.size()));
+    }
+    long token = -1;
+    if (!parse_field(fields_[1], token) || token != expected_token) {
+      throw lines_.error(fmt::format("expected token_id {}, got '{}'", expected_token, fields_[1]));
+    }
+    selected.clear();
+    for (int e = 0; e < experts_; ++e) {
+      double p = 0.0;
+      if (!parse_field(fields_[static_cast<std::size_t>(e) + 2], p) || !(p >= 0.0 && p <= 1.0)) {
+        throw lines_.error(fmt::format("expert_{}: expected a probability in [0, 1], got '{}'", e,
+                                       fields_[static_cast<std::size_t>(e) + 2]));
+      }
+      if (p > 0.0) selected.emplace_back(p, e);
+    }
+    // Descending probability; ties by expert id so the order is deterministic.
+    std::sort(selected.begin(), selected.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+  }
+  const LineReader& lines() const { return lines_; }
+  bool at_end() {
+    std::string rest;
+    return !lines_.next(rest);
+  }
+
+ private:
+  LineReader lines_;
+  std::string row_;
+  std::vector<std::string_view> fields_;
+  int experts_ = 0;
+};
+
+}  // namespace
+
+FlameMoeInput find_flame_moe_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a folder of FLAME-MoE layer CSV files", dir));
+  static const std::regex name(R"(.*_layer(\d+)_.*_(\d+)seqs_(\d+)tokens\.csv)");
+  std::vector<std::pair<int, std::string>> found;
+  FlameMoeInput input;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string file = entry.path().filename().string();
+    if (!entry.is_regular_file() || !std::regex_match(file, m, name)) continue;
+    const int sequences = std::stoi(m[2].str());
+    const int tokens = std::stoi(m[3].str());
+    if (!input.files.empty() || !found.empty()) {
+      if (sequences != input.sequences || tokens != input.tokens) {
+        throw InputError(fmt::format("{}: {} sequences × {} tokens, but other layer files have {} × {}", file, sequences,
+                                     tokens, input.sequences, input.tokens));
+      }
+    }
+    input.sequences = sequences;
+    input.tokens = tokens;
+    found.emplace_back(std::stoi(m[1].str()), entry.path().string());
+  }
+  if (found.empty()) throw InputError(fmt::format("{}: no files named '*_layer<L>_*_<S>seqs_<T>tokens.csv'", dir));
+  std::sort(found.begin(), found.end());
+  for (std::size_t i = 1; i < found.size(); ++i) {
+    if (found[i].first == found[i - 1].first) {
+      throw InputError(fmt::format("{}: two files for layer {} ({} and {})", dir, found[i].first, found[i - 1].second,
+                                   found[i].second));
+    }
+  }
+  if (input.sequences < 1 || input.tokens % input.sequences != 0) {
+    throw InputError(fmt::format("{}: {} tokens do not split into {} equal sequences", dir, input.tokens, input.sequences));
+  }
+  for (auto& [layer, file] : found) {
+    input.layers.push_back(layer);
+    input.files.push_back(std::move(file));
+  }
+  return input;
+}
+
+RoutingTraceHeader read_flame_moe_routing(const FlameMoeInput& input, const std::string& model,
+                                          const std::function<void(const RoutingTraceHeader&, const RequestRouting&)>& sink) {
+  std::vector<std::unique_ptr<LayerFile>> layers;
+  for (const auto& f : input.files) {
+    layers.push_back(std::make_unique<LayerFile>(f));
+    if (layers.back()->experts() != layers.front()->experts()) {
+      throw InputError(fmt::format("{}: {} expert columns, but {} has {}", f, layers.back()->experts(), input.files.front(),
+                                   layers.front()->experts()));
+    }
+  }
+  RoutingTraceHeader header;
+  header.model = model;
+  header.moe_layers = static_cast<std::uint32_t>(layers.size());
+  header.experts = static_cast<std::uint32_t>(layers.front()->experts());
+  header.has_gate_weights = true;
+  const int per_sequence = input.tokens / input.sequences;
+  std::vector<std::pair<double, int>> selected;
+  long token = 0;
+  for (int s = 0; s < input.sequences; ++s) {
+    RequestRouting r;
+    r.id = static_cast<std::uint64_t>(s);
+    RoutingStep& step = r.steps.emplace_back();
+    step.tokens = static_cast<std::uint32_t>(per_sequence);
+    step.experts.resize(layers.size());
+    step.gate_weights.resize(layers.size());
+    for (int t = 0; t < per_sequence; ++t, ++token) {
+      for (std::size_t l = 0; l < layers.size(); ++l) {
+        layers[l]->next_token(token, selected);
+        if (header.top_k == 0) {
+          if (selected.empty()) throw layers[l]->lines().error("a token with no selected expert");
+          header.top_k = static_cast<std::uint32_t>(selected.size());
+        } else if (selected.size() != header.top_k) {
+          throw layers[l]->lines().error(
+              fmt::format("{} selected experts (non-zero probabilities), expected top-{}", selected.size(), header.top_k));
+        }
+        for (const auto& [p, e] : selected) {
+          step.experts[l].push_back(static_cast<std::uint16_t>(e));
+          step.gate_weights[l].push_back(static_cast<float>(p));
+        }
+      }
+    }
+    sink(header, r);
+  }
+  for (auto& layer : layers) {
+    if (!layer->at_end()) throw layer->lines().error(fmt::format("more rows than the {} tokens its name says", input.tokens));
+  }
+  return header;
+}
+
+}  // namespace moesim::traces

@@ -54,8 +54,13 @@ double gini(std::vector<double> v) {
 
 RoutingStats compute_routing_stats(const std::string& path, int window_tokens, int top_h) {
   CompactRoutingReader reader(path);
+  return compute_routing_stats(reader.header(), [&](RequestRouting& r) { return reader.next(r); }, window_tokens, top_h);
+}
+
+RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::function<bool(RequestRouting&)>& next,
+                                   int window_tokens, int top_h) {
   RoutingStats s;
-  s.header = reader.header();
+  s.header = header;
   s.window_tokens = window_tokens;
   s.top_h = top_h;
   const std::size_t L = s.header.moe_layers;
@@ -64,7 +69,9 @@ RoutingStats compute_routing_stats(const std::string& path, int window_tokens, i
   s.load.assign(L, std::vector<std::uint64_t>(E, 0));
   std::vector<std::vector<double>> request_matrix;  // flattened [layer * E + expert]
   std::vector<TokenRow> rows;
-  while (const auto r = reader.next()) {
+  RequestRouting request;
+  const RequestRouting* r = &request;
+  while (next(request)) {
     ++s.requests;
     std::vector<double> m(L * E, 0.0);
     for (std::size_t st = 0; st < r->steps.size(); ++st) {
@@ -73,7 +80,7 @@ RoutingStats compute_routing_stats(const std::string& path, int window_tokens, i
       s.tokens += step.tokens;
       if (st == 0) s.prefill_tokens += step.tokens;
       for (std::uint32_t t = 0; t < step.tokens; ++t) {
-        TokenRow row{r->id, std::vector<std::uint16_t>(L)};
+        TokenRow row{s.requests - 1, std::vector<std::uint16_t>(L)};  // request ordinal
         for (std::size_t l = 0; l < L; ++l) {
           for (std::size_t k = 0; k < K; ++k) {
             const std::uint16_t e = step.experts[l][t * K + k];
@@ -127,6 +134,28 @@ RoutingStats compute_routing_stats(const std::string& path, int window_tokens, i
   if (pairs > 0) {
     s.temporal_cosine = cos_sum / static_cast<double>(pairs);
     s.temporal_top_recall = recall_sum / static_cast<double>(pairs);
+  }
+
+  // Token locality: consecutive tokens of one request (rows are in request order).
+  std::vector<std::vector<double>> primary(L, std::vector<double>(E, 0.0));
+  std::vector<double> repeats(L, 0.0);
+  double consecutive = 0.0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const bool follows = i > 0 && rows[i - 1].request == rows[i].request;
+    consecutive += follows ? 1.0 : 0.0;
+    for (std::size_t l = 0; l < L; ++l) {
+      primary[l][rows[i].expert[l]] += 1.0;
+      if (follows && rows[i - 1].expert[l] == rows[i].expert[l]) repeats[l] += 1.0;
+    }
+  }
+  if (consecutive > 0 && !rows.empty()) {
+    for (std::size_t l = 0; l < L; ++l) {
+      s.token_repeat += repeats[l] / consecutive / static_cast<double>(L);
+      for (double n : primary[l]) {
+        const double p = n / static_cast<double>(rows.size());
+        s.token_repeat_chance += p * p / static_cast<double>(L);
+      }
+    }
   }
 
   // Cross-layer predictability: fit on requests in the first half, score the rest.
@@ -185,9 +214,12 @@ std::string format_routing_stats(const RoutingStats& s) {
   out += fmt::format(
       "\ntemporal stability ({}-token windows): cosine of consecutive load vectors {:.3f}, top-{} recall {:.3f}\n"
       "cross-layer predictability (held-out half): successor predictor {:.3f} vs most-popular baseline {:.3f}\n"
-      "per-request activation similarity (mean pairwise cosine): {:.3f}\n",
+      "per-request activation similarity (mean pairwise cosine): {:.3f}\n"
+      "token locality: primary expert repeats the previous token's {:.3f} vs chance {:.3f}\n"
+      "correlation lifts (hit − chance) / (1 − chance): locality {:.4f}, cross-layer {:.4f}\n",
       s.window_tokens, s.temporal_cosine, s.top_h, s.temporal_top_recall, s.cross_layer_accuracy,
-      s.cross_layer_popular_baseline, s.request_similarity);
+      s.cross_layer_popular_baseline, s.request_similarity, s.token_repeat, s.token_repeat_chance, s.locality_lift(),
+      s.cross_layer_lift());
   return out;
 }
 
@@ -212,8 +244,10 @@ std::string routing_stats_json(const RoutingStats& s) {
   j["temporal"] = {{"window_tokens", s.window_tokens}, {"cosine", s.temporal_cosine},
                    {"top_h", s.top_h}, {"top_recall", s.temporal_top_recall}};
   j["cross_layer"] = {{"successor_accuracy", s.cross_layer_accuracy},
-                      {"popular_baseline", s.cross_layer_popular_baseline}};
+                      {"popular_baseline", s.cross_layer_popular_baseline},
+                      {"lift", s.cross_layer_lift()}};
   j["request_similarity"] = s.request_similarity;
+  j["locality"] = {{"repeat", s.token_repeat}, {"chance", s.token_repeat_chance}, {"lift", s.locality_lift()}};
   return j.dump(2) + "\n";
 }
 

@@ -11,8 +11,14 @@
 //    the requests and scored on the second, against always guessing layer l+1's
 //    most popular expert (what MoEless' layer-aware predictor and MoE-Infinity use);
 //  * per-request similarity: mean pairwise cosine similarity of requests' expert
-//    activation matrices (layers × experts token counts).
+//    activation matrices (layers × experts token counts);
+//  * token locality: how often a token's primary (first-listed) expert at a layer
+//    repeats the previous token's of the same request, against Σ p_e² (chance).
+// The two correlation "lifts" normalise a hit rate h against its chance level c as
+// (h − c) / (1 − c): 0 = no structure, 1 = fully determined. They are what the
+// model-based routing source is fitted to (docs/traces.md).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,12 +48,20 @@ struct RoutingStats {
   double cross_layer_accuracy = 0.0;         // successor predictor, held-out half
   double cross_layer_popular_baseline = 0.0;  // most-popular-expert guess, held-out half
   double request_similarity = 0.0;
+  double token_repeat = 0.0;           // mean over layers
+  double token_repeat_chance = 0.0;    // mean over layers of Σ_e p_e² (primary experts)
+  double locality_lift() const { return lift(token_repeat, token_repeat_chance); }
+  double cross_layer_lift() const { return lift(cross_layer_accuracy, cross_layer_popular_baseline); }
+  static double lift(double hit, double chance) { return chance < 1.0 ? (hit - chance) / (1.0 - chance) : 0.0; }
 };
 
 double gini(std::vector<double> values);
 
 // Reads the whole file (streaming; request matrices are kept for the similarity).
 RoutingStats compute_routing_stats(const std::string& path, int window_tokens = 256, int top_h = 8);
+// The same over requests from any source: `next` fills its argument, false at the end.
+RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::function<bool(RequestRouting&)>& next,
+                                   int window_tokens = 256, int top_h = 8);
 
 std::string format_routing_stats(const RoutingStats& s);
 std::string routing_stats_json(const RoutingStats& s);

@@ -33,7 +33,36 @@ TEST_CASE("a trace where layer 1 is a function of layer 0 is perfectly cross-lay
   CHECK(s.cross_layer_accuracy == Approx(1.0));
   CHECK(s.cross_layer_popular_baseline < 0.3);  // 8 roughly equally used experts
   CHECK(s.layers[0].max_over_mean == Approx(1.0).epsilon(0.05));
+  CHECK(s.cross_layer_lift() == Approx(1.0));
+  // Consecutive tokens step by 3 (mod 8): a token never repeats its predecessor.
+  CHECK(s.token_repeat == 0.0);
+  CHECK(s.token_repeat_chance == Approx(0.125).epsilon(0.05));
+  CHECK(s.locality_lift() < 0.0);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("token locality: hand-made repeats against their closed form", "[traces][stats]") {
+  // Every request: expert a for 3 tokens, then b for 1 token (a != b), 10 times over.
+  // Of its 39 consecutive pairs, 20 repeat: two inside each of the 10 runs of a.
+  std::vector<RequestRouting> requests;
+  for (std::uint64_t r = 0; r < 16; ++r) {
+    RequestRouting req{r, {}};
+    const auto a = static_cast<std::uint16_t>(r % 4);
+    const auto b = static_cast<std::uint16_t>(4 + r % 4);
+    for (int i = 0; i < 40; ++i) req.steps.push_back(RoutingStep{1, {{i % 4 == 3 ? b : a}}, {}});
+    requests.push_back(req);
+  }
+  std::size_t next = 0;
+  const RoutingStats s = compute_routing_stats(RoutingTraceHeader{"t", 1, 8, 1, false, ""}, [&](RequestRouting& r) {
+    if (next == requests.size()) return false;
+    r = requests[next++];
+    return true;
+  });
+  CHECK(s.token_repeat == Approx(20.0 / 39.0));
+  // Shares: each of experts 0..3 is a for 4 of the 16 requests, 3/4 of their tokens
+  // (3/16 of all); each of 4..7 is b, 1/16 of all.
+  CHECK(s.token_repeat_chance == Approx(4 * (0.1875 * 0.1875) + 4 * (0.0625 * 0.0625)));
+  CHECK(s.locality_lift() == Approx((20.0 / 39.0 - 0.15625) / (1 - 0.15625)));
 }
 
 TEST_CASE("trace stats on the shipped Llama-4 trace agree with a separate direct pass", "[traces][stats][data]") {

@@ -67,7 +67,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
     routing = std::make_unique<models::TraceRoutingSource>(s.model, s.routing_trace);
   } else if (!s.routing_marginals.empty()) {
     routing = std::make_unique<models::MarginalRoutingSource>(
-        s.model, traces::read_expert_popularity(s.routing_marginals), s.routing_marginals, streams.stream("routing"));
+        s.model, traces::read_expert_popularity(s.routing_marginals), s.routing_marginals, streams.stream("routing"),
+        s.routing_correlations);
   } else {
     routing = std::make_unique<models::ZipfRoutingSource>(s.model, s.routing_skew, streams.stream("routing"));
   }
@@ -102,7 +103,8 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   const auto& m = r.metrics;
   report::TextTable t({"metric", "value"});
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
-  t.add_row({"workload", fmt::format("{}, {}", s.arrivals.label(), r.routing_label)});
+  t.add_row({"arrivals", s.arrivals.label()});
+  t.add_row({"routing", r.routing_label});
   t.add_row({"requests completed / dropped", fmt::format("{} / {}", m.requests().size(), m.dropped().size())});
   t.add_row({"TTFT P50 / P90 / P99 [ms]", quantiles(m.ttft(), 1e3)});
   t.add_row({"TPOT P50 / P90 / P99 [ms]", quantiles(m.tpot(), 1e3)});

@@ -9,6 +9,7 @@
 #include "models/gpu_variability.h"
 #include "models/moe_model.h"
 #include "models/serving/arrivals.h"
+#include "models/serving/marginal_routing_source.h"
 #include "models/serving/serving_engine.h"
 #include "models/serving/serving_metrics.h"
 #include "models/serving/workload.h"
@@ -29,6 +30,7 @@ struct Scenario {
   double routing_skew = 1.0;
   std::string routing_trace;      // compact routing trace to replay
   std::string routing_marginals;  // expert-popularity counts (file or folder) for real marginals
+  models::RoutingCorrelations routing_correlations;  // with marginals: modelled correlations
   // neither: synthetic Zipf
   std::string placement = "static-contiguous";
   models::ServingConfig serving;

@@ -1,10 +1,12 @@
 #include "models/serving/marginal_routing_source.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <numeric>
 
 #include "sim/errors.h"
+#include "traces/routing_stats.h"
 
 namespace moesim::models {
 
@@ -41,9 +43,57 @@ std::vector<double> fit_sampling_weights(const std::vector<double>& target, int 
   return w;
 }
 
+RoutingCorrelations fit_correlations(const std::string& moert_path) {
+  const traces::RoutingStats s = traces::compute_routing_stats(moert_path);
+  return RoutingCorrelations{std::max(0.0, s.locality_lift()), std::max(0.0, s.cross_layer_lift()), moert_path};
+}
+
+namespace {
+
+// North-west-corner transport plan from `rows` to `cols` taken in `order`:
+// a joint distribution with exactly these marginals and at most 2E−1 non-zeros.
+std::vector<double> north_west_corner(const std::vector<double>& rows, const std::vector<double>& cols,
+                                      const std::vector<std::size_t>& order) {
+  const std::size_t E = rows.size();
+  std::vector<double> joint(E * E, 0.0);
+  std::vector<double> r(rows);
+  std::vector<double> c(E);
+  for (std::size_t k = 0; k < E; ++k) c[k] = cols[order[k]];
+  std::size_t i = 0;
+  std::size_t k = 0;
+  while (i < E && k < E) {
+    const double m = std::min(r[i], c[k]);
+    joint[i * E + order[k]] += m;
+    r[i] -= m;
+    c[k] -= m;
+    if (r[i] <= 1e-15) ++i;
+    else ++k;
+  }
+  return joint;
+}
+
+// Accuracy of the best-successor predictor on a pair joint, and the best
+// most-popular guess, as a lift.
+double successor_lift(const std::vector<double>& joint, std::size_t E) {
+  std::vector<double> col(E, 0.0);
+  double accuracy = 0.0;
+  for (std::size_t i = 0; i < E; ++i) {
+    double best = 0.0;
+    for (std::size_t j = 0; j < E; ++j) {
+      best = std::max(best, joint[i * E + j]);
+      col[j] += joint[i * E + j];
+    }
+    accuracy += best;
+  }
+  return traces::RoutingStats::lift(accuracy, *std::max_element(col.begin(), col.end()));
+}
+
+}  // namespace
+
 MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces::ExpertPopularity& popularity,
-                                             std::string origin, sim::Rng rng)
-    : experts_(model.experts), top_k_(model.top_k), origin_(std::move(origin)), rng_(rng) {
+                                             std::string origin, sim::Rng rng, RoutingCorrelations correlations)
+    : experts_(model.experts), top_k_(model.top_k), model_name_(model.name), origin_(std::move(origin)),
+      corr_(std::move(correlations)), rng_(rng) {
   if (static_cast<int>(popularity.counts.size()) != model.moe_layer_count() ||
       static_cast<int>(popularity.counts[0].size()) != experts_) {
     throw InputError(fmt::format("{}: popularity counts have {} layers × {} experts, but model {} has {} MoE layers × {} experts",
@@ -51,6 +101,10 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
                                  model.moe_layer_count(), experts_));
   }
   if (top_k_ > 2) throw InputError(fmt::format("marginal routing supports top-k <= 2, model {} has top-{}", model.name, top_k_));
+  if (!(corr_.locality_lift >= 0.0 && corr_.locality_lift <= 1.0) || !(corr_.cross_layer_lift >= 0.0 && corr_.cross_layer_lift <= 1.0)) {
+    throw InputError(fmt::format("routing correlations must be lifts in [0, 1], got locality {} and cross-layer {}",
+                                 corr_.locality_lift, corr_.cross_layer_lift));
+  }
   for (const auto& row : popularity.counts) {
     const double selections = std::accumulate(row.begin(), row.end(), 0.0);
     if (selections <= 0) throw InputError(fmt::format("{}: a layer has no selections", origin_));
@@ -60,45 +114,154 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
       if (t >= 1.0) throw InputError(fmt::format("{}: an expert is chosen by every token; cannot fit top-{} sampling", origin_, top_k_));
     }
     weights_.push_back(fit_sampling_weights(target, top_k_));
+    weight_totals_.push_back(std::accumulate(weights_.back().begin(), weights_.back().end(), 0.0));
     targets_.push_back(std::move(target));
+  }
+  // Couplings between consecutive layers' primary distributions, with a seeded
+  // successor order (drawn even when unused, so the sampling stream is the same).
+  const auto E = static_cast<std::size_t>(experts_);
+  coupling_.resize(weights_.size());
+  successors_.resize(weights_.size());
+  beta_.assign(weights_.size(), 0.0);
+  for (std::size_t l = 1; l < weights_.size(); ++l) {
+    std::vector<std::size_t> order(E);
+    std::iota(order.begin(), order.end(), 0);
+    for (std::size_t i = E; i > 1; --i) std::swap(order[i - 1], order[rng_.uniform_int(i)]);
+    std::vector<double> rows(E), cols(E);
+    for (std::size_t e = 0; e < E; ++e) {
+      rows[e] = weights_[l - 1][e] / weight_totals_[l - 1];
+      cols[e] = weights_[l][e] / weight_totals_[l];
+    }
+    coupling_[l] = north_west_corner(rows, cols, order);
+    successors_[l].resize(E);
+    for (std::size_t i = 0; i < E; ++i) {
+      double cum = 0.0;
+      for (std::size_t j = 0; j < E; ++j) {
+        if (coupling_[l][i * E + j] <= 0.0 || rows[i] <= 0.0) continue;
+        cum += coupling_[l][i * E + j] / rows[i];
+        successors_[l][i].expert.push_back(static_cast<std::uint16_t>(j));
+        successors_[l][i].cumulative.push_back(cum);
+      }
+    }
+    // The lift grows monotonically with β (the pair joint's accuracy is convex in β
+    // and never below the popular guess): bisect for the target.
+    if (corr_.cross_layer_lift <= 0.0) continue;
+    if (successor_lift(pair_joint(l, 1.0), E) <= corr_.cross_layer_lift) {
+      beta_[l] = 1.0;
+      continue;
+    }
+    double lo = 0.0, hi = 1.0;
+    for (int it = 0; it < 60; ++it) {
+      const double mid = 0.5 * (lo + hi);
+      (successor_lift(pair_joint(l, mid), E) < corr_.cross_layer_lift ? lo : hi) = mid;
+    }
+    beta_[l] = 0.5 * (lo + hi);
   }
 }
 
+std::vector<double> MarginalRoutingSource::pair_joint(std::size_t l, double beta) const {
+  const auto E = static_cast<std::size_t>(experts_);
+  std::vector<double> joint(E * E);
+  for (std::size_t i = 0; i < E; ++i) {
+    for (std::size_t j = 0; j < E; ++j) {
+      const double independent = weights_[l - 1][i] / weight_totals_[l - 1] * weights_[l][j] / weight_totals_[l];
+      joint[i * E + j] = (1.0 - beta) * independent + beta * coupling_[l][i * E + j];
+    }
+  }
+  return joint;
+}
+
+double MarginalRoutingSource::model_cross_layer_lift(int moe_layer) const {
+  const auto l = static_cast<std::size_t>(moe_layer);
+  return l == 0 ? 0.0 : successor_lift(pair_joint(l, beta_[l]), static_cast<std::size_t>(experts_));
+}
+
 std::string MarginalRoutingSource::label() const {
-  return fmt::format("real per-layer marginals from {}, independent tokens (correlations not modelled)", origin_);
+  if (corr_.locality_lift == 0.0 && corr_.cross_layer_lift == 0.0) {
+    return fmt::format("real per-layer marginals from {}, independent tokens (correlations not modelled)", origin_);
+  }
+  return fmt::format("real marginals from {}, modelled correlations (locality lift {:.3f}, cross-layer lift {:.3f}{})",
+                     origin_, corr_.locality_lift, corr_.cross_layer_lift,
+                     corr_.fitted_from.empty() ? "" : ", fitted on " + corr_.fitted_from);
+}
+
+std::uint16_t MarginalRoutingSource::draw(std::size_t l, std::size_t exclude) {
+  const auto& w = weights_[l];
+  double u = rng_.uniform01() * (weight_totals_[l] - (exclude < w.size() ? w[exclude] : 0.0));
+  std::size_t e = 0;
+  for (; e + 1 < w.size(); ++e) {
+    if (e == exclude) continue;
+    if (u < w[e]) break;
+    u -= w[e];
+  }
+  if (e == exclude || w[e] == 0.0) {  // rounding ran past the end: take the last usable expert
+    e = w.size();
+    while (e-- > 0 && (e == exclude || w[e] == 0.0)) {}
+  }
+  return static_cast<std::uint16_t>(e);
+}
+
+void MarginalRoutingSource::draw_token(std::vector<std::uint16_t>& previous, std::uint16_t* out) {
+  const std::size_t L = weights_.size();
+  const auto K = static_cast<std::size_t>(top_k_);
+  const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng_.bernoulli(corr_.locality_lift);
+  previous.resize(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    if (!repeat) {
+      if (l > 0 && beta_[l] > 0.0 && rng_.bernoulli(beta_[l])) {
+        const Successors& s = successors_[l][previous[l - 1]];
+        const double u = rng_.uniform01() * s.cumulative.back();
+        const auto at = std::upper_bound(s.cumulative.begin(), s.cumulative.end(), u) - s.cumulative.begin();
+        previous[l] = s.expert[std::min<std::size_t>(static_cast<std::size_t>(at), s.expert.size() - 1)];
+      } else {
+        previous[l] = draw(l, weights_[l].size());
+      }
+    }
+    out[l * K] = previous[l];
+    for (std::size_t j = 1; j < K; ++j) out[l * K + j] = draw(l, previous[l]);
+  }
 }
 
 RoutingCounts MarginalRoutingSource::route(const BatchSpans& batch) {
-  const std::vector<std::int64_t> tokens = tokens_per_gpu(batch);
-  RoutingCounts counts(weights_.size(),
-                       std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
-  for (std::size_t l = 0; l < weights_.size(); ++l) {
-    const auto& w = weights_[l];
-    const double total = std::accumulate(w.begin(), w.end(), 0.0);
-    for (std::size_t g = 0; g < tokens.size(); ++g) {
-      for (std::int64_t t = 0; t < tokens[g]; ++t) {
-        double remaining = total;
-        std::size_t first = w.size();
-        for (int k = 0; k < top_k_; ++k) {
-          double u = rng_.uniform01() * remaining;
-          std::size_t e = 0;
-          for (; e + 1 < w.size(); ++e) {
-            if (e == first) continue;
-            if (u < w[e]) break;
-            u -= w[e];
-          }
-          if (e == first || w[e] == 0.0) {  // rounding ran past the end: take the last usable expert
-            e = w.size();
-            while (e-- > 0 && (e == first || w[e] == 0.0)) {}
-          }
-          ++counts[l][g][e];
-          remaining -= w[e];
-          first = e;
+  const std::size_t L = weights_.size();
+  const auto K = static_cast<std::size_t>(top_k_);
+  RoutingCounts counts(L, std::vector<std::vector<std::int64_t>>(batch.size(), std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
+  scratch_.resize(L * K);
+  for (std::size_t g = 0; g < batch.size(); ++g) {
+    for (const TokenSpan& span : batch[g]) {
+      std::vector<std::uint16_t>& previous = last_path_[span.request];
+      for (std::int64_t t = 0; t < span.count; ++t) {
+        draw_token(previous, scratch_.data());
+        for (std::size_t l = 0; l < L; ++l) {
+          for (std::size_t j = 0; j < K; ++j) ++counts[l][g][scratch_[l * K + j]];
         }
       }
     }
   }
   return counts;
+}
+
+traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, std::uint32_t tokens) {
+  const std::size_t L = weights_.size();
+  const auto K = static_cast<std::size_t>(top_k_);
+  traces::RequestRouting r{id, {}};
+  traces::RoutingStep& step = r.steps.emplace_back();
+  step.tokens = tokens;
+  step.experts.assign(L, std::vector<std::uint16_t>(tokens * K));
+  std::vector<std::uint16_t> previous;
+  scratch_.resize(L * K);
+  for (std::uint32_t t = 0; t < tokens; ++t) {
+    draw_token(previous, scratch_.data());
+    for (std::size_t l = 0; l < L; ++l) {
+      for (std::size_t j = 0; j < K; ++j) step.experts[l][t * K + j] = scratch_[l * K + j];
+    }
+  }
+  return r;
+}
+
+traces::RoutingTraceHeader MarginalRoutingSource::trace_header() const {
+  return traces::RoutingTraceHeader{model_name_, static_cast<std::uint32_t>(weights_.size()), static_cast<std::uint32_t>(experts_),
+                                    static_cast<std::uint32_t>(top_k_), false, "model-based: " + label()};
 }
 
 }  // namespace moesim::models

@@ -1,17 +1,33 @@
 #pragma once
-// Routing with real per-layer marginals and independent tokens: each token draws
-// its top-k (k <= 2) distinct experts per layer by sequential sampling without
-// replacement, with per-layer weights fitted so that every expert's inclusion
-// probability equals its measured share of selections (counts_e / tokens).
-// Labelled "real marginals, independent tokens": temporal locality and cross-layer
-// affinity are not modelled yet.
+// Routing with real per-layer marginals and modelled correlations ("real marginals,
+// modelled correlations"). Each token's top-k (k <= 2) distinct experts per layer
+// are drawn by sequential sampling without replacement, with per-layer weights
+// fitted so that every expert's inclusion probability equals its measured share of
+// selections (counts_e / tokens). The first draw (the token's "primary" expert,
+// distribution p_l = w_l / Σ w_l) carries two correlations:
+//  * locality α: with probability α a token repeats the previous token of its
+//    request on its whole path of primaries (all layers); otherwise it draws a
+//    fresh path. Repeat rate at each layer = α + (1 − α) Σ p_l(e)², so the
+//    locality lift (repeat − chance)/(1 − chance) is α exactly.
+//  * cross-layer affinity β: on a fresh path, layer l's primary follows the
+//    coupling J_l of p_{l−1} and p_l (north-west-corner transport plan between
+//    p_{l−1} and a seeded permutation of p_l, so a layer-(l−1) expert has one or
+//    two preferred successors) with probability β, else is drawn from p_l. The
+//    pair joint is (1 − β) p_{l−1} ⊗ p_l + β J_l, whose marginals are exact, and
+//    the accuracy of the best-successor predictor Σ_i max_j of it is solved for β
+//    to give the target cross-layer lift.
+// Both mixtures keep every p_l, and the second draw depends only on the first, so
+// the per-layer inclusion probabilities are those of the independent model.
+// α and the cross-layer lift are fitted from a real per-token trace (docs/traces.md).
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "models/moe_model.h"
 #include "models/serving/workload.h"
 #include "sim/rng.h"
 #include "traces/expert_popularity.h"
+#include "traces/routing_trace.h"
 
 namespace moesim::models {
 
@@ -22,20 +38,55 @@ std::vector<double> inclusion_probabilities(const std::vector<double>& weights, 
 // Weights whose inclusion probabilities equal `target` (which sums to k).
 std::vector<double> fit_sampling_weights(const std::vector<double>& target, int k);
 
+struct RoutingCorrelations {
+  double locality_lift = 0.0;     // α
+  double cross_layer_lift = 0.0;  // target lift of the best-successor predictor
+  std::string fitted_from;        // the per-token trace they were measured on, if any
+};
+
+// The lifts of a real per-token routing trace (.moert), as `moesim trace stats` reports them.
+RoutingCorrelations fit_correlations(const std::string& moert_path);
+
 class MarginalRoutingSource final : public RoutingSource {
  public:
-  MarginalRoutingSource(const MoeModel& model, const traces::ExpertPopularity& popularity, std::string origin, sim::Rng rng);
+  MarginalRoutingSource(const MoeModel& model, const traces::ExpertPopularity& popularity, std::string origin, sim::Rng rng,
+                        RoutingCorrelations correlations = {});
   std::string label() const override;
   RoutingCounts route(const BatchSpans& batch) override;
   const std::vector<double>& target(int moe_layer) const { return targets_[static_cast<std::size_t>(moe_layer)]; }
+  // β of each layer pair (index l: layers l−1 → l; index 0 unused) and the lift it gives.
+  double affinity(int moe_layer) const { return beta_[static_cast<std::size_t>(moe_layer)]; }
+  double model_cross_layer_lift(int moe_layer) const;
+  const RoutingCorrelations& correlations() const { return corr_; }
+  // A request of `tokens` consecutive tokens in one step, routed as route() would.
+  traces::RequestRouting sample_request(std::uint64_t id, std::uint32_t tokens);
+  traces::RoutingTraceHeader trace_header() const;
 
  private:
+  struct Successors {
+    std::vector<std::uint16_t> expert;  // candidates for the next layer's primary
+    std::vector<double> cumulative;     // their cumulative conditional probability
+  };
+  // Draws the token's experts into out[l * top_k + j]; `previous` is the request's
+  // last primary path (empty for its first token) and becomes this token's.
+  void draw_token(std::vector<std::uint16_t>& previous, std::uint16_t* out);
+  std::uint16_t draw(std::size_t layer, std::size_t exclude);
+  std::vector<double> pair_joint(std::size_t layer, double beta) const;
+
   int experts_;
   int top_k_;
+  std::string model_name_;
   std::string origin_;
+  RoutingCorrelations corr_;
   sim::Rng rng_;
   std::vector<std::vector<double>> targets_;  // inclusion probability per expert
   std::vector<std::vector<double>> weights_;
+  std::vector<double> weight_totals_;
+  std::vector<std::vector<double>> coupling_;            // J_l flattened [i * E + j], l >= 1
+  std::vector<std::vector<Successors>> successors_;      // J_l rows normalised
+  std::vector<double> beta_;
+  std::unordered_map<std::uint64_t, std::vector<std::uint16_t>> last_path_;  // per request
+  std::vector<std::uint16_t> scratch_;
 };
 
 }  // namespace moesim::models

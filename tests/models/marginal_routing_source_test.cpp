@@ -6,6 +6,7 @@
 #include "models/catalog.h"
 #include "models/serving/marginal_routing_source.h"
 #include "sim/errors.h"
+#include "traces/routing_stats.h"
 
 using namespace moesim;
 using namespace moesim::models;
@@ -54,4 +55,57 @@ TEST_CASE("popularity counts that do not match the model are rejected", "[models
   const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_original");
   CHECK_THROWS_WITH(MarginalRoutingSource(load_moe_model("phi-3.5-moe"), pop, "fiddler", sim::Rng(1)),
                     Catch::Contains("32 layers × 8 experts") && Catch::Contains("phi-3.5-moe has 32 MoE layers × 16 experts"));
+}
+
+TEST_CASE("fitted correlations: real marginals kept, locality and cross-layer lifts reproduced", "[models][routing][data]") {
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_instruct");
+  // Fitted on the real Llama-4-Maverick per-token trace (the only serving trace with decode steps).
+  const RoutingCorrelations fitted = fit_correlations(MOESIM_SOURCE_DIR "/traces/data/llama4-maverick-mmlu.moert");
+  CHECK(fitted.locality_lift == Approx(0.2734).margin(0.0005));   // moesim trace stats, docs/traces.md
+  CHECK(fitted.cross_layer_lift == Approx(0.0343).margin(0.0005));
+  MarginalRoutingSource source(mixtral, pop, "fiddler", sim::Rng(21), fitted);
+  for (int l = 1; l < 32; ++l) CHECK(source.model_cross_layer_lift(l) == Approx(fitted.cross_layer_lift).margin(1e-6));
+
+  // 4,000 generated requests of 96 tokens (one expert share s.d. ≈ 0.4% with the
+  // correlations, so 2% is > 5σ), measured by the same statistics code as the real trace.
+  const int requests = 4000;
+  const std::uint32_t tokens = 96;
+  int next = 0;
+  std::vector<std::vector<double>> selections(32, std::vector<double>(8, 0.0));
+  const traces::RoutingStats s = traces::compute_routing_stats(source.trace_header(), [&](traces::RequestRouting& r) {
+    if (next == requests) return false;
+    r = source.sample_request(static_cast<std::uint64_t>(next++), tokens);
+    for (std::size_t l = 0; l < 32; ++l) {
+      for (auto e : r.steps[0].experts[l]) selections[l][e] += 1.0;
+    }
+    return true;
+  });
+  CHECK(s.locality_lift() == Approx(fitted.locality_lift).margin(0.01));
+  CHECK(s.cross_layer_lift() == Approx(fitted.cross_layer_lift).margin(0.01));
+  // Marginals: every expert within 2% of its real share; chi-square scaled by the
+  // variance inflation (1 + α)/(1 − α) of runs of repeated tokens.
+  const double n = requests * static_cast<double>(tokens);
+  const double inflation = (1 + fitted.locality_lift) / (1 - fitted.locality_lift);
+  for (int l = 0; l < 32; ++l) {
+    double chi2 = 0.0;
+    for (int e = 0; e < 8; ++e) {
+      const double expected = n * source.target(l)[static_cast<std::size_t>(e)];
+      const double observed = selections[static_cast<std::size_t>(l)][static_cast<std::size_t>(e)];
+      chi2 += (observed - expected) * (observed - expected) / expected;
+      INFO("layer " << l << " expert " << e);
+      CHECK(std::abs(observed / expected - 1.0) < 0.02);
+    }
+    CHECK(chi2 / inflation < 24.32);
+  }
+  // Independent tokens for comparison: no lift of either kind.
+  MarginalRoutingSource independent(mixtral, pop, "fiddler", sim::Rng(21));
+  next = 0;
+  const traces::RoutingStats i = traces::compute_routing_stats(independent.trace_header(), [&](traces::RequestRouting& r) {
+    if (next == requests) return false;
+    r = independent.sample_request(static_cast<std::uint64_t>(next++), tokens);
+    return true;
+  });
+  CHECK(std::abs(i.locality_lift()) < 0.01);
+  CHECK(std::abs(i.cross_layer_lift()) < 0.01);
 }

@@ -225,6 +225,7 @@ std::string format_routing_stats(const RoutingStats& s) {
 
 std::string routing_stats_json(const RoutingStats& s) {
   nlohmann::ordered_json j;
+  j["kind"] = "routing";
   j["model"] = s.header.model;
   j["requests"] = s.requests;
   j["steps"] = s.steps;

@@ -1,6 +1,7 @@
 // moesim trace convert|info: real routing traces into the compact format.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fmt/format.h>
 #include <functional>
 #include <memory>
@@ -8,6 +9,8 @@
 
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
+#include "experiments/report/plot.h"
+#include "traces/arrival_stats.h"
 #include "traces/compact_routing.h"
 #include "traces/flame_moe_csv.h"
 #include "traces/llama4_routing_json.h"
@@ -102,14 +105,38 @@ int info(const std::string& path) {
   return 0;
 }
 
-int stats(const std::string& path, const std::string& json_path, int window, int top_h) {
-  if (window < 1) throw UsageError("--window must be at least 1 token");
-  if (top_h < 1) throw UsageError("--top must be at least 1 expert");
-  const traces::RoutingStats s = traces::compute_routing_stats(path, window, top_h);
-  std::cout << traces::format_routing_stats(s);
-  if (!json_path.empty()) {
-    write_file_atomic(json_path, traces::routing_stats_json(s));
-    std::cout << "JSON: " << json_path << "\n";
+struct StatsOptions {
+  std::string json_path;
+  std::string png_path;
+  int window = 256;
+  int top_h = 8;
+  double rate_window_s = 60.0;
+  std::string arrival_format = "auto";
+};
+
+// Routing traces (.moert) get routing statistics, anything else is read as an arrival trace.
+int stats(const std::string& path, const StatsOptions& o) {
+  std::string json;
+  if (std::filesystem::path(path).extension() == ".moert") {
+    if (o.window < 1) throw UsageError("--window must be at least 1 token");
+    if (o.top_h < 1) throw UsageError("--top must be at least 1 expert");
+    const traces::RoutingStats s = traces::compute_routing_stats(path, o.window, o.top_h);
+    std::cout << traces::format_routing_stats(s);
+    json = traces::routing_stats_json(s);
+  } else {
+    if (!(o.rate_window_s > 0.0)) throw UsageError("--rate-window must be positive (seconds)");
+    const traces::ArrivalStats s = traces::compute_arrival_stats(path, o.arrival_format, o.rate_window_s);
+    std::cout << traces::format_arrival_stats(s);
+    json = traces::arrival_stats_json(s);
+  }
+  if (!o.json_path.empty()) {
+    write_file_atomic(o.json_path, json);
+    std::cout << "JSON: " << o.json_path << "\n";
+  }
+  if (!o.png_path.empty()) {
+    const bool routing = std::filesystem::path(path).extension() == ".moert";
+    report::render_plot(routing ? "routing-heatmap" : "arrival-rate", json, o.png_path);
+    std::cout << "PNG: " << o.png_path << "\n";
   }
   return 0;
 }
@@ -149,27 +176,32 @@ int run_trace(const std::vector<std::string>& args) {
                        "           folder of per-layer router-score CSVs (FLAME-MoE); --verify reads it back\n"
                        "           and compares.\n"
                        "  info <file.moert>   header and totals of a compact routing trace\n"
-                       "  stats <file.moert> [--json FILE] [--window N] [--top H]\n"
+                       "  stats <file.moert> [--json FILE] [--png FILE] [--window N] [--top H]\n"
                        "           per-layer load skew, temporal stability, cross-layer predictability,\n"
-                       "           per-request similarity\n"
+                       "           per-request similarity, token locality; --png draws the per-layer load heatmap\n"
+                       "  stats <arrivals.csv|.jsonl> [--json FILE] [--png FILE] [--rate-window S]\n"
+                       "           request rate over time, burstiness, token-length distributions;\n"
+                       "           --png draws the rate over time\n"
                        "  bench <file.moert> [--repetitions N]   read speed in routing decisions/s");
   std::vector<std::string> positional;
   std::string output;
   std::string format = "llama4-json";
   std::string attribution;
   bool verify = false;
-  std::string json_path;
-  int window = 256;
-  int top_h = 8;
+  StatsOptions so;
   int repetitions = 11;
   parser.add_options()("args", po::value(&positional), "action and its input")(
       "output,o", po::value(&output), "output file")("format", po::value(&format)->default_value(format),
                                                       "input format: llama4-json, flame-moe-csv")(
       "attribution", po::value(&attribution), "origin/license note stored in the file's header")(
       "verify", po::bool_switch(&verify), "read the output back and compare with the input")(
-      "json", po::value(&json_path), "stats: also write JSON here")(
-      "window", po::value(&window)->default_value(window), "stats: tokens per window for temporal stability")(
-      "top", po::value(&top_h)->default_value(top_h), "stats: hot experts compared between windows")(
+      "json", po::value(&so.json_path), "stats: also write JSON here")(
+      "png", po::value(&so.png_path), "stats: also draw a PNG here")(
+      "window", po::value(&so.window)->default_value(so.window), "stats: tokens per window for temporal stability")(
+      "top", po::value(&so.top_h)->default_value(so.top_h), "stats: hot experts compared between windows")(
+      "rate-window", po::value(&so.rate_window_s)->default_value(so.rate_window_s), "stats: seconds per arrival-rate window")(
+      "arrival-format", po::value(&so.arrival_format)->default_value(so.arrival_format),
+      "stats: arrival trace format (auto: by extension; azure-llm-2023, mooncake)")(
       "repetitions", po::value(&repetitions)->default_value(repetitions), "bench: passes over the file");
   parser.add_positional("args", -1);
   po::variables_map vm;
@@ -177,7 +209,7 @@ int run_trace(const std::vector<std::string>& args) {
   if (positional.size() != 2) throw UsageError("expected an action and one input (convert <dir> | info <file> | stats <file>)");
   if (positional[0] == "convert") return convert(format, positional[1], output, attribution, verify);
   if (positional[0] == "info") return info(positional[1]);
-  if (positional[0] == "stats") return stats(positional[1], json_path, window, top_h);
+  if (positional[0] == "stats") return stats(positional[1], so);
   if (positional[0] == "bench") return bench_read(positional[1], repetitions);
   throw UsageError(fmt::format("unknown action '{}' (expected: convert, info, stats)", positional[0]));
 }

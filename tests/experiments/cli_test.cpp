@@ -1,43 +1,10 @@
 // The moesim executable as a user meets it: help, version, exit codes, and clear
 // messages for bad input. Runs the built binary (MOESIM_BINARY).
-#include <sys/wait.h>
+#include "cli_helpers.h"
 
-#include <array>
-#include <catch2/catch.hpp>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string>
-#include <vector>
-
-namespace {
-
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(MOESIM_BINARY) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  std::size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
+using moesim_test::run;
+using moesim_test::Result;
+using moesim_test::slurp;
 
 TEST_CASE("moesim --help, --version and per-command help", "[experiments][cli]") {
   const Result help = run("--help");

@@ -1,12 +1,14 @@
 #include "traces/flame_moe_csv.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
+#include <optional>
 #include <charconv>
 #include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <numeric>
-#include <regex>
 
 #include "sim/errors.h"
 #include "traces/line_reader.h"
@@ -81,20 +83,43 @@ class LayerFile {
   int experts_ = 0;
 };
 
+// The number right before `suffix` in `name`, searching backwards from `end`.
+std::optional<long> number_before(const std::string& name, std::size_t end) {
+  std::size_t begin = end;
+  while (begin > 0 && std::isdigit(static_cast<unsigned char>(name[begin - 1]))) --begin;
+  long v = 0;
+  if (begin == end || !parse_field(std::string_view(name).substr(begin, end - begin), v)) return std::nullopt;
+  return v;
+}
+
+// "..._layer<L>_..._<S>seqs_<T>tokens.csv" -> (L, S, T).
+std::optional<std::array<int, 3>> parse_layer_file_name(const std::string& name) {
+  const std::string suffix = "tokens.csv";
+  if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return std::nullopt;
+  const auto tokens = number_before(name, name.size() - suffix.size());
+  const auto seqs_at = name.rfind("seqs_");
+  const auto layer_at = name.find("_layer");
+  if (!tokens || seqs_at == std::string::npos || layer_at == std::string::npos) return std::nullopt;
+  const auto sequences = number_before(name, seqs_at);
+  std::size_t digits_end = layer_at + 6;
+  while (digits_end < name.size() && std::isdigit(static_cast<unsigned char>(name[digits_end]))) ++digits_end;
+  const auto layer = number_before(name, digits_end);
+  if (!sequences || !layer || digits_end >= name.size() || name[digits_end] != '_') return std::nullopt;
+  return std::array<int, 3>{static_cast<int>(*layer), static_cast<int>(*sequences), static_cast<int>(*tokens)};
+}
+
 }  // namespace
 
 FlameMoeInput find_flame_moe_files(const std::string& dir) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw InputError(fmt::format("{}: not a folder of FLAME-MoE layer CSV files", dir));
-  static const std::regex name(R"(.*_layer(\d+)_.*_(\d+)seqs_(\d+)tokens\.csv)");
   std::vector<std::pair<int, std::string>> found;
   FlameMoeInput input;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    std::smatch m;
     const std::string file = entry.path().filename().string();
-    if (!entry.is_regular_file() || !std::regex_match(file, m, name)) continue;
-    const int sequences = std::stoi(m[2].str());
-    const int tokens = std::stoi(m[3].str());
+    const auto name = parse_layer_file_name(file);
+    if (!entry.is_regular_file() || !name) continue;
+    const auto [layer, sequences, tokens] = *name;
     if (!input.files.empty() || !found.empty()) {
       if (sequences != input.sequences || tokens != input.tokens) {
         throw InputError(fmt::format("{}: {} sequences × {} tokens, but other layer files have {} × {}", file, sequences,
@@ -103,7 +128,7 @@ FlameMoeInput find_flame_moe_files(const std::string& dir) {
     }
     input.sequences = sequences;
     input.tokens = tokens;
-    found.emplace_back(std::stoi(m[1].str()), entry.path().string());
+    found.emplace_back(layer, entry.path().string());
   }
   if (found.empty()) throw InputError(fmt::format("{}: no files named '*_layer<L>_*_<S>seqs_<T>tokens.csv'", dir));
   std::sort(found.begin(), found.end());

@@ -10,20 +10,11 @@
 #include "models/serving/marginal_routing_source.h"
 #include "models/serving/trace_routing_source.h"
 #include "models/serving/arrivals.h"
+#include "policies/rebalancer.h"
+#include "policies/registry.h"
 
 namespace moesim::run {
 namespace {
-
-models::ExpertPlacement make_placement(const Scenario& s, int gpus) {
-  models::ExpertPlacement p = models::ExpertPlacement::contiguous(s.model, gpus);
-  if (s.placement == "static-round-robin") {
-    p.policy = s.placement;
-    for (auto& layer : p.gpu_of) {
-      for (std::size_t e = 0; e < layer.size(); ++e) layer[e] = static_cast<int>(e % static_cast<std::size_t>(gpus));
-    }
-  }
-  return p;
-}
 
 // Submits the scenario's arrivals until its duration (or its request count, or the
 // end of a trace), then closes the engine to new work.
@@ -75,8 +66,26 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   result.routing_label = routing->label();
   result.metrics = models::ServingMetrics(result.gpus, s.slo);
   net.trace_to(trace);
-  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, make_placement(s, result.gpus), *routing,
-                               s.serving, result.metrics, trace);
+  // Policies: what the placement may know is the initial profiling of GPU speeds
+  // (re-measured on recalibration) and the routing it observes.
+  std::vector<double> speed;
+  for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute);
+  const auto placement_policy = policies::make_placement(s.placement, s.placement_params);
+  const auto predictor = policies::make_predictor(s.predictor, s.predictor_params);
+  const auto dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
+  policies::ProfiledExpertTime time_model(s.model, s.gpu, throttle.current());
+  policies::PlacementContext context;
+  context.model = &s.model;
+  context.gpus = result.gpus;
+  context.nodes = s.topology.machines;
+  policies::RebalanceConfig rebalance;
+  rebalance.interval_s = s.rebalance_interval_s;
+  rebalance.trigger = s.rebalance_trigger == "auto" ? (s.placement == "vibe" ? "drift" : "periodic") : s.rebalance_trigger;
+  rebalance.drift_threshold = s.drift_threshold;
+  policies::Rebalancer rebalancer(*placement_policy, *predictor, context, rebalance, &time_model, &throttle.current());
+  models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};
+  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, rebalancer.initial(), *routing, s.serving,
+                               result.metrics, trace, hooks);
   sim.spawn(engine.run());
   sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));
   // Throttling episodes never end on their own: with drift, step until only the
@@ -88,6 +97,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
     while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
   }
   result.makespan = result.metrics.last_completion();
+  result.predictor_accuracy = predictor->accuracy();
+  result.recalibrations = rebalancer.recalibrations();
   result.events = sim.events_executed();
   for (std::size_t l = 0; l < net.link_count(); ++l) {
     const auto id = static_cast<sim::LinkId>(l);

@@ -5,6 +5,7 @@
 
 #include "experiments/run/scenario.h"
 #include "models/serving/serving_metrics.h"
+#include "policies/load_predictor.h"
 #include "sim/trace_writer.h"
 
 namespace moesim::run {
@@ -24,6 +25,8 @@ struct RunResult {
   std::vector<models::GpuSlowdown> slowdowns;
   std::vector<LinkSummary> links;  // every link, busiest (most bytes) first
   std::string routing_label;
+  policies::PredictorAccuracy predictor_accuracy;
+  int recalibrations = 0;
   double gpu_seconds() const { return gpus * sim::to_seconds(makespan); }
 };
 

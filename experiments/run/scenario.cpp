@@ -1,12 +1,13 @@
 #include "experiments/run/scenario.h"
 
+#include "policies/registry.h"
+
 #include <fmt/format.h>
 
 #include "models/catalog.h"
 
 namespace moesim::run {
 
-std::vector<std::string> placement_names() { return {"static-contiguous", "static-round-robin"}; }
 
 namespace {
 
@@ -71,14 +72,29 @@ Scenario parse_scenario(const JsonInput& json) {
     }
   }
   if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
+  // Policies are built here once so that unknown names and bad parameters fail at load time.
   if (const auto placement = json.find("placement")) {
-    const JsonInput policy = placement->at("policy");
-    s.placement = policy.string();
-    bool known = false;
-    for (const auto& p : placement_names()) known = known || p == s.placement;
-    if (!known) {
-      policy.fail(fmt::format("unknown placement policy '{}' (known: {})", s.placement, fmt::join(placement_names(), ", ")));
+    s.placement = placement->at("policy").string();
+    s.placement_params = placement;
+  }
+  policies::make_placement(s.placement, s.placement_params);
+  if (const auto predictor = json.find("predictor")) {
+    s.predictor = predictor->at("policy").string();
+    s.predictor_params = predictor;
+  }
+  policies::make_predictor(s.predictor, s.predictor_params);
+  if (const auto dispatch = json.find("dispatch")) {
+    s.dispatch = dispatch->at("policy").string();
+    s.dispatch_params = dispatch;
+  }
+  policies::make_dispatch(s.dispatch, s.dispatch_params, std::vector<double>(64, 1.0));
+  if (const auto rebalance = json.find("rebalance")) {
+    if (const auto v = rebalance->find("interval_s")) s.rebalance_interval_s = v->positive_number();
+    s.rebalance_trigger = rebalance->string_or("trigger", s.rebalance_trigger);
+    if (s.rebalance_trigger != "auto" && s.rebalance_trigger != "periodic" && s.rebalance_trigger != "drift") {
+      rebalance->at("trigger").fail(fmt::format("unknown trigger '{}' (known: auto, periodic, drift)", s.rebalance_trigger));
     }
+    if (const auto v = rebalance->find("drift_threshold")) s.drift_threshold = v->number_in(0.0, 1.0);
   }
   if (const auto slo = json.find("slo")) {
     s.slo.ttft_s = slo->at("ttft_ms").positive_number() / 1e3;
@@ -113,8 +129,23 @@ Scenario parse_scenario(const JsonInput& json) {
                              {"prefill_chunk", s.serving.prefill_chunk},
                              {"collective_overhead_ns", s.serving.collective_overhead},
                              {"activation_reserve_bytes", s.serving.activation_reserve_bytes}}},
-                {"placement", {{"policy", s.placement}}},
+                {"placement", s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}}},
+                {"predictor", s.predictor_params ? s.predictor_params->raw() : nlohmann::json{{"policy", s.predictor}}},
+                {"dispatch", s.dispatch_params ? s.dispatch_params->raw() : nlohmann::json{{"policy", s.dispatch}}},
+                {"rebalance", {{"interval_s", s.rebalance_interval_s}, {"trigger", s.rebalance_trigger},
+                               {"drift_threshold", s.drift_threshold}}},
                 {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
+  return s;
+}
+
+Scenario Scenario::with_placement(const std::string& policy) const {
+  Scenario s = *this;
+  if (policy != placement) {
+    s.placement = policy;
+    s.placement_params.reset();
+    policies::make_placement(policy, std::nullopt);  // unknown names fail here
+  }
+  s.resolved["placement"] = s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}};
   return s;
 }
 

@@ -3,6 +3,7 @@
 // seed, read from JSON with every error naming its JSON path. The resolved
 // scenario (defaults filled in) is written next to the results.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "models/gpu_profile.h"
@@ -32,7 +33,19 @@ struct Scenario {
   std::string routing_marginals;  // expert-popularity counts (file or folder) for real marginals
   models::RoutingCorrelations routing_correlations;  // with marginals: modelled correlations
   // neither: synthetic Zipf
+  // Policies: each {"policy": name, parameters...}; nullopt = that policy's defaults.
   std::string placement = "static-contiguous";
+  std::optional<JsonInput> placement_params;
+  std::string predictor = "ewma";
+  std::optional<JsonInput> predictor_params;
+  std::string dispatch = "even";
+  std::optional<JsonInput> dispatch_params;
+  double rebalance_interval_s = 2.0;
+  std::string rebalance_trigger = "auto";  // auto: drift for vibe, periodic otherwise
+  double drift_threshold = 0.02;
+  // The same scenario with another placement policy (its default parameters unless
+  // the scenario names that policy), for moesim compare.
+  Scenario with_placement(const std::string& policy) const;
   models::ServingConfig serving;
   models::Slo slo;
   nlohmann::ordered_json resolved;  // the scenario with defaults, for the outputs
@@ -40,6 +53,6 @@ struct Scenario {
 
 Scenario parse_scenario(const JsonInput& json);
 Scenario load_scenario(const std::string& path);
-std::vector<std::string> placement_names();
+
 
 }  // namespace moesim::run

@@ -1,7 +1,9 @@
 #pragma once
-// Which GPU holds which expert, per MoE layer. The built-in default is static
-// contiguous expert parallelism: expert e of every layer on GPU floor(e·P/E).
-// (The policy issue adds replicas and other policies behind this representation.)
+// Which GPUs hold copies of which expert, per MoE layer. Every expert has at least
+// one copy; replicated experts (EPLB) have several, and the engine splits their
+// tokens by a ReplicaDispatch rule. A GPU may hold two copies of one expert (EPLB
+// allows it): both count for memory, and their shares add up on that GPU.
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,10 +14,24 @@ namespace moesim::models {
 
 struct ExpertPlacement {
   std::string policy;
-  std::vector<std::vector<int>> gpu_of;  // [moe layer][expert] -> GPU
+  int gpus = 0;
+  std::vector<std::vector<std::vector<int>>> replicas;  // [moe layer][expert] -> GPUs holding a copy
+  int swaps = 0;  // expert swaps an incremental update made (reporting)
 
-  static ExpertPlacement contiguous(const MoeModel& m, int gpus);
-  std::vector<std::int64_t> experts_per_gpu(int gpus) const;  // summed over layers
+  static ExpertPlacement contiguous(const MoeModel& m, int gpus);   // expert e on GPU floor(e·P/E)
+  static ExpertPlacement round_robin(const MoeModel& m, int gpus);  // expert e on GPU e mod P
+  // From physical slots (EPLB's phy2log[layer][slot] = expert): slot s on GPU s / (slots / gpus).
+  static ExpertPlacement from_slots(std::string policy, const std::vector<std::vector<int>>& phy2log, int experts, int gpus);
+
+  std::vector<std::int64_t> experts_per_gpu() const;  // copies, summed over layers
+  std::vector<int> primary_gpus(int layer) const;     // first copy of each expert
+  std::int64_t copies() const;                        // all layers
+  // Copies of (layer, expert) that `next` has on a GPU where this placement has none
+  // — the expert weights a switch to `next` must move: (layer, expert, GPU).
+  std::vector<std::array<int, 3>> missing_in(const ExpertPlacement& next) const;
+  // Throws InputError unless every expert of every layer has a copy on a valid GPU.
+  void validate(const MoeModel& m) const;
+  bool operator==(const ExpertPlacement& o) const { return replicas == o.replicas; }
 };
 
 struct MemoryBudget {

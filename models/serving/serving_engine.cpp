@@ -50,13 +50,14 @@ struct ServingEngine::Exchange {
 ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
                              const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
                              RoutingSource& routing, ServingConfig config, ServingMetrics& metrics,
-                             sim::TraceWriter* trace)
+                             sim::TraceWriter* trace, ServingPolicies policies)
     : sim_(sim),
       model_(model),
       gpu_(gpu),
       slowdowns_(slowdowns),
       topology_(topology),
       placement_(std::move(placement)),
+      policies_(policies),
       routing_(routing),
       config_(config),
       metrics_(metrics),
@@ -66,6 +67,8 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   if (static_cast<int>(slowdowns_.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
   gpu_.peak_for(dtype_name(model_.dtype_bytes));  // the GPU must support the model's dtype
   memory_ = check_memory(model_, placement_, gpus_, gpu_.memory_bytes, config_.activation_reserve_bytes);
+  iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),
+                          std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
   running_.resize(static_cast<std::size_t>(gpus_));
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
@@ -202,17 +205,86 @@ sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer
   return t + gpu_.roofline_time(rest, dtype, slow);
 }
 
-sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert,
-                                           int moe_layer) const {
+sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens) const {
   const OpKey key = expert_ffn_key(model_);
+  const auto E = static_cast<std::size_t>(model_.experts);
   sim::Time t = 0;
-  const auto& owner = placement_.gpu_of[static_cast<std::size_t>(moe_layer)];
-  for (std::size_t e = 0; e < owner.size(); ++e) {
-    if (owner[e] != gpu || tokens_per_expert[e] == 0) continue;
-    const auto n = static_cast<double>(tokens_per_expert[e]);
-    t += gpu_.op_time(key, n, expert_ffn_work(model_, n), slowdowns_[static_cast<std::size_t>(gpu)]);
+  for (std::size_t e = 0; e < E; ++e) {
+    const std::int64_t n = tokens[static_cast<std::size_t>(gpu) * E + e];
+    if (n == 0) continue;
+    t += gpu_.op_time(key, static_cast<double>(n), expert_ffn_work(model_, static_cast<double>(n)),
+                      slowdowns_[static_cast<std::size_t>(gpu)]);
   }
   return t;
+}
+
+void ServingEngine::assign_tokens(int moe_layer, const std::vector<std::vector<std::int64_t>>& counts,
+                                  std::vector<double>& rows, std::vector<std::int64_t>& copy_tokens,
+                                  std::vector<std::int64_t>& expert_tokens) {
+  const auto E = static_cast<std::size_t>(model_.experts);
+  const auto& replicas = placement_.replicas[static_cast<std::size_t>(moe_layer)];
+  std::fill(rows.begin(), rows.end(), 0.0);
+  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
+  std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
+  std::vector<std::int64_t> gpu_tokens(static_cast<std::size_t>(gpus_), 0);
+  std::int64_t assignments = 0;
+  std::int64_t remote = 0;
+  auto send = [&](int src, int dst, std::size_t e, std::int64_t n) {
+    copy_tokens[static_cast<std::size_t>(dst) * E + e] += n;
+    gpu_tokens[static_cast<std::size_t>(dst)] += n;
+    rows[static_cast<std::size_t>(src * gpus_ + dst)] += static_cast<double>(n);
+    if (dst != src) remote += n;
+  };
+  for (int src = 0; src < gpus_; ++src) {
+    for (std::size_t e = 0; e < E; ++e) {
+      const std::int64_t n = counts[static_cast<std::size_t>(src)][e];
+      if (n == 0) continue;
+      expert_tokens[e] += n;
+      assignments += n;
+      const auto& copies = replicas[e];
+      if (copies.size() == 1) {
+        send(src, copies.front(), e, n);
+        continue;
+      }
+      if (policies_.dispatch == nullptr) throw std::logic_error("a placement with replicas needs a dispatch rule");
+      share_.assign(copies.size(), 0);
+      policies_.dispatch->split(n, src, copies, gpu_tokens, share_);
+      for (std::size_t i = 0; i < copies.size(); ++i) {
+        if (share_[i] > 0) send(src, copies[i], e, share_[i]);
+      }
+    }
+  }
+  metrics_.record_routing(0, assignments, remote);
+}
+
+sim::Process ServingEngine::migrate(ExpertPlacement next) {
+  migrating_ = true;
+  const sim::Time start = sim_.now();
+  // Slots per GPU are fixed at start-up (the KV cache was sized around them).
+  const auto needed = next.experts_per_gpu();
+  for (int g = 0; g < gpus_; ++g) {
+    if (needed[static_cast<std::size_t>(g)] * model_.expert_bytes() > memory_.expert_weights_max) {
+      throw std::runtime_error(fmt::format("placement '{}' puts {} expert copies on GPU {}, more than the memory reserved at start",
+                                           next.policy, needed[static_cast<std::size_t>(g)], g));
+    }
+  }
+  const auto moves = placement_.missing_in(next);
+  Exchange exchange(sim_);
+  const auto bytes = static_cast<double>(model_.expert_bytes());
+  for (const auto& [layer, expert, dst] : moves) {
+    // From the first current copy (all GPUs of a node are one NVSwitch hop apart).
+    const int src = placement_.replicas[static_cast<std::size_t>(layer)][static_cast<std::size_t>(expert)].front();
+    exchange.start(topology_.network(), topology_.gpu_to_gpu(src, dst), bytes);
+  }
+  if (exchange.pending > 0) co_await exchange.done.wait();
+  metrics_.record_migration(static_cast<std::int64_t>(moves.size()), bytes * static_cast<double>(moves.size()),
+                            sim_.now() - start, next.swaps);
+  if (trace_ != nullptr && !moves.empty()) {
+    trace_->span(trace_->add_track("placement", "migrations"),
+                 fmt::format("{}: {} expert copies", next.policy, moves.size()), start, sim_.now());
+  }
+  placement_ = std::move(next);
+  migrating_ = false;
 }
 
 void ServingEngine::trace_request(const Request& r) {
@@ -239,6 +311,7 @@ sim::Process ServingEngine::run() {
   const double row_bytes = static_cast<double>(model_.d_model) * kActivationBytes;
   std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
+  std::vector<std::int64_t> copy_tokens(static_cast<std::size_t>(gpus_ * model_.experts));
   std::vector<double> rows(static_cast<std::size_t>(gpus_ * gpus_));
   for (;;) {
     bool busy = !waiting_.empty();
@@ -262,30 +335,18 @@ sim::Process ServingEngine::run() {
       if (!model_.is_moe_layer(layer)) continue;
 
       const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
-      const auto& owner = placement_.gpu_of[static_cast<std::size_t>(moe_layer)];
-      std::fill(rows.begin(), rows.end(), 0.0);
-      std::fill(per_expert.begin(), per_expert.end(), 0);
-      std::int64_t assignments = 0;
-      std::int64_t remote = 0;
-      for (int src = 0; src < gpus_; ++src) {
-        for (std::size_t e = 0; e < per_expert.size(); ++e) {
-          const std::int64_t n = counts[static_cast<std::size_t>(src)][e];
-          if (n == 0) continue;
-          per_expert[e] += n;
-          assignments += n;
-          const int dst = owner[e];
-          rows[static_cast<std::size_t>(src * gpus_ + dst)] += static_cast<double>(n);
-          if (dst != src) remote += n;
-        }
-      }
-      metrics_.record_routing(moe_layer == 0 ? batch.total() : 0, assignments, remote);
+      if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
+      assign_tokens(moe_layer, counts, rows, copy_tokens, per_expert);
+      auto& observed = iteration_loads_[static_cast<std::size_t>(moe_layer)];
+      for (std::size_t e = 0; e < per_expert.size(); ++e) observed[e] = per_expert[e];
 
       // Dispatch: rows to the experts' GPUs; combine: the same volumes back.
       for (const bool combine : {false, true}) {
         if (combine) {
-          for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = expert_stage_time(g, per_expert, moe_layer);
+          for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = expert_stage_time(g, copy_tokens);
           trace_stage("experts", layer, sim_.now(), stage);
           const sim::Time slowest = *std::max_element(stage.begin(), stage.end());
+          metrics_.record_max_expert_time(slowest);
           double sum = 0.0;
           for (sim::Time t : stage) sum += static_cast<double>(t);
           if (sum > 0.0) metrics_.record_layer_imbalance(static_cast<double>(slowest) * gpus_ / sum);
@@ -313,6 +374,12 @@ sim::Process ServingEngine::run() {
       ++moe_layer;
     }
     complete_iteration(batch);
+    if (policies_.controller != nullptr) {
+      policies_.controller->observe(sim_.now(), iteration_loads_);
+      if (!migrating_) {
+        if (auto next = policies_.controller->propose(sim_.now(), placement_)) sim_.spawn(migrate(std::move(*next)));
+      }
+    }
   }
 }
 

@@ -21,6 +21,8 @@
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
 #include "models/serving/expert_placement.h"
+#include "models/serving/placement_controller.h"
+#include "models/serving/replica_dispatch.h"
 #include "models/serving/request.h"
 #include "models/serving/serving_metrics.h"
 #include "models/serving/workload.h"
@@ -41,11 +43,19 @@ struct ServingConfig {
 
 ServingConfig parse_serving_config(const JsonInput& json);
 
+// Optional policy hooks: how tokens are split among an expert's replicas (needed
+// when the placement has replicas) and who may re-place experts during the run.
+struct ServingPolicies {
+  ReplicaDispatch* dispatch = nullptr;
+  PlacementController* controller = nullptr;
+};
+
 class ServingEngine {
  public:
   ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
                 const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
-                RoutingSource& routing, ServingConfig config, ServingMetrics& metrics, sim::TraceWriter* trace = nullptr);
+                RoutingSource& routing, ServingConfig config, ServingMetrics& metrics, sim::TraceWriter* trace = nullptr,
+                ServingPolicies policies = {});
 
   // A request arrives now; it is assigned to the GPU with the fewest requests.
   void submit(Request r);
@@ -73,7 +83,13 @@ class ServingEngine {
     return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
   }
   sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
-  sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens_per_expert, int moe_layer) const;
+  // tokens[g * experts + e]: tokens GPU g's copy of expert e received.
+  sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens) const;
+  // Assigns a layer's routed tokens to expert copies; fills rows (src × dst) and per-copy tokens.
+  void assign_tokens(int moe_layer, const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+                     std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
+  // Moves the expert weights `next` needs over the topology, then switches to it.
+  sim::Process migrate(ExpertPlacement next);
   void complete_iteration(Batch& b);
   void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);
   void trace_request(const Request& r);
@@ -84,6 +100,10 @@ class ServingEngine {
   const std::vector<GpuSlowdown>& slowdowns_;
   Topology& topology_;
   ExpertPlacement placement_;
+  ServingPolicies policies_;
+  bool migrating_ = false;
+  std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
+  std::vector<std::int64_t> share_;                          // dispatch scratch
   RoutingSource& routing_;
   ServingConfig config_;
   ServingMetrics& metrics_;

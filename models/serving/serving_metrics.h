@@ -54,7 +54,24 @@ class ServingMetrics {
     remote_rows_ += remote_rows;
   }
 
+  // One completed re-placement: expert copies moved, bytes, and how long the moves took.
+  void record_migration(std::int64_t experts_moved, double bytes, sim::Time duration, int swaps) {
+    ++migrations_;
+    experts_moved_ += experts_moved;
+    bytes_migrated_ += bytes;
+    migration_time_ += duration;
+    swaps_ += swaps;
+  }
+  // The slowest GPU's expert time of one MoE layer (the straggler the policies fight).
+  void record_max_expert_time(sim::Time t) { max_expert_time_.add(sim::to_seconds(t)); }
+
   const std::vector<RequestRecord>& requests() const { return records_; }
+  int migrations() const { return migrations_; }
+  std::int64_t experts_moved() const { return experts_moved_; }
+  double bytes_migrated() const { return bytes_migrated_; }
+  sim::Time migration_time() const { return migration_time_; }
+  int swaps() const { return swaps_; }
+  const sim::Tally& max_expert_time() const { return max_expert_time_; }
   const std::vector<std::pair<std::uint64_t, std::string>>& dropped() const { return dropped_; }
   const sim::QuantileSketch& ttft() const { return ttft_; }
   const sim::QuantileSketch& tpot() const { return tpot_; }
@@ -90,6 +107,12 @@ class ServingMetrics {
   std::int64_t remote_rows_ = 0;
   std::int64_t output_tokens_ = 0;
   sim::Time last_completion_ = 0;
+  int migrations_ = 0;
+  std::int64_t experts_moved_ = 0;
+  double bytes_migrated_ = 0.0;
+  sim::Time migration_time_ = 0;
+  int swaps_ = 0;
+  sim::Tally max_expert_time_;
 };
 
 }  // namespace moesim::models

@@ -1,0 +1,26 @@
+#pragma once
+// Factories of the built-in policies, one per policy file; registry.cpp lists them.
+#include <memory>
+#include <vector>
+
+#include "models/serving/replica_dispatch.h"
+#include "policies/load_predictor.h"
+#include "policies/placement_policy.h"
+#include "policies/policy_params.h"
+
+namespace moesim::policies {
+
+std::unique_ptr<PlacementPolicy> make_static_contiguous(PolicyParams& p);
+std::unique_ptr<PlacementPolicy> make_static_round_robin(PolicyParams& p);
+std::unique_ptr<PlacementPolicy> make_eplb(PolicyParams& p);
+std::unique_ptr<PlacementPolicy> make_vibe(PolicyParams& p);
+
+std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p);
+std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p);
+std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p);
+
+std::unique_ptr<models::ReplicaDispatch> make_even(PolicyParams& p, const std::vector<double>& gpu_speed);
+std::unique_ptr<models::ReplicaDispatch> make_least_loaded(PolicyParams& p, const std::vector<double>& gpu_speed);
+std::unique_ptr<models::ReplicaDispatch> make_speed_weighted(PolicyParams& p, const std::vector<double>& gpu_speed);
+
+}  // namespace moesim::policies

@@ -1,0 +1,107 @@
+#include "policies/registry.h"
+
+#include <fmt/format.h>
+#include <functional>
+
+#include "policies/builtin.h"
+#include "sim/errors.h"
+
+namespace moesim::policies {
+namespace {
+
+template <class Made, class... Extra>
+struct Entry {
+  PolicyInfo info;
+  std::function<Made(PolicyParams&, Extra...)> make;
+};
+
+using PlacementEntry = Entry<std::unique_ptr<PlacementPolicy>>;
+using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>>;
+using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
+
+// The registration lines.
+const std::vector<PlacementEntry>& placements() {
+  static const std::vector<PlacementEntry> list{
+      {{"placement", "static-contiguous", "expert e on GPU floor(e·P/E), no replicas, never moves", {}}, make_static_contiguous},
+      {{"placement", "static-round-robin", "expert e on GPU e mod P, no replicas, never moves", {}}, make_static_round_robin},
+      {{"placement", "eplb", "DeepSeek EPLB port: replicate the heaviest experts, pack slots onto GPUs by load (hardware-blind)",
+        {{"redundant_per_gpu", "1", "extra expert slots per GPU for replicas"},
+         {"groups", "1", "expert groups for the hierarchical node packing"}}},
+       make_eplb},
+      {{"placement", "vibe", "ViBE: bin experts to minimise the slowest GPU's modelled time (heavy experts on fast GPUs)",
+        {{"max_swaps", "30", "swaps per layer allowed by an incremental recalibration"}}},
+       make_vibe},
+  };
+  return list;
+}
+
+const std::vector<PredictorEntry>& predictors() {
+  static const std::vector<PredictorEntry> list{
+      {{"predictor", "last-value", "next interval's loads = the last interval's", {}}, make_last_value},
+      {{"predictor", "ewma", "exponentially weighted moving average of interval loads", {{"alpha", "0.3", "weight of the newest interval"}}},
+       make_ewma},
+      {{"predictor", "window-mean", "mean of the last W intervals", {{"window", "5", "intervals averaged"}}}, make_window_mean},
+  };
+  return list;
+}
+
+const std::vector<DispatchEntry>& dispatches() {
+  static const std::vector<DispatchEntry> list{
+      {{"dispatch", "even", "tokens split evenly across an expert's replicas (MoEless)", {}}, make_even},
+      {{"dispatch", "least-loaded", "each token to the replica whose GPU has the fewest tokens in the layer", {}}, make_least_loaded},
+      {{"dispatch", "speed-weighted", "shares proportional to the replicas' GPU speeds", {}}, make_speed_weighted},
+  };
+  return list;
+}
+
+template <class E>
+const E& find(const std::vector<E>& list, const std::string& kind, const std::string& name, const std::optional<JsonInput>& json) {
+  for (const E& e : list) {
+    if (e.info.name == name) return e;
+  }
+  const std::string message =
+      fmt::format("unknown {} policy '{}' (registered: {})", kind, name, fmt::join(policy_names(kind), ", "));
+  if (json) {
+    if (const auto p = json->find("policy")) p->fail(message);
+  }
+  throw InputError(message);
+}
+
+}  // namespace
+
+const std::vector<PolicyInfo>& policy_catalog() {
+  static const std::vector<PolicyInfo> all = [] {
+    std::vector<PolicyInfo> v;
+    for (const auto& e : placements()) v.push_back(e.info);
+    for (const auto& e : predictors()) v.push_back(e.info);
+    for (const auto& e : dispatches()) v.push_back(e.info);
+    return v;
+  }();
+  return all;
+}
+
+std::vector<std::string> policy_names(const std::string& kind) {
+  std::vector<std::string> names;
+  for (const auto& p : policy_catalog()) {
+    if (p.kind == kind) names.push_back(p.name);
+  }
+  return names;
+}
+
+std::unique_ptr<PlacementPolicy> make_placement(const std::string& name, const std::optional<JsonInput>& json) {
+  PolicyParams params(name, json);
+  return find(placements(), "placement", name, json).make(params);
+}
+
+std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json) {
+  PolicyParams params(name, json);
+  return find(predictors(), "predictor", name, json).make(params);
+}
+
+std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,
+                                                       const std::vector<double>& gpu_speed) {
+  PolicyParams params(name, json);
+  return find(dispatches(), "dispatch", name, json).make(params, gpu_speed);
+}
+
+}  // namespace moesim::policies

@@ -1,0 +1,40 @@
+#pragma once
+// Every policy by name: placement, load prediction, replica dispatch. Scenarios
+// select them as {"policy": "<name>", <parameters>}; `moesim policies` lists them.
+// Adding a policy = one file with its factory + one line in registry.cpp.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/serving/replica_dispatch.h"
+#include "policies/load_predictor.h"
+#include "policies/placement_policy.h"
+#include "sim/json_input.h"
+
+namespace moesim::policies {
+
+struct ParamInfo {
+  std::string name;
+  std::string default_value;
+  std::string description;
+};
+
+struct PolicyInfo {
+  std::string kind;  // placement | predictor | dispatch
+  std::string name;
+  std::string description;
+  std::vector<ParamInfo> params;
+};
+
+const std::vector<PolicyInfo>& policy_catalog();
+std::vector<std::string> policy_names(const std::string& kind);
+
+// `json` is the policy's object ({"policy": name, params...}) or nullopt for defaults.
+// Unknown names list the registered ones; bad parameters name the policy and parameter.
+std::unique_ptr<PlacementPolicy> make_placement(const std::string& name, const std::optional<JsonInput>& json);
+std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json);
+std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,
+                                                       const std::vector<double>& gpu_speed);
+
+}  // namespace moesim::policies

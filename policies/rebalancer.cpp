@@ -71,7 +71,12 @@ std::optional<models::ExpertPlacement> Rebalancer::propose(sim::Time now, const 
   interval_start_ = now;
   const Loads forecast = predictor_.predict();
   models::ExpertPlacement next;
-  if (config_.trigger == "drift") {
+  if (!profiled_) {
+    profiled_ = true;
+    if (time_model_ != nullptr && live_speeds_ != nullptr) time_model_->remeasure(*live_speeds_);
+    context_.loads = forecast;
+    next = policy_.place(context_);
+  } else if (config_.trigger == "drift") {
     if (!drifted(forecast)) return std::nullopt;
     ++recalibrations_;
     if (time_model_ != nullptr && live_speeds_ != nullptr) time_model_->remeasure(*live_speeds_);

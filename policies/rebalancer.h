@@ -8,7 +8,8 @@
 //    current placement was made for; when the cosine distance exceeds the threshold
 //    (or a GPU's measured speed moved by more than speed_tolerance), update the
 //    placement incrementally (policy.update: a few swaps).
-// The first placement is made from uniform loads: nothing has been observed yet.
+// The first placement is made from uniform loads: nothing has been observed yet;
+// the first full interval then always re-places from what was observed.
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,7 +39,7 @@ class ProfiledExpertTime final : public ExpertTimeModel {
 };
 
 struct RebalanceConfig {
-  double interval_s = 2.0;
+  double interval_s = 10.0;
   std::string trigger = "periodic";  // periodic | drift
   double drift_threshold = 0.02;     // cosine distance of activation distributions
   double speed_tolerance = 0.03;     // relative change of a GPU's measured compute speed
@@ -66,6 +67,7 @@ class Rebalancer final : public models::PlacementController {
   double interval_iterations_ = 0.0;
   sim::Time interval_start_ = 0;
   Loads profile_;  // the loads the current placement was made for
+  bool profiled_ = false;  // false until a placement was made from observed loads
   int recalibrations_ = 0;
 };
 

@@ -12,6 +12,9 @@ namespace moesim::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "simulate one scenario (cluster, model, workload, placement, SLOs) and report metrics", &run_run},
+      {"compare", "run one scenario under several placement policies (same seed) and compare them", &run_compare},
+      {"place", "compute one expert placement from given loads (EPLB, ViBE, static) and its quality", &run_place},
+      {"policies", "list the registered placement, prediction and dispatch policies with their parameters", &run_policies},
       {"validate", "check the engine against closed-form queueing theory (M/M/1, M/D/1, M/M/c)", &run_validate},
       {"bench", "measure simulator speed (engine: hold model, PHOLD, naive baseline)", &run_bench},
       {"trace", "convert real routing traces into the compact format; inspect them", &run_trace},

@@ -126,6 +126,14 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   t.add_row({"throughput [output tokens/s]", fmt::format("{:.1f}", static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan))});
   t.add_row({"layer imbalance mean / max (max/mean GPU expert time)",
              fmt::format("{:.3f} / {:.3f}", m.layer_imbalance().mean(), m.layer_imbalance().max())});
+  t.add_row({"slowest GPU's expert time per MoE layer, mean [µs]", fmt::format("{:.1f}", m.max_expert_time().mean() * 1e6)});
+  t.add_row({"placement", fmt::format("{} (dispatch {}, predictor {})", s.placement, s.dispatch, s.predictor)});
+  t.add_row({"re-placements / expert copies moved / GB / swaps",
+             fmt::format("{} / {} / {:.2f} / {}", m.migrations(), m.experts_moved(), m.bytes_migrated() / 1e9, m.swaps())});
+  if (r.predictor_accuracy.scored > 0) {
+    t.add_row({"predictor share MAE / top-2 recall", fmt::format("{:.4f} / {:.3f} over {} intervals", r.predictor_accuracy.share_mae,
+                                                                 r.predictor_accuracy.top_recall, r.predictor_accuracy.scored)});
+  }
   double busy = 0.0;
   for (sim::Time b : m.gpu_busy()) busy += sim::to_seconds(b);
   t.add_row({"GPU busy", fmt::format("{:.1f}%", 100.0 * busy / r.gpu_seconds())});

@@ -40,7 +40,7 @@ struct Scenario {
   std::optional<JsonInput> predictor_params;
   std::string dispatch = "even";
   std::optional<JsonInput> dispatch_params;
-  double rebalance_interval_s = 2.0;
+  double rebalance_interval_s = 10.0;
   std::string rebalance_trigger = "auto";  // auto: drift for vibe, periodic otherwise
   double drift_threshold = 0.02;
   // The same scenario with another placement policy (its default parameters unless

@@ -1,0 +1,75 @@
+// moesim policies / place / compare as a user meets them.
+#include <nlohmann/json.hpp>
+
+#include "cli_helpers.h"
+
+using moesim_test::Result;
+using moesim_test::run;
+using moesim_test::slurp;
+
+namespace {
+
+std::filesystem::path fresh(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("moesim policies lists policies with parameters and defaults", "[experiments][cli][policies]") {
+  const Result r = run("policies");
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("eplb") && Catch::Contains("redundant_per_gpu = 1") && Catch::Contains("vibe") &&
+                           Catch::Contains("ewma") && Catch::Contains("speed-weighted"));
+}
+
+TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", "[experiments][cli][policies]") {
+  const auto dir = fresh("moesim_place_test");
+  std::ofstream(dir / "w.json") << R"({"weight": [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86],
+                                                 [20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27]]})";
+  const Result r = run("place --policy eplb --loads " + (dir / "w.json").string() +
+                       " --gpus 8 --nodes 2 --replicas 16 --groups 4 -o " + (dir / "p.json").string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(slurp(dir / "p.json"));
+  CHECK(j["phy2log"][0] == nlohmann::json({5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
+  CHECK(j["phy2log"][1] == nlohmann::json({7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}));
+  const Result bad = run("place --policy eplb --loads " + (dir / "w.json").string() + " --gpus 8 --replicas 15");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("replicas (15) must be divisible by gpus (8)"));
+  const Result unknown = run("place --policy lina --loads " + (dir / "w.json").string() + " --gpus 4");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.output, Catch::Contains("unknown placement policy 'lina'"));
+}
+
+TEST_CASE("moesim compare runs policies on the same workload; EPLB moves weights, static does not", "[experiments][cli][policies]") {
+  const auto dir = fresh("moesim_compare_test");
+  std::ofstream(dir / "s.json") << R"({"name": "cmp", "seed": 2, "model": "phi-3.5-moe",
+    "cluster": {"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "variability": {"spread": 0.1, "outlier_probability": 0}},
+    "workload": {"duration_s": 3, "arrivals": {"rate_per_s": 10, "input_tokens": {"mean": 1024}, "output_tokens": {"mean": 8}},
+                 "routing": {"kind": "zipf", "skew": 1.2}},
+    "rebalance": {"interval_s": 0.5},
+    "slo": {"ttft_ms": 500, "tpot_ms": 100}})";
+  const std::string cmd = "compare " + (dir / "s.json").string() + " --policies static-contiguous,eplb,vibe --out ";
+  const Result a = run(cmd + (dir / "a").string());
+  INFO(a.output);
+  REQUIRE(a.exit_code == 0);
+  const Result b = run(cmd + (dir / "b").string());
+  CHECK(slurp(dir / "a" / "compare.json") == slurp(dir / "b" / "compare.json"));  // deterministic
+  const auto j = nlohmann::json::parse(slurp(dir / "a" / "compare.json"));
+  REQUIRE(j["policies"].size() == 3);
+  const auto& stat = j["policies"][0];
+  const auto& eplb = j["policies"][1];
+  CHECK(stat["bytes_migrated"] == 0.0);
+  CHECK(eplb["migrations"].get<int>() >= 1);
+  // Every moved copy is one Phi-3.5-MoE expert: 3 × 4096 × 6400 BF16 parameters.
+  CHECK(eplb["bytes_migrated"].get<double>() == Approx(eplb["experts_moved"].get<double>() * 3.0 * 4096 * 6400 * 2));
+  CHECK(stat["requests"] == eplb["requests"]);  // same arrivals, all served
+  CHECK(j["policies"][2]["requests"] == stat["requests"]);
+  CHECK_THAT(slurp(dir / "a" / "compare.csv"), Catch::StartsWith("policy,ttft_p50_ms"));
+  const Result bad = run("compare " + (dir / "s.json").string() + " --policies static-contiguous,magic");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.output, Catch::Contains("unknown placement policy 'magic'"));
+}

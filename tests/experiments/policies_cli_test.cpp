@@ -1,22 +1,12 @@
 // moesim policies / place / compare as a user meets them.
 #include <nlohmann/json.hpp>
 
+#include "../temp_files.h"
 #include "cli_helpers.h"
 
 using moesim_test::Result;
 using moesim_test::run;
 using moesim_test::slurp;
-
-namespace {
-
-std::filesystem::path fresh(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-}  // namespace
 
 TEST_CASE("moesim policies lists policies with parameters and defaults", "[experiments][cli][policies]") {
   const Result r = run("policies");
@@ -26,7 +16,7 @@ TEST_CASE("moesim policies lists policies with parameters and defaults", "[exper
 }
 
 TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", "[experiments][cli][policies]") {
-  const auto dir = fresh("moesim_place_test");
+  const auto dir = moesim_test::fresh_temp_dir("moesim_place_test");
   std::ofstream(dir / "w.json") << R"({"weight": [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86],
                                                  [20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27]]})";
   const Result r = run("place --policy eplb --loads " + (dir / "w.json").string() +
@@ -45,7 +35,7 @@ TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", 
 }
 
 TEST_CASE("moesim compare runs policies on the same workload; EPLB moves weights, static does not", "[experiments][cli][policies]") {
-  const auto dir = fresh("moesim_compare_test");
+  const auto dir = moesim_test::fresh_temp_dir("moesim_compare_test");
   std::ofstream(dir / "s.json") << R"({"name": "cmp", "seed": 2, "model": "phi-3.5-moe",
     "cluster": {"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "variability": {"spread": 0.1, "outlier_probability": 0}},
     "workload": {"duration_s": 3, "arrivals": {"rate_per_s": 10, "input_tokens": {"mean": 1024}, "output_tokens": {"mean": 8}},

@@ -1,6 +1,7 @@
 // moesim trace stats as a user meets it: text, JSON and PNG figures.
 #include <cstdint>
 
+#include "../temp_files.h"
 #include "cli_helpers.h"
 
 using moesim_test::Result;
@@ -21,17 +22,10 @@ std::pair<std::uint32_t, std::uint32_t> png_size(const std::filesystem::path& p)
   return {be32(16), be32(20)};
 }
 
-std::filesystem::path fresh_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 }  // namespace
 
 TEST_CASE("trace stats draws the per-layer load heatmap of a routing trace", "[experiments][cli][plots]") {
-  const auto dir = fresh_dir("moesim_trace_cli_heatmap");
+  const auto dir = moesim_test::fresh_temp_dir("moesim_trace_cli_heatmap");
   const Result r = run(std::string("trace stats " MOESIM_SOURCE_DIR "/traces/data/flame-moe-290m-pretrain.moert --png ") +
                        (dir / "heat.png").string() + " --json " + (dir / "s.json").string());
   INFO(r.output);
@@ -44,7 +38,7 @@ TEST_CASE("trace stats draws the per-layer load heatmap of a routing trace", "[e
 }
 
 TEST_CASE("trace stats on an arrival trace: rate, burstiness, lengths and a rate plot", "[experiments][cli][plots]") {
-  const auto dir = fresh_dir("moesim_trace_cli_arrivals");
+  const auto dir = moesim_test::fresh_temp_dir("moesim_trace_cli_arrivals");
   const Result r = run(std::string("trace stats " MOESIM_SOURCE_DIR "/traces/data/azure-llm-2023-code.csv --png ") +
                        (dir / "rate.png").string());
   INFO(r.output);

@@ -2,6 +2,8 @@
 // about the shipped real trace, recomputed by a separate pass over it.
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "../temp_files.h"
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -25,10 +27,7 @@ Llama4Layout tiny() {
 }
 
 std::string write_json(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "moesim_llama4_test";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / name) << text;
-  return (dir / name).string();
+  return moesim_test::write_temp_file("moesim_llama4_test", name, text);
 }
 
 }  // namespace

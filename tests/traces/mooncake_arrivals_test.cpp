@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include "../temp_files.h"
 #include <filesystem>
 #include <fstream>
 
@@ -11,10 +13,7 @@ using namespace moesim::traces;
 namespace {
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const auto dir = std::filesystem::temp_directory_path() / "moesim_mooncake_test";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / name) << text;
-  return (dir / name).string();
+  return moesim_test::write_temp_file("moesim_mooncake_test", name, text);
 }
 
 }  // namespace

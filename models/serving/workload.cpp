@@ -15,6 +15,7 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_.uniform_int(i)]);
     std::vector<double> w(static_cast<std::size_t>(experts_));
     for (int rank = 0; rank < experts_; ++rank) w[static_cast<std::size_t>(order[static_cast<std::size_t>(rank)])] = 1.0 / std::pow(rank + 1.0, skew_);
+    alias_.emplace_back(w);
     weights_.push_back(std::move(w));
   }
 }
@@ -34,24 +35,21 @@ RoutingCounts ZipfRoutingSource::route(const BatchSpans& batch) {
   RoutingCounts counts(static_cast<std::size_t>(moe_layers_),
                        std::vector<std::vector<std::int64_t>>(tokens_per_gpu.size(),
                                                               std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
-  std::vector<double> w;
+  std::vector<std::size_t> chosen(static_cast<std::size_t>(top_k_));
   for (int l = 0; l < moe_layers_; ++l) {
-    const auto& base = weights_[static_cast<std::size_t>(l)];
-    const double total = std::accumulate(base.begin(), base.end(), 0.0);
+    const auto& table = alias_[static_cast<std::size_t>(l)];
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
       auto& row = counts[static_cast<std::size_t>(l)][g];
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
-        // k distinct experts: sample, remove, renormalise.
-        w = base;
-        double remaining = total;
+        // k distinct experts by rejection: redrawing a taken expert gives exactly
+        // sequential sampling without replacement (P(e | taken S) = w_e / (W − w_S)).
         for (int k = 0; k < top_k_; ++k) {
-          double u = rng_.uniform01() * remaining;
           std::size_t e = 0;
-          while (e + 1 < w.size() && u >= w[e]) u -= w[e++];
-          while (w[e] == 0.0) e = (e + 1) % w.size();  // rounding landed on a taken expert
+          do {
+            e = table.draw(rng_);
+          } while (std::find(chosen.begin(), chosen.begin() + k, e) != chosen.begin() + k);
+          chosen[static_cast<std::size_t>(k)] = e;
           ++row[e];
-          remaining -= w[e];
-          w[e] = 0.0;
         }
       }
     }

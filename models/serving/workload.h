@@ -8,6 +8,7 @@
 #include "models/moe_model.h"
 #include "models/serving/request.h"
 #include "sim/json_input.h"
+#include "sim/alias_table.h"
 #include "sim/rng.h"
 
 namespace moesim::models {
@@ -52,6 +53,7 @@ class ZipfRoutingSource final : public RoutingSource {
   double skew_;
   sim::Rng rng_;
   std::vector<std::vector<double>> weights_;  // per MoE layer, per expert
+  std::vector<sim::AliasTable> alias_;        // the same, for O(1) draws
 };
 
 }  // namespace moesim::models

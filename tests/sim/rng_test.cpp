@@ -10,6 +10,7 @@
 #include <functional>
 #include <vector>
 
+#include "sim/alias_table.h"
 #include "sim/rng.h"
 
 using namespace moesim::sim;
@@ -121,4 +122,23 @@ TEST_CASE("distribution parameters are validated", "[sim][rng]") {
   CHECK_THROWS_AS(rng.exponential(-1.0), std::invalid_argument);
   CHECK_THROWS_AS(rng.gamma(0.0, 1.0), std::invalid_argument);
   CHECK_THROWS_AS(rng.pareto(1.0, -2.0), std::invalid_argument);
+}
+
+TEST_CASE("alias table draws indices in proportion to their weights, never a zero weight", "[sim][rng]") {
+  const std::vector<double> weights{5, 0, 1, 3, 0, 1};
+  const moesim::sim::AliasTable table(weights);
+  moesim::sim::Rng rng(3);
+  std::vector<double> seen(weights.size(), 0.0);
+  const int n = 1000000;
+  for (int i = 0; i < n; ++i) seen[table.draw(rng)] += 1.0;
+  CHECK(seen[1] == 0.0);
+  CHECK(seen[4] == 0.0);
+  double chi2 = 0.0;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] == 0.0) continue;
+    const double expected = n * weights[i] / 10.0;
+    chi2 += (seen[i] - expected) * (seen[i] - expected) / expected;
+  }
+  CHECK(chi2 < 16.27);  // chi-square, 3 degrees of freedom, 0.1% level
+  CHECK_THROWS(moesim::sim::AliasTable(std::vector<double>{0, 0}));
 }

@@ -1,0 +1,48 @@
+#include "sim/alias_table.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+namespace moesim::sim {
+
+AliasTable::AliasTable(const std::vector<double>& weights) {
+  const std::size_t n = weights.size();
+  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+  if (n == 0 || !(total > 0.0)) throw std::invalid_argument("alias table needs a positive total weight");
+  prob_.assign(n, 0.0);
+  alias_.assign(n, 0);
+  std::vector<double> scaled(n);
+  std::vector<std::size_t> small, large;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (weights[i] < 0.0) throw std::invalid_argument("alias table weights must be non-negative");
+    scaled[i] = weights[i] * static_cast<double>(n) / total;
+    (scaled[i] < 1.0 ? small : large).push_back(i);
+  }
+  while (!small.empty() && !large.empty()) {
+    const std::size_t s = small.back();
+    small.pop_back();
+    const std::size_t l = large.back();
+    prob_[s] = scaled[s];
+    alias_[s] = static_cast<std::uint32_t>(l);
+    scaled[l] -= 1.0 - scaled[s];
+    if (scaled[l] < 1.0) {
+      large.pop_back();
+      small.push_back(l);
+    }
+  }
+  // What is left is 1 up to rounding; a zero weight must never be drawn.
+  const auto heaviest = static_cast<std::uint32_t>(std::max_element(weights.begin(), weights.end()) - weights.begin());
+  for (std::size_t i : large) prob_[i] = 1.0;
+  for (std::size_t i : small) {
+    prob_[i] = weights[i] > 0.0 ? 1.0 : 0.0;
+    alias_[i] = heaviest;
+  }
+}
+
+std::size_t AliasTable::draw(Rng& rng) const {
+  const std::size_t column = static_cast<std::size_t>(rng.uniform_int(prob_.size()));
+  return rng.uniform01() < prob_[column] ? column : alias_[column];
+}
+
+}  // namespace moesim::sim

@@ -15,12 +15,15 @@ std::string dtype_name(int dtype_bytes) {
   }
 }
 
+OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, double tokens) {
+  const auto d = static_cast<double>(d_model);
+  const auto f = static_cast<double>(d_ff);
+  const double b = dtype_bytes;
+  return OpWork{tokens * 2.0 * 3.0 * d * f, 3.0 * d * f * b + tokens * (2.0 * d + 4.0 * f) * b};
+}
+
 OpWork expert_ffn_work(const MoeModel& m, double tokens) {
-  const auto d = static_cast<double>(m.d_model);
-  const auto f = static_cast<double>(m.expert_ffn);
-  const double b = m.dtype_bytes;
-  return OpWork{tokens * m.expert_flops_per_token(),
-                static_cast<double>(m.expert_bytes()) + tokens * (2.0 * d + 4.0 * f) * b};
+  return gated_mlp_work(m.d_model, m.expert_ffn, m.dtype_bytes, tokens);
 }
 
 OpKey expert_ffn_key(const MoeModel& m) {

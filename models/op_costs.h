@@ -15,6 +15,8 @@ std::string dtype_name(int dtype_bytes);
 // expert's weights once plus activations T·(2d + 4f)·bytes (input and output rows,
 // gate/up outputs written and read back).
 OpWork expert_ffn_work(const MoeModel& m, double tokens);
+// The same for any gated MLP of width d_model × d_ff (calibration shapes).
+OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, double tokens);
 OpKey expert_ffn_key(const MoeModel& m);
 
 }  // namespace moesim::models

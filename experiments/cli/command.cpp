@@ -12,6 +12,7 @@ namespace moesim::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"run", "simulate one scenario (cluster, model, workload, placement, SLOs) and report metrics", &run_run},
+      {"calibrate", "fit GPU profiles to measurements (Vidur H100 data, our microbenchmarks) and validate the models", &run_calibrate},
       {"compare", "run one scenario under several placement policies (same seed) and compare them", &run_compare},
       {"place", "compute one expert placement from given loads (EPLB, ViBE, static) and its quality", &run_place},
       {"policies", "list the registered placement, prediction and dispatch policies with their parameters", &run_policies},

@@ -58,6 +58,7 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
 int run_validate(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_catalog(const std::vector<std::string>& args);
+int run_calibrate(const std::vector<std::string>& args);
 int run_compare(const std::vector<std::string>& args);
 int run_policies(const std::vector<std::string>& args);
 int run_place(const std::vector<std::string>& args);

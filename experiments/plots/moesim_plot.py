@@ -5,6 +5,7 @@ Run by the moesim binary (which embeds this file) as
 Kinds:
     routing-heatmap   per-layer expert load share from `moesim trace stats` (routing)
     arrival-rate      request rate per window over time from `moesim trace stats` (arrivals)
+    calibration-scatter  measured vs simulated times from `moesim calibrate validate`
 Debian's python3-matplotlib (installed by scripts/setup) provides matplotlib.
 """
 import json
@@ -48,7 +49,20 @@ def arrival_rate(stats, ax, _fig):
     ax.legend()
 
 
-KINDS = {"routing-heatmap": routing_heatmap, "arrival-rate": arrival_rate}
+def calibration_scatter(stats, ax, _fig):
+    measured = [p[0] for p in stats["points"]]
+    simulated = [p[1] for p in stats["points"]]
+    ax.loglog(measured, simulated, ".", alpha=0.5)
+    lo, hi = min(measured + simulated), max(measured + simulated)
+    ax.plot([lo, hi], [lo, hi], color="grey", linestyle="--", label="simulated = measured")
+    ax.set_xlabel("measured [µs]")
+    ax.set_ylabel("simulated [µs]")
+    worst = ", ".join(f"{o['op']} {o['shape']}: MAPE {100 * o['mape']:.1f}%" for o in stats["ops"][:4])
+    ax.set_title(f"measured vs simulated ({worst})", fontsize=8)
+    ax.legend()
+
+
+KINDS = {"routing-heatmap": routing_heatmap, "arrival-rate": arrival_rate, "calibration-scatter": calibration_scatter}
 
 
 def main(argv):

@@ -1,0 +1,108 @@
+#include "calibrate/measurement.h"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "sim/errors.h"
+
+namespace moesim::calibrate {
+namespace {
+
+constexpr const char* kComputeOps[] = {"gated_mlp", "expert_ffn", "gemm", "attention_prefill", "attention_decode", "launch"};
+constexpr const char* kTransferOps[] = {"p2p", "memcpy_h2d", "memcpy_d2h", "all_to_all"};
+
+}  // namespace
+
+bool is_transfer_op(const std::string& op) {
+  for (const char* t : kTransferOps) {
+    if (op == t) return true;
+  }
+  return false;
+}
+
+bool is_known_op(const std::string& op) {
+  for (const char* c : kComputeOps) {
+    if (op == c) return true;
+  }
+  return is_transfer_op(op);
+}
+
+const char* known_ops() {
+  return "gated_mlp, expert_ffn, gemm, attention_prefill, attention_decode, launch, p2p, memcpy_h2d, memcpy_d2h, all_to_all";
+}
+
+MeasurementFile read_measurements(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
+  MeasurementFile file;
+  std::string text;
+  std::uint64_t line = 0;
+  while (std::getline(in, text)) {
+    ++line;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty()) continue;
+    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}:{}: {}", path, line, what)); };
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) fail("expected one JSON object per line (the line is truncated or malformed)");
+    if (j.contains("header")) {
+      if (!file.measurements.empty() || !file.header.empty()) fail("a header is allowed only on the first line");
+      file.header = j["header"].dump();
+      continue;
+    }
+    Measurement m;
+    m.line = line;
+    auto string_field = [&](const char* key, bool required) -> std::string {
+      if (!j.contains(key)) {
+        if (required) fail(fmt::format("missing .{} (a string)", key));
+        return {};
+      }
+      if (!j[key].is_string()) fail(fmt::format(".{}: expected a string, got {}", key, j[key].dump()));
+      return j[key].get<std::string>();
+    };
+    auto positive = [&](const nlohmann::json& v, const std::string& where) {
+      if (!v.is_number() || !(v.get<double>() > 0.0)) fail(fmt::format("{}: expected a positive number, got {}", where, v.dump()));
+      return v.get<double>();
+    };
+    m.op = string_field("op", true);
+    if (!is_known_op(m.op)) fail(fmt::format(".op: unknown op '{}' (known: {})", m.op, known_ops()));
+    m.device = string_field("device", true);
+    if (j.contains("dtype")) m.dtype = string_field("dtype", true);
+    m.source = string_field("source", false);
+    if (j.contains("shape")) {
+      if (!j["shape"].is_object()) fail(fmt::format(".shape: expected an object of integers, got {}", j["shape"].dump()));
+      for (const auto& [k, v] : j["shape"].items()) {
+        if (!v.is_number_integer()) fail(fmt::format(".shape.{}: expected an integer, got {}", k, v.dump()));
+        m.shape[k] = v.get<std::int64_t>();
+      }
+    }
+    const char* amount = is_transfer_op(m.op) ? "bytes" : "tokens";
+    if (!j.contains(amount)) fail(fmt::format("missing .{} (op {} is measured per {})", amount, m.op, amount));
+    (is_transfer_op(m.op) ? m.bytes : m.tokens) = positive(j[amount], std::string(".") + amount);
+    if (!j.contains("time_us") || !j["time_us"].is_object()) fail("missing .time_us (an object with median, min, max)");
+    const auto& t = j["time_us"];
+    if (!t.contains("median")) fail("missing .time_us.median");
+    m.median_us = positive(t["median"], ".time_us.median");
+    m.min_us = t.contains("min") ? positive(t["min"], ".time_us.min") : m.median_us;
+    m.max_us = t.contains("max") ? positive(t["max"], ".time_us.max") : m.median_us;
+    if (m.min_us > m.median_us || m.median_us > m.max_us) fail(".time_us: expected min <= median <= max");
+    file.measurements.push_back(std::move(m));
+  }
+  if (file.measurements.empty()) throw InputError(fmt::format("{}: no measurements", path));
+  return file;
+}
+
+std::string to_json_line(const Measurement& m) {
+  nlohmann::ordered_json j{{"op", m.op}, {"device", m.device}, {"dtype", m.dtype}};
+  if (!m.shape.empty()) j["shape"] = m.shape;
+  if (is_transfer_op(m.op)) {
+    j["bytes"] = m.bytes;
+  } else {
+    j["tokens"] = m.tokens;
+  }
+  j["time_us"] = {{"median", m.median_us}, {"min", m.min_us}, {"max", m.max_us}};
+  if (!m.source.empty()) j["source"] = m.source;
+  return j.dump();
+}
+
+}  // namespace moesim::calibrate

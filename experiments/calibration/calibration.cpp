@@ -1,0 +1,211 @@
+#include "experiments/calibration/calibration.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "experiments/report/text_table.h"
+#include "models/catalog.h"
+#include "models/op_costs.h"
+#include "models/topology.h"
+#include "sim/errors.h"
+#include "sim/flow_network.h"
+#include "sim/simulator.h"
+
+namespace moesim::calibration {
+namespace {
+
+int dtype_bytes(const std::string& dtype) {
+  if (dtype == "bf16" || dtype == "fp16") return 2;
+  if (dtype == "fp8") return 1;
+  if (dtype == "fp32") return 4;
+  throw InputError(fmt::format("unknown dtype '{}' (known: bf16, fp16, fp8, fp32)", dtype));
+}
+
+std::int64_t shape_of(const calibrate::Measurement& m, const char* key) {
+  const auto it = m.shape.find(key);
+  if (it == m.shape.end()) {
+    throw InputError(fmt::format("measurement line {} (op {}) has no shape.{}", m.line, m.op, key));
+  }
+  return it->second;
+}
+
+std::string shape_text(const calibrate::Measurement& m) {
+  std::string s;
+  for (const auto& [k, v] : m.shape) s += fmt::format("{}{}={}", s.empty() ? "" : " ", k, v);
+  return s;
+}
+
+models::OpWork work_of(const calibrate::Measurement& m) {
+  return models::gated_mlp_work(shape_of(m, "d_model"), shape_of(m, "d_ff"), dtype_bytes(m.dtype), m.tokens);
+}
+
+bool is_mlp(const calibrate::Measurement& m) { return m.op == "gated_mlp" || m.op == "expert_ffn"; }
+
+// One flow on an otherwise idle topology: latency of every hop plus bytes at the path's bottleneck.
+double simulate_transfer(double bytes, bool same_node, const std::string& preset) {
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  models::Topology topo(net);
+  models::TopologyOptions o;
+  o.preset = preset;
+  o.machines = 2;
+  models::build_topology(topo, o);
+  const int dst = same_node ? 1 : topo.gpu_count() / 2;
+  sim::Time done = -1;
+  net.start(topo.gpu_to_gpu(0, dst), bytes, [&] { done = sim.now(); });
+  sim.run();
+  return static_cast<double>(done) / 1e3;
+}
+
+}  // namespace
+
+double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
+                    double transfer_overhead_us) {
+  if (is_mlp(m)) {
+    const models::OpKey key{"expert_ffn", {{"d_model", shape_of(m, "d_model")}, {"d_ff", shape_of(m, "d_ff")}}, m.dtype};
+    return static_cast<double>(gpu.op_time(key, m.tokens, work_of(m))) / 1e3;
+  }
+  if (m.op == "p2p") return transfer_overhead_us + simulate_transfer(m.bytes, shape_of(m, "same_node") != 0, topology);
+  throw InputError(fmt::format("measurement line {}: op '{}' has no simulator counterpart yet (validated: gated_mlp, expert_ffn, p2p)",
+                               m.line, m.op));
+}
+
+std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurement>& ms, const std::vector<std::string>& where,
+                                           bool keep_matching) {
+  std::vector<std::pair<std::string, std::int64_t>> conditions;
+  for (const auto& w : where) {
+    const auto eq = w.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError(fmt::format("shape filter '{}': expected key=value", w));
+    conditions.emplace_back(w.substr(0, eq), std::stoll(w.substr(eq + 1)));
+  }
+  std::vector<calibrate::Measurement> out;
+  for (const auto& m : ms) {
+    bool match = true;
+    for (const auto& [k, v] : conditions) {
+      const auto it = m.shape.find(k);
+      match = match && it != m.shape.end() && it->second == v;
+    }
+    if (match == keep_matching) out.push_back(m);
+  }
+  return out;
+}
+
+Validation validate(const std::vector<calibrate::Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
+                    double transfer_overhead_us) {
+  Validation v;
+  std::map<std::pair<std::string, std::string>, OpError> by_op;
+  std::map<std::pair<bool, double>, double> transfer_cache;  // the same size is measured many times
+  for (const auto& m : ms) {
+    double sim = 0.0;
+    if (m.op == "p2p") {
+      const auto key = std::make_pair(shape_of(m, "same_node") != 0, m.bytes);
+      const auto it = transfer_cache.find(key);
+      sim = it != transfer_cache.end() ? it->second : (transfer_cache[key] = simulated_us(m, gpu, topology, transfer_overhead_us));
+    } else {
+      sim = simulated_us(m, gpu, topology);
+    }
+    const double err = std::abs(sim / m.median_us - 1.0);
+    OpError& e = by_op[{m.op, shape_text(m)}];
+    e.op = m.op;
+    e.shape = shape_text(m);
+    e.mape += err;
+    ++e.points;
+    if (err >= e.worst) {
+      e.worst = err;
+      e.worst_at = m.op == "p2p" ? m.bytes : m.tokens;
+      e.measured_at_worst = m.median_us;
+      e.simulated_at_worst = sim;
+    }
+    v.points.emplace_back(m.median_us, sim);
+  }
+  for (auto& [key, e] : by_op) {
+    e.mape /= static_cast<double>(e.points);
+    v.ops.push_back(e);
+  }
+  return v;
+}
+
+std::string format_validation(const Validation& v, const std::string& title) {
+  report::TextTable t({"op", "shape", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
+  for (const auto& e : v.ops) {
+    t.add_row({e.op, e.shape, std::to_string(e.points), fmt::format("{:.1f}%", 100 * e.mape), fmt::format("{:.1f}%", 100 * e.worst),
+               e.op == "p2p" ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
+               fmt::format("{:.1f}", e.measured_at_worst), fmt::format("{:.1f}", e.simulated_at_worst)});
+  }
+  return title + "\n" + t.render();
+}
+
+std::string validation_json(const Validation& v) {
+  nlohmann::ordered_json j;
+  j["ops"] = nlohmann::ordered_json::array();
+  for (const auto& e : v.ops) {
+    j["ops"].push_back({{"op", e.op}, {"shape", e.shape}, {"points", e.points}, {"mape", e.mape}, {"worst", e.worst},
+                        {"worst_at", e.worst_at}, {"measured_us", e.measured_at_worst}, {"simulated_us", e.simulated_at_worst}});
+  }
+  j["points"] = nlohmann::ordered_json::array();
+  for (const auto& [m, s] : v.points) j["points"].push_back({m, s});
+  return j.dump(2) + "\n";
+}
+
+ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
+  const JsonInput base = models::load_description("gpus", base_profile, "--base");
+  const models::GpuProfile gpu = models::parse_gpu_profile(base);
+  ProfileFit fit;
+  std::vector<calibrate::WorkPoint> points;
+  std::string dtype;
+  // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
+  std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
+  std::map<std::string, std::vector<std::pair<double, double>>> links;
+  for (const auto& m : ms) {
+    if (is_mlp(m)) {
+      const auto w = work_of(m);
+      points.push_back({w.flops, w.bytes, m.median_us * 1e-6});
+      if (!dtype.empty() && dtype != m.dtype) throw InputError(fmt::format("measurement line {}: mixed dtypes ({} and {})", m.line, dtype, m.dtype));
+      dtype = m.dtype;
+      tables[{shape_of(m, "d_model"), shape_of(m, "d_ff")}][m.tokens].push_back(m.median_us * 1e3);
+    } else if (m.op == "p2p") {
+      links[shape_text(m)].emplace_back(m.bytes, m.median_us * 1e-6);
+    }
+  }
+  if (points.empty()) throw InputError("no gated_mlp / expert_ffn measurements to fit a roofline to");
+  fit.roofline = calibrate::fit_roofline(points, "gated_mlp measurements");
+  for (const auto& [shape, pts] : links) fit.links.emplace_back(shape, calibrate::fit_link(pts, "p2p " + shape));
+
+  nlohmann::ordered_json j = base.raw();
+  const double memory_eff = fit.roofline.bytes_per_s / gpu.hbm_bytes_per_s;
+  const double compute_eff = fit.roofline.flops_per_s / gpu.peak_for(dtype);
+  j["name"] = gpu.name + ".measured";
+  j["memory_efficiency"] = std::min(1.0, memory_eff);
+  j["compute_efficiency"] = std::min(1.0, compute_eff);
+  j["launch_overhead_ns"] = std::llround(fit.roofline.overhead_s * 1e9);
+  j["tables"] = nlohmann::ordered_json::array();
+  for (const auto& [shape, by_tokens] : tables) {
+    nlohmann::ordered_json pts = nlohmann::ordered_json::array();
+    for (auto [tokens, times] : by_tokens) {
+      std::sort(times.begin(), times.end());
+      pts.push_back({tokens, std::llround(times[times.size() / 2])});
+    }
+    if (pts.size() < 2) continue;
+    j["tables"].push_back({{"op", "expert_ffn"}, {"dtype", dtype}, {"shape", {{"d_model", shape.first}, {"d_ff", shape.second}}}, {"points", pts}});
+  }
+  const std::string how = fmt::format("fitted by moesim calibrate fit to {} ({} points, rms relative error {:.1f}%)", data_note,
+                                      fit.roofline.points, 100 * fit.roofline.rms_relative_error);
+  j["sources"]["memory_efficiency"] = fmt::format("{}: effective bandwidth {:.2f} TB/s of {:.2f}{}", how, fit.roofline.bytes_per_s / 1e12,
+                                                  gpu.hbm_bytes_per_s / 1e12, memory_eff > 1.0 ? " (clamped to 1)" : "");
+  j["sources"]["compute_efficiency"] = fmt::format("{}: effective {:.0f} TFLOP/s of {:.0f} dense {}", how, fit.roofline.flops_per_s / 1e12,
+                                                   gpu.peak_for(dtype) / 1e12, dtype);
+  j["sources"]["launch_overhead_ns"] = how;
+  j["sources"]["tables"] = "medians of the measurements, per shape: " + data_note;
+  nlohmann::ordered_json link_json = nlohmann::ordered_json::array();
+  for (const auto& [shape, l] : fit.links) {
+    link_json.push_back({{"shape", shape}, {"latency_ns", l.latency_s * 1e9}, {"bytes_per_s", l.bytes_per_s}, {"rms_relative_error", l.rms_relative_error}});
+  }
+  j["calibration"] = {{"data", data_note}, {"p2p_links", link_json}};
+  fit.profile_json = j.dump(2) + "\n";
+  return fit;
+}
+
+}  // namespace moesim::calibration

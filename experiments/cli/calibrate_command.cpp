@@ -1,0 +1,119 @@
+// moesim calibrate convert-vidur | fit | validate: measurements in, GPU profile and
+// sim-vs-measured errors out.
+#include <fmt/format.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "calibrate/vidur.h"
+#include "experiments/calibration/calibration.h"
+#include "experiments/cli/command.h"
+#include "experiments/report/plot.h"
+#include "models/catalog.h"
+#include "sim/atomic_file.h"
+
+namespace moesim::cli {
+namespace {
+
+int convert_vidur(const std::string& dir, const std::string& output, const std::string& device) {
+  if (output.empty()) throw UsageError("missing -o/--output file");
+  auto ms = calibrate::read_vidur_mlp(dir + "/h100_llama-2-7b_mlp.csv", device);
+  const auto p2p = calibrate::read_vidur_send_recv(dir + "/h100_dgx_send_recv.csv", device);
+  ms.insert(ms.end(), p2p.begin(), p2p.end());
+  const nlohmann::ordered_json header{
+      {"header",
+       {{"data", "Vidur H100 profiling data (github.com/microsoft/vidur 7d47513, MIT; Agrawal et al., MLSys 2024)"},
+        {"converted_by", "moesim calibrate convert-vidur"},
+        {"device", device}}}};
+  std::string text = header.dump() + "\n";
+  for (const auto& m : ms) text += calibrate::to_json_line(m) + "\n";
+  write_file_atomic(output, text);
+  std::cout << fmt::format("Converted {} measurements ({} gated MLP, {} point-to-point) to {}\n", ms.size(), ms.size() - p2p.size(),
+                           p2p.size(), output);
+  return 0;
+}
+
+}  // namespace
+
+int run_calibrate(const std::vector<std::string>& args) {
+  CommandParser parser("calibrate", "<action> [options]",
+                       "Actions:\n"
+                       "  convert-vidur <dir> -o <file.jsonl>   Vidur's H100 mlp.csv and send_recv.csv into measurements\n"
+                       "  fit <measurements.jsonl> --base <gpu> -o <profile.json>\n"
+                       "           least-squares roofline (efficiencies, launch overhead), measured latency tables\n"
+                       "           and point-to-point link fits; the profile loads wherever a GPU name is accepted\n"
+                       "  validate <measurements.jsonl> --profile <gpu|profile.json> [--topology dgx-h100]\n"
+                       "           replays every measured configuration through the simulator's models and\n"
+                       "           prints per-op MAPE and worst case; --json, --png (measured vs simulated)\n"
+                       "  measure  CUDA microbenchmarks (built only with CUDA; needs a visible GPU)");
+  std::vector<std::string> positional;
+  std::string output;
+  std::string base = "h100-sxm";
+  std::string profile = "h100-sxm";
+  std::string topology = "dgx-h100";
+  std::string device = "NVIDIA H100 80GB HBM3 (Vidur DGX)";
+  std::string json_path;
+  std::string png_path;
+  std::vector<std::string> only;
+  std::vector<std::string> except;
+  double overhead_us = 0.0;
+  parser.add_options()("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
+      "base", po::value(&base)->default_value(base), "fit: GPU profile whose datasheet peaks the fit is relative to")(
+      "profile", po::value(&profile)->default_value(profile), "validate: GPU profile (name or JSON file)")(
+      "topology", po::value(&topology)->default_value(topology), "validate: topology preset for transfers")(
+      "device", po::value(&device)->default_value(device), "convert-vidur: device name recorded")(
+      "json", po::value(&json_path), "validate: also write JSON here")("png", po::value(&png_path), "validate: measured vs simulated plot")(
+      "only", po::value(&only), "use only measurements whose shape has key=value (repeatable)")(
+      "except", po::value(&except), "leave out measurements whose shape has key=value (repeatable)")(
+      "transfer-overhead-us", po::value(&overhead_us)->default_value(overhead_us),
+      "validate: software latency added to each simulated transfer (the engine's collective overhead is 10)");
+  parser.add_positional("args", -1);
+  po::variables_map vm;
+  if (!parser.parse(args, vm)) return 0;
+  if (positional.empty()) throw UsageError("missing action (convert-vidur, fit, validate, measure)");
+  const std::string& action = positional[0];
+  if (action == "measure") {
+    std::cerr << "moesim calibrate measure: this build has no CUDA microbenchmarks (CMake did not find CUDA), "
+                 "or no GPU is visible; run it on a machine with an NVIDIA GPU\n";
+    return 2;
+  }
+  if (positional.size() != 2) throw UsageError(fmt::format("{} takes one input", action));
+  if (action == "convert-vidur") return convert_vidur(positional[1], output, device);
+  const auto file = calibrate::read_measurements(positional[1]);
+  auto measurements = file.measurements;
+  if (!only.empty()) measurements = calibration::select(measurements, only, true);
+  for (const auto& e : except) measurements = calibration::select(measurements, {e}, false);
+  if (measurements.empty()) throw UsageError("no measurements left after --only/--except");
+  if (action == "fit") {
+    if (output.empty()) throw UsageError("missing -o/--output profile file");
+    const auto fit = calibration::fit_profile(measurements, base, positional[1]);
+    write_file_atomic(output, fit.profile_json);
+    const auto& r = fit.roofline;
+    std::cout << fmt::format("roofline over {} compute measurements: overhead {:.2f} µs, bandwidth {:.2f} TB/s, compute {:.0f} TFLOP/s "
+                             "(rms relative error {:.1f}%)\n",
+                             r.points, r.overhead_s * 1e6, r.bytes_per_s / 1e12, r.flops_per_s / 1e12, 100 * r.rms_relative_error);
+    for (const auto& [shape, l] : fit.links) {
+      std::cout << fmt::format("p2p {}: latency {:.2f} µs, bandwidth {:.1f} GB/s over {} transfers (rms relative error {:.1f}%)\n",
+                               shape, l.latency_s * 1e6, l.bytes_per_s / 1e9, l.points, 100 * l.rms_relative_error);
+    }
+    std::cout << "Profile: " << output << "\n";
+    return 0;
+  }
+  if (action == "validate") {
+    const models::GpuProfile gpu = models::load_gpu_profile(profile, "--profile");
+    const auto v = calibration::validate(measurements, gpu, topology, overhead_us);
+    std::cout << calibration::format_validation(v, fmt::format("{} vs {} (profile {}, topology {})", positional[1], "simulated", gpu.name, topology));
+    const std::string json = calibration::validation_json(v);
+    if (!json_path.empty()) {
+      write_file_atomic(json_path, json);
+      std::cout << "JSON: " << json_path << "\n";
+    }
+    if (!png_path.empty()) {
+      report::render_plot("calibration-scatter", json, png_path);
+      std::cout << "PNG: " << png_path << "\n";
+    }
+    return 0;
+  }
+  throw UsageError(fmt::format("unknown action '{}' (expected: convert-vidur, fit, validate, measure)", action));
+}
+
+}  // namespace moesim::cli

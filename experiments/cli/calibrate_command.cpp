@@ -1,7 +1,10 @@
 // moesim calibrate convert-vidur | fit | validate: measurements in, GPU profile and
 // sim-vs-measured errors out.
 #include <fmt/format.h>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
 #include "calibrate/vidur.h"
@@ -44,7 +47,9 @@ int run_calibrate(const std::vector<std::string>& args) {
                        "  validate <measurements.jsonl> --profile <gpu|profile.json> [--topology dgx-h100]\n"
                        "           replays every measured configuration through the simulator's models and\n"
                        "           prints per-op MAPE and worst case; --json, --png (measured vs simulated)\n"
-                       "  measure  CUDA microbenchmarks (built only with CUDA; needs a visible GPU)");
+                       "  measure [-o file.jsonl]   CUDA microbenchmarks (moesim-calibrate, built when CMake finds\n"
+                       "           CUDA): expert FFNs of the catalog shapes, memcpy, peer copies, launch overhead;\n"
+                       "           refuses to run (exit 2) when no GPU is visible");
   std::vector<std::string> positional;
   std::string output;
   std::string base = "h100-sxm";
@@ -72,9 +77,17 @@ int run_calibrate(const std::vector<std::string>& args) {
   if (positional.empty()) throw UsageError("missing action (convert-vidur, fit, validate, measure)");
   const std::string& action = positional[0];
   if (action == "measure") {
-    std::cerr << "moesim calibrate measure: this build has no CUDA microbenchmarks (CMake did not find CUDA), "
-                 "or no GPU is visible; run it on a machine with an NVIDIA GPU\n";
-    return 2;
+    // The microbenchmarks are their own CUDA binary next to this one (built when CMake finds CUDA).
+    const auto bench = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "moesim-calibrate";
+    if (!std::filesystem::exists(bench)) {
+      std::cerr << "moesim calibrate measure: this build has no CUDA microbenchmarks (CMake did not find CUDA); "
+                   "rebuild on a machine with the CUDA toolkit and run it where a GPU is visible\n";
+      return 2;
+    }
+    std::string command = bench.string();
+    if (!output.empty()) command += " -o '" + output + "'";
+    const int status = std::system(command.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
   if (positional.size() != 2) throw UsageError(fmt::format("{} takes one input", action));
   if (action == "convert-vidur") return convert_vidur(positional[1], output, device);

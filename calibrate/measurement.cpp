@@ -1,10 +1,10 @@
 #include "calibrate/measurement.h"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "sim/errors.h"
+#include "sim/line_reader.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -33,16 +33,12 @@ const char* known_ops() {
 }
 
 MeasurementFile read_measurements(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: cannot open file", path));
+  sim::LineReader lines(path);
   MeasurementFile file;
   std::string text;
-  std::uint64_t line = 0;
-  while (std::getline(in, text)) {
-    ++line;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.empty()) continue;
-    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}:{}: {}", path, line, what)); };
+  while (lines.next(text)) {
+    const std::uint64_t line = lines.line();
+    auto fail = [&](const std::string& what) { throw lines.error(what); };
     const auto j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object()) fail("expected one JSON object per line (the line is truncated or malformed)");
     if (j.contains("header")) {

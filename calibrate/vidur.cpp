@@ -1,80 +1,56 @@
 #include "calibrate/vidur.h"
 
-#include <charconv>
 #include <fmt/format.h>
-#include <fstream>
-#include <map>
 
 #include "sim/errors.h"
+#include "sim/line_reader.h"
 
 namespace moesim::calibrate {
 namespace {
 
-// A CSV with a header; rows as name -> text, with the line for errors.
+// A CSV with a header; fields looked up by column name, errors with file and line.
 class Csv {
  public:
-  explicit Csv(const std::string& path) : path_(path), in_(path) {
-    if (!in_) throw InputError(fmt::format("{}: cannot open file", path));
+  explicit Csv(const std::string& path) : lines_(path) {
     std::string header;
-    if (!std::getline(in_, header)) throw InputError(fmt::format("{}:1: empty file (expected a CSV header)", path));
-    line_ = 1;
-    columns_ = split(header);
+    if (!lines_.next(header)) throw lines_.error("empty file (expected a CSV header)");
+    std::vector<std::string_view> names;
+    sim::split_fields(header, ',', names);
+    columns_.assign(names.begin(), names.end());
   }
   bool next() {
-    std::string text;
-    while (std::getline(in_, text)) {
-      ++line_;
-      if (!text.empty() && text.back() == '\r') text.pop_back();
-      if (text.empty()) continue;
-      fields_ = split(text);
-      if (fields_.size() != columns_.size()) {
-        throw InputError(fmt::format("{}:{}: {} fields, the header has {}", path_, line_, fields_.size(), columns_.size()));
-      }
-      return true;
+    if (!lines_.next(row_)) return false;
+    sim::split_fields(row_, ',', fields_);
+    if (fields_.size() != columns_.size()) {
+      throw lines_.error(fmt::format("{} fields, the header has {}", fields_.size(), columns_.size()));
     }
-    return false;
+    return true;
   }
   bool boolean(const std::string& column) const {
-    const std::string& text = fields_[index(column)];
+    const std::string_view text = fields_[index(column)];
     if (text == "True" || text == "true" || text == "1") return true;
     if (text == "False" || text == "false" || text == "0") return false;
-    throw InputError(fmt::format("{}:{}: column {}: expected True or False, got '{}'", path_, line_, column, text));
+    throw lines_.error(fmt::format("column {}: expected True or False, got '{}'", column, text));
   }
   double number(const std::string& column) const {
-    const std::string& text = fields_[index(column)];
+    const std::string_view text = fields_[index(column)];
     double v = 0.0;
-    const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || p != text.data() + text.size()) {
-      throw InputError(fmt::format("{}:{}: column {}: expected a number, got '{}'", path_, line_, column, text));
-    }
+    if (!sim::parse_number(text, v)) throw lines_.error(fmt::format("column {}: expected a number, got '{}'", column, text));
     return v;
   }
-  const std::string& path() const { return path_; }
-  std::uint64_t line() const { return line_; }
+  const sim::LineReader& lines() const { return lines_; }
 
  private:
-  static std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out(1);
-    for (char c : s) {
-      if (c == ',') {
-        out.emplace_back();
-      } else {
-        out.back() += c;
-      }
-    }
-    return out;
-  }
   std::size_t index(const std::string& column) const {
     for (std::size_t i = 0; i < columns_.size(); ++i) {
       if (columns_[i] == column) return i;
     }
-    throw InputError(fmt::format("{}: missing column '{}'", path_, column));
+    throw InputError(fmt::format("{}: missing column '{}'", lines_.path(), column));
   }
-  std::string path_;
-  std::ifstream in_;
-  std::uint64_t line_ = 0;
+  sim::LineReader lines_;
+  std::string row_;
   std::vector<std::string> columns_;
-  std::vector<std::string> fields_;
+  std::vector<std::string_view> fields_;
 };
 
 constexpr const char* kSource = "Vidur (microsoft/vidur 7d47513, MIT), H100 profiling data";
@@ -88,7 +64,7 @@ std::vector<Measurement> read_vidur_mlp(const std::string& path, const std::stri
     const auto tp = static_cast<std::int64_t>(csv.number("num_tensor_parallel_workers"));
     const auto d_model = static_cast<std::int64_t>(csv.number("n_embd"));
     const auto d_ff = static_cast<std::int64_t>(csv.number("n_expanded_embd"));
-    if (tp < 1 || d_ff % tp != 0) throw InputError(fmt::format("{}:{}: tensor-parallel degree {} does not divide d_ff {}", csv.path(), csv.line(), tp, d_ff));
+    if (tp < 1 || d_ff % tp != 0) throw csv.lines().error(fmt::format("tensor-parallel degree {} does not divide d_ff {}", tp, d_ff));
     if (!csv.boolean("use_gated_mlp")) continue;  // only gated MLPs stand for an expert
     Measurement m;
     m.op = "gated_mlp";
@@ -104,8 +80,8 @@ std::vector<Measurement> read_vidur_mlp(const std::string& path, const std::stri
     m.median_us = median * 1e3;
     m.min_us = std::min(lo * 1e3, m.median_us);
     m.max_us = std::max(hi * 1e3, m.median_us);
-    m.source = fmt::format("{}: mlp.csv line {}, TP {}", kSource, csv.line(), tp);
-    m.line = csv.line();
+    m.source = fmt::format("{}: mlp.csv line {}, TP {}", kSource, csv.lines().line(), tp);
+    m.line = csv.lines().line();
     out.push_back(std::move(m));
   }
   return out;
@@ -123,9 +99,9 @@ std::vector<Measurement> read_vidur_send_recv(const std::string& path, const std
     m.median_us = csv.number("time_stats.send_recv.median") * 1e3;
     m.min_us = std::min(csv.number("time_stats.send_recv.min") * 1e3, m.median_us);
     m.max_us = std::max(csv.number("time_stats.send_recv.max") * 1e3, m.median_us);
-    m.source = fmt::format("{}: send_recv.csv line {}", kSource, csv.line());
-    m.line = csv.line();
-    if (!(m.bytes > 0 && m.median_us > 0)) throw InputError(fmt::format("{}:{}: size and time must be positive", csv.path(), csv.line()));
+    m.source = fmt::format("{}: send_recv.csv line {}", kSource, csv.lines().line());
+    m.line = csv.lines().line();
+    if (!(m.bytes > 0 && m.median_us > 0)) throw csv.lines().error("size and time must be positive");
     out.push_back(std::move(m));
   }
   return out;

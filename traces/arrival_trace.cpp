@@ -1,6 +1,5 @@
 #include "traces/arrival_trace.h"
 
-#include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
@@ -21,10 +20,7 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 bool parse_int(const std::string& s, std::size_t at, std::size_t len, std::int64_t& out) {
-  if (at + len > s.size()) return false;
-  const char* b = s.data() + at;
-  const auto [p, ec] = std::from_chars(b, b + len, out);
-  return ec == std::errc() && p == b + len;
+  return at + len <= s.size() && sim::parse_number(std::string_view(s).substr(at, len), out);
 }
 
 }  // namespace

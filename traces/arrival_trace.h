@@ -13,7 +13,7 @@
 #include <string>
 
 #include "sim/time.h"
-#include "traces/line_reader.h"
+#include "sim/line_reader.h"
 
 namespace moesim::traces {
 
@@ -37,7 +37,7 @@ class ArrivalReader {
  protected:
   // Checks order and token counts, and makes the record relative to the first arrival.
   ArrivalRecord accept(std::int64_t timestamp_ns, std::int64_t input, std::int64_t output);
-  LineReader lines_;
+  sim::LineReader lines_;
   std::string row_;
 
  private:

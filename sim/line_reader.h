@@ -1,6 +1,8 @@
 #pragma once
-// Line-at-a-time reading of text traces: strips a trailing '\r', skips blank
-// lines, and knows the 1-based line number for error messages ("file:line").
+// Line-at-a-time reading of text inputs (traces, CSV measurements, JSON Lines):
+// strips a trailing '\r', skips blank lines, and knows the 1-based line number for
+// error messages ("file:line"); plus field splitting and exact number parsing.
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -11,7 +13,7 @@
 
 #include "sim/errors.h"
 
-namespace moesim::traces {
+namespace moesim::sim {
 
 class LineReader {
  public:
@@ -38,6 +40,13 @@ class LineReader {
   std::uint64_t line_ = 0;
 };
 
+// The whole of `text` as a number (no spaces, no trailing characters); false otherwise.
+template <class T>
+bool parse_number(std::string_view text, T& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
 // Splits `row` at `separator` into views (no quoting: the trace formats we read have none).
 inline void split_fields(std::string_view row, char separator, std::vector<std::string_view>& out) {
   out.clear();
@@ -50,4 +59,4 @@ inline void split_fields(std::string_view row, char separator, std::vector<std::
   }
 }
 
-}  // namespace moesim::traces
+}  // namespace moesim::sim

@@ -15,6 +15,13 @@ std::string dtype_name(int dtype_bytes) {
   }
 }
 
+int dtype_size(const std::string& dtype) {
+  if (dtype == "fp8") return 1;
+  if (dtype == "bf16" || dtype == "fp16") return 2;
+  if (dtype == "fp32") return 4;
+  throw InputError(fmt::format("unknown dtype '{}' (known: fp8, bf16, fp16, fp32)", dtype));
+}
+
 OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, double tokens) {
   const auto d = static_cast<double>(d_model);
   const auto f = static_cast<double>(d_ff);

@@ -10,6 +10,8 @@ namespace moesim::models {
 
 // "bf16" for 2-byte weights, "fp8" for 1-byte, "fp32" for 4-byte.
 std::string dtype_name(int dtype_bytes);
+// The inverse: bytes per weight of "fp8", "bf16", "fp16", "fp32"; InputError otherwise.
+int dtype_size(const std::string& dtype);
 
 // One SwiGLU expert over `tokens` tokens: 2·3·d·f FLOPs per token; traffic = the
 // expert's weights once plus activations T·(2d + 4f)·bytes (input and output rows,

@@ -42,6 +42,9 @@ class PlacementPolicy {
   }
   // Whether the placement depends on loads at all (static ones never re-place).
   virtual bool adaptive() const { return true; }
+  // When a run re-places with "trigger": "auto": "periodic" full re-solves, or
+  // "drift" (re-place only when loads or measured speeds moved; ViBE).
+  virtual std::string default_trigger() const { return "periodic"; }
 };
 
 }  // namespace moesim::policies

@@ -103,6 +103,7 @@ class VibePlacement final : public PlacementPolicy {
  public:
   explicit VibePlacement(int max_swaps) : max_swaps_(max_swaps) {}
   std::string name() const override { return "vibe"; }
+  std::string default_trigger() const override { return "drift"; }
   models::ExpertPlacement place(const PlacementContext& c) override { return solve(c, nullptr); }
   models::ExpertPlacement update(const PlacementContext& c, const models::ExpertPlacement& current) override {
     return solve(c, &current);

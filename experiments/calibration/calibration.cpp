@@ -17,13 +17,6 @@
 namespace moesim::calibration {
 namespace {
 
-int dtype_bytes(const std::string& dtype) {
-  if (dtype == "bf16" || dtype == "fp16") return 2;
-  if (dtype == "fp8") return 1;
-  if (dtype == "fp32") return 4;
-  throw InputError(fmt::format("unknown dtype '{}' (known: bf16, fp16, fp8, fp32)", dtype));
-}
-
 std::int64_t shape_of(const calibrate::Measurement& m, const char* key) {
   const auto it = m.shape.find(key);
   if (it == m.shape.end()) {
@@ -39,7 +32,7 @@ std::string shape_text(const calibrate::Measurement& m) {
 }
 
 models::OpWork work_of(const calibrate::Measurement& m) {
-  return models::gated_mlp_work(shape_of(m, "d_model"), shape_of(m, "d_ff"), dtype_bytes(m.dtype), m.tokens);
+  return models::gated_mlp_work(shape_of(m, "d_model"), shape_of(m, "d_ff"), models::dtype_size(m.dtype), m.tokens);
 }
 
 bool is_mlp(const calibrate::Measurement& m) { return m.op == "gated_mlp" || m.op == "expert_ffn"; }

@@ -80,7 +80,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   context.nodes = s.topology.machines;
   policies::RebalanceConfig rebalance;
   rebalance.interval_s = s.rebalance_interval_s;
-  rebalance.trigger = s.rebalance_trigger == "auto" ? (s.placement == "vibe" ? "drift" : "periodic") : s.rebalance_trigger;
+  rebalance.trigger = s.rebalance_trigger == "auto" ? placement_policy->default_trigger() : s.rebalance_trigger;
   rebalance.drift_threshold = s.drift_threshold;
   policies::Rebalancer rebalancer(*placement_policy, *predictor, context, rebalance, &time_model, &throttle.current());
   models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};

@@ -88,7 +88,7 @@ Scenario parse_scenario(const JsonInput& json) {
     s.dispatch = dispatch->at("policy").string();
     s.dispatch_params = dispatch;
   }
-  policies::make_dispatch(s.dispatch, s.dispatch_params, std::vector<double>(64, 1.0));
+  policies::make_dispatch(s.dispatch, s.dispatch_params, {});  // GPU speeds are known only at run time
   if (const auto rebalance = json.find("rebalance")) {
     if (const auto v = rebalance->find("interval_s")) s.rebalance_interval_s = v->positive_number();
     s.rebalance_trigger = rebalance->string_or("trigger", s.rebalance_trigger);

@@ -41,7 +41,7 @@ struct Scenario {
   std::string dispatch = "even";
   std::optional<JsonInput> dispatch_params;
   double rebalance_interval_s = 10.0;
-  std::string rebalance_trigger = "auto";  // auto: drift for vibe, periodic otherwise
+  std::string rebalance_trigger = "auto";  // auto: the placement policy's default_trigger()
   double drift_threshold = 0.02;
   // The same scenario with another placement policy (its default parameters unless
   // the scenario names that policy), for moesim compare.

@@ -12,6 +12,7 @@
 #include "models/topology.h"
 #include "sim/errors.h"
 #include "sim/flow_network.h"
+#include "sim/line_reader.h"
 #include "sim/simulator.h"
 
 namespace moesim::calibration {
@@ -71,8 +72,11 @@ std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurem
   std::vector<std::pair<std::string, std::int64_t>> conditions;
   for (const auto& w : where) {
     const auto eq = w.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError(fmt::format("shape filter '{}': expected key=value", w));
-    conditions.emplace_back(w.substr(0, eq), std::stoll(w.substr(eq + 1)));
+    std::int64_t value = 0;
+    if (eq == std::string::npos || eq == 0 || !sim::parse_number(std::string_view(w).substr(eq + 1), value)) {
+      throw InputError(fmt::format("shape filter '{}': expected key=integer, e.g. d_ff=11008", w));
+    }
+    conditions.emplace_back(w.substr(0, eq), value);
   }
   std::vector<calibrate::Measurement> out;
   for (const auto& m : ms) {

@@ -75,20 +75,24 @@ int run_place(const std::vector<std::string>& args) {
   if (!parser.parse(args, vm)) return 0;
   if (policy.empty() || loads_path.empty()) throw UsageError("--policy and --loads are required");
   if (gpus < 1) throw UsageError("--gpus must be at least 1");
+  if (nodes < 1) throw UsageError("--nodes must be at least 1");
+  const bool eplb_shape = vm.count("replicas") != 0 || !vm["groups"].defaulted();
+  if (eplb_shape && policy != "eplb") throw UsageError("--replicas and --groups apply to --policy eplb only");
+  if (vm.count("replicas") != 0 && replicas < 1) throw UsageError("--replicas must be at least 1");
   const policies::Loads loads = read_loads(loads_path);
   const int experts = static_cast<int>(loads.front().size());
   std::vector<double> speed(static_cast<std::size_t>(gpus), 1.0);
   if (!speeds_text.empty()) {
-    speed = parse_number_list("--speeds", speeds_text);
+    speed = parse_number_list("speeds", speeds_text);
     if (static_cast<int>(speed.size()) != gpus) throw UsageError(fmt::format("--speeds needs {} values (one per GPU)", gpus));
     for (double s : speed) {
       if (!(s > 0)) throw UsageError("--speeds must be positive");
     }
   }
-  // The slots of each layer: EPLB's phy2log, or one slot per copy grouped by GPU.
+  // EPLB called directly (its README's parameters) keeps its own slot order in
+  // phy2log; any other placement lists each GPU's copies in GPU order.
+  models::ExpertPlacement placement;
   std::vector<std::vector<int>> phy2log;
-  std::vector<std::vector<int>> logcnt;
-  std::vector<std::vector<double>> gpu_load(loads.size(), std::vector<double>(static_cast<std::size_t>(gpus), 0.0));
   if (policy == "eplb" && replicas > 0) {
     policies::eplb::Result r;
     try {
@@ -97,13 +101,7 @@ int run_place(const std::vector<std::string>& args) {
       throw UsageError(fmt::format("policy 'eplb': {}", e.what()));
     }
     phy2log = r.phy2log;
-    logcnt = r.logcnt;
-    for (std::size_t l = 0; l < loads.size(); ++l) {
-      for (std::size_t s = 0; s < phy2log[l].size(); ++s) {
-        const auto e = static_cast<std::size_t>(phy2log[l][s]);
-        gpu_load[l][s / (phy2log[l].size() / static_cast<std::size_t>(gpus))] += loads[l][e] / logcnt[l][e];
-      }
-    }
+    placement = models::ExpertPlacement::from_slots("eplb", r.phy2log, experts, gpus);
   } else {
     models::MoeModel model = models::load_moe_model("mixtral-8x7b");  // a shape to carry layers × experts
     model.name = "loads";
@@ -122,18 +120,23 @@ int run_place(const std::vector<std::string>& args) {
     c.batch_tokens = 0.0;
     for (double x : loads[0]) c.batch_tokens += x;
     c.time_model = &time;
-    const models::ExpertPlacement placement = p->place(c);
-    for (std::size_t l = 0; l < loads.size(); ++l) {
-      std::vector<std::vector<int>> on_gpu(static_cast<std::size_t>(gpus));
-      logcnt.emplace_back();
-      for (std::size_t e = 0; e < placement.replicas[l].size(); ++e) {
-        const auto& copies = placement.replicas[l][e];
-        logcnt.back().push_back(static_cast<int>(copies.size()));
-        for (int g : copies) {
-          on_gpu[static_cast<std::size_t>(g)].push_back(static_cast<int>(e));
-          gpu_load[l][static_cast<std::size_t>(g)] += loads[l][e] / static_cast<double>(copies.size());
-        }
+    placement = p->place(c);
+  }
+  // Replica counts and per-GPU load (each copy serves an equal share of its expert).
+  std::vector<std::vector<int>> logcnt;
+  std::vector<std::vector<double>> gpu_load(loads.size(), std::vector<double>(static_cast<std::size_t>(gpus), 0.0));
+  for (std::size_t l = 0; l < loads.size(); ++l) {
+    std::vector<std::vector<int>> on_gpu(static_cast<std::size_t>(gpus));
+    logcnt.emplace_back();
+    for (std::size_t e = 0; e < placement.replicas[l].size(); ++e) {
+      const auto& copies = placement.replicas[l][e];
+      logcnt.back().push_back(static_cast<int>(copies.size()));
+      for (int g : copies) {
+        on_gpu[static_cast<std::size_t>(g)].push_back(static_cast<int>(e));
+        gpu_load[l][static_cast<std::size_t>(g)] += loads[l][e] / static_cast<double>(copies.size());
       }
+    }
+    if (phy2log.size() <= l) {
       phy2log.emplace_back();
       for (const auto& slots : on_gpu) phy2log.back().insert(phy2log.back().end(), slots.begin(), slots.end());
     }

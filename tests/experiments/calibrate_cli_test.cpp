@@ -42,6 +42,9 @@ TEST_CASE("calibrate fit + validate on the Vidur H100 measurements", "[experimen
   // The shipped datasheet defaults are checked, not assumed: they are 14–28% off.
   const auto shipped = validate("--profile h100-sxm --except same_node=0 --except same_node=1", dir / "v3.json");
   for (const auto& op : shipped["ops"]) CHECK(op["mape"].get<double>() > 0.05);
+  const Result filter = run("calibrate validate " + kData + " --only d_ff=wide");
+  CHECK(filter.exit_code == 2);
+  CHECK_THAT(filter.output, Catch::Contains("shape filter 'd_ff=wide': expected key=integer"));
   const Result measure = run("calibrate measure");
   CHECK(measure.exit_code == 2);
   CHECK_THAT(measure.output, Catch::Contains("GPU"));

@@ -29,6 +29,18 @@ TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", 
   const Result bad = run("place --policy eplb --loads " + (dir / "w.json").string() + " --gpus 8 --replicas 15");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("replicas (15) must be divisible by gpus (8)"));
+  const std::string loads = " --loads " + (dir / "w.json").string();
+  for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--policy vibe --gpus 4 --replicas 8", "--replicas and --groups apply to --policy eplb only"},
+           {"--policy eplb --gpus 4 --replicas 0", "--replicas must be at least 1"},
+           {"--policy vibe --gpus 4 --nodes 0", "--nodes must be at least 1"},
+           {"--policy vibe --gpus 4 --speeds 1,x,1,1", "option '--speeds': 'x' is not a finite number"},
+           {"--policy vibe --gpus 4 --speeds 1,1", "--speeds needs 4 values"}}) {
+    const Result r = run("place" + loads + " " + args);
+    INFO(args << "\n" << r.output);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.output, Catch::Contains(message));
+  }
   const Result unknown = run("place --policy lina --loads " + (dir / "w.json").string() + " --gpus 4");
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.output, Catch::Contains("unknown placement policy 'lina'"));

@@ -117,7 +117,8 @@ struct StatsOptions {
 // Routing traces (.moert) get routing statistics, anything else is read as an arrival trace.
 int stats(const std::string& path, const StatsOptions& o) {
   std::string json;
-  if (std::filesystem::path(path).extension() == ".moert") {
+  const bool routing = std::filesystem::path(path).extension() == ".moert";
+  if (routing) {
     if (o.window < 1) throw UsageError("--window must be at least 1 token");
     if (o.top_h < 1) throw UsageError("--top must be at least 1 expert");
     const traces::RoutingStats s = traces::compute_routing_stats(path, o.window, o.top_h);
@@ -134,7 +135,6 @@ int stats(const std::string& path, const StatsOptions& o) {
     std::cout << "JSON: " << o.json_path << "\n";
   }
   if (!o.png_path.empty()) {
-    const bool routing = std::filesystem::path(path).extension() == ".moert";
     report::render_plot(routing ? "routing-heatmap" : "arrival-rate", json, o.png_path);
     std::cout << "PNG: " << o.png_path << "\n";
   }

@@ -1,5 +1,6 @@
 // The moesim executable as a user meets it: help, version, exit codes, and clear
 // messages for bad input. Runs the built binary (MOESIM_BINARY).
+#include "../temp_files.h"
 #include "cli_helpers.h"
 
 using moesim_test::run;
@@ -109,12 +110,8 @@ std::string small_scenario(const std::string& model_field, const std::string& ra
 
 const std::string kDgx = R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"})";
 
-// Each test case passes its own folder: ctest runs test cases in parallel.
 std::filesystem::path write_temp(const std::string& folder, const std::string& name, const std::string& text) {
-  const auto p = std::filesystem::temp_directory_path() / folder / name;
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p) << text;
-  return p;
+  return moesim_test::write_temp_file(folder, name, text);
 }
 
 }  // namespace

@@ -70,22 +70,15 @@ std::optional<models::ExpertPlacement> Rebalancer::propose(sim::Time now, const 
   interval_iterations_ = 0.0;
   interval_start_ = now;
   const Loads forecast = predictor_.predict();
-  models::ExpertPlacement next;
-  if (!profiled_) {
-    profiled_ = true;
-    if (time_model_ != nullptr && live_speeds_ != nullptr) time_model_->remeasure(*live_speeds_);
-    context_.loads = forecast;
-    next = policy_.place(context_);
-  } else if (config_.trigger == "drift") {
-    if (!drifted(forecast)) return std::nullopt;
-    ++recalibrations_;
-    if (time_model_ != nullptr && live_speeds_ != nullptr) time_model_->remeasure(*live_speeds_);
-    context_.loads = forecast;
-    next = policy_.update(context_, current);
-  } else {
-    context_.loads = forecast;
-    next = policy_.place(context_);
-  }
+  // The first observed interval always re-places in full; after it, "drift" updates
+  // incrementally and only when something moved, "periodic" re-solves every time.
+  const bool incremental = profiled_ && config_.trigger == "drift";
+  if (incremental && !drifted(forecast)) return std::nullopt;
+  if ((incremental || !profiled_) && time_model_ != nullptr && live_speeds_ != nullptr) time_model_->remeasure(*live_speeds_);
+  recalibrations_ += incremental ? 1 : 0;
+  profiled_ = true;
+  context_.loads = forecast;
+  models::ExpertPlacement next = incremental ? policy_.update(context_, current) : policy_.place(context_);
   profile_ = forecast;
   if (next == current) return std::nullopt;
   return next;

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
 #include "policies/load_predictor.h"
 #include "policies/placement_policy.h"
@@ -23,4 +24,10 @@ std::unique_ptr<models::ReplicaDispatch> make_even(PolicyParams& p, const std::v
 std::unique_ptr<models::ReplicaDispatch> make_least_loaded(PolicyParams& p, const std::vector<double>& gpu_speed);
 std::unique_ptr<models::ReplicaDispatch> make_speed_weighted(PolicyParams& p, const std::vector<double>& gpu_speed);
 
+std::unique_ptr<models::CachePolicy> make_on_demand(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_lru(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_lfu(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p);
 }  // namespace moesim::policies

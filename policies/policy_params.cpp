@@ -1,6 +1,9 @@
 #include "policies/policy_params.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace moesim::policies {
 
@@ -24,6 +27,14 @@ std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallbac
   const std::int64_t x = v->integer();
   if (x < lo) v->fail(fmt::format("policy '{}': parameter {} must be at least {}, got {}", policy_, name, lo, x));
   return x;
+}
+
+std::string PolicyParams::choice(const std::string& name, const std::string& fallback,
+                                 const std::vector<std::string>& options) {
+  const std::string value = text(name, fallback);
+  if (std::find(options.begin(), options.end(), value) != options.end()) return value;
+  json_->at(name).fail(
+      fmt::format("policy '{}': parameter {} must be one of {}, got '{}'", policy_, name, fmt::join(options, ", "), value));
 }
 
 std::string PolicyParams::text(const std::string& name, const std::string& fallback) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sim/json_input.h"
 
@@ -17,6 +18,8 @@ class PolicyParams {
   double number(const std::string& name, double fallback, double lo, double hi);
   std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t lo);
   std::string text(const std::string& name, const std::string& fallback);
+  // One of `options` (the fallback among them); anything else is an error listing them.
+  std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& options);
   // Throws if the JSON holds a key no getter asked for (after all getters ran).
   void reject_unknown() const;
   const std::string& policy() const { return policy_; }

@@ -18,6 +18,7 @@ struct Entry {
 using PlacementEntry = Entry<std::unique_ptr<PlacementPolicy>>;
 using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>>;
 using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
+using CacheEntry = Entry<std::unique_ptr<models::CachePolicy>>;
 
 // The registration lines.
 const std::vector<PlacementEntry>& placements() {
@@ -54,6 +55,25 @@ const std::vector<DispatchEntry>& dispatches() {
   return list;
 }
 
+const std::vector<CacheEntry>& caches() {
+  static const std::vector<CacheEntry> list{
+      {{"cache", "on-demand", "copy in what each layer needs, drop it after use (no reuse; DeepSpeed-style)", {}}, make_on_demand},
+      {{"cache", "lru", "expert cache, least recently used expert evicted", {}}, make_lru},
+      {{"cache", "lfu", "expert cache, fewest uses since cached evicted (MoE-Infinity's C++ fetch path)", {}}, make_lfu},
+      {{"cache", "mixtral-offloading", "per-layer LRU with a fixed share of the cache per layer, swaps write back (Eliseev & Mazur)", {}},
+       make_mixtral_offloading},
+      {{"cache", "popularity", "the experts most used in profiling stay resident, the rest stream through LRU slots (BrainStorm-like)",
+        {{"buffer", "2", "cache slots kept for non-resident experts"}}},
+       make_popularity},
+      {{"cache", "moe-infinity", "activation-aware prefetch and caching from request-level expert activation matrices",
+        {{"trace_capacity", "1000", "activation matrices kept (LFU replacement)"},
+         {"match", "paper", "paper: cosine on executed layers; code-faithful: as the open-source find_most_similar"},
+         {"max_prefetch", "16", "prefetch candidates kept after each layer"}}},
+       make_moe_infinity},
+  };
+  return list;
+}
+
 template <class E>
 const E& find(const std::vector<E>& list, const std::string& kind, const std::string& name, const std::optional<JsonInput>& json) {
   for (const E& e : list) {
@@ -75,6 +95,7 @@ const std::vector<PolicyInfo>& policy_catalog() {
     for (const auto& e : placements()) v.push_back(e.info);
     for (const auto& e : predictors()) v.push_back(e.info);
     for (const auto& e : dispatches()) v.push_back(e.info);
+    for (const auto& e : caches()) v.push_back(e.info);
     return v;
   }();
   return all;
@@ -102,6 +123,11 @@ std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, 
                                                        const std::vector<double>& gpu_speed) {
   PolicyParams params(name, json);
   return find(dispatches(), "dispatch", name, json).make(params, gpu_speed);
+}
+
+std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json) {
+  PolicyParams params(name, json);
+  return find(caches(), "cache", name, json).make(params);
 }
 
 }  // namespace moesim::policies

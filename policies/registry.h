@@ -1,5 +1,5 @@
 #pragma once
-// Every policy by name: placement, load prediction, replica dispatch. Scenarios
+// Every policy by name: placement, load prediction, replica dispatch, expert cache. Scenarios
 // select them as {"policy": "<name>", <parameters>}; `moesim policies` lists them.
 // Adding a policy = one file with its factory + one line in registry.cpp.
 #include <memory>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
 #include "policies/load_predictor.h"
 #include "policies/placement_policy.h"
@@ -21,7 +22,7 @@ struct ParamInfo {
 };
 
 struct PolicyInfo {
-  std::string kind;  // placement | predictor | dispatch
+  std::string kind;  // placement | predictor | dispatch | cache
   std::string name;
   std::string description;
   std::vector<ParamInfo> params;
@@ -37,4 +38,5 @@ std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std
 std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,
                                                        const std::vector<double>& gpu_speed);
 
+std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json);
 }  // namespace moesim::policies

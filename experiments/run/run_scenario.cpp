@@ -7,8 +7,6 @@
 
 #include "experiments/report/text_table.h"
 #include "models/serving/expert_placement.h"
-#include "models/serving/marginal_routing_source.h"
-#include "models/serving/trace_routing_source.h"
 #include "models/serving/arrivals.h"
 #include "policies/rebalancer.h"
 #include "policies/registry.h"
@@ -53,16 +51,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   result.gpus = topo.gpu_count();
   result.slowdowns = s.variability.draw_all(streams, result.gpus);
   models::ThrottleProcess throttle(sim, s.variability.drift, result.slowdowns, streams);
-  std::unique_ptr<models::RoutingSource> routing;
-  if (!s.routing_trace.empty()) {
-    routing = std::make_unique<models::TraceRoutingSource>(s.model, s.routing_trace);
-  } else if (!s.routing_marginals.empty()) {
-    routing = std::make_unique<models::MarginalRoutingSource>(
-        s.model, traces::read_expert_popularity(s.routing_marginals), s.routing_marginals, streams.stream("routing"),
-        s.routing_correlations);
-  } else {
-    routing = std::make_unique<models::ZipfRoutingSource>(s.model, s.routing_skew, streams.stream("routing"));
-  }
+  const auto routing = s.routing.make(s.model, streams.stream("routing"));
   result.routing_label = routing->label();
   result.metrics = models::ServingMetrics(result.gpus, s.slo);
   net.trace_to(trace);

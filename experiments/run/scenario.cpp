@@ -50,28 +50,7 @@ Scenario parse_scenario(const JsonInput& json) {
   s.arrivals = models::parse_arrivals(workload.at("arrivals"));
   s.duration_s = workload.number_or("duration_s", s.duration_s);
   workload.check(s.duration_s > 0.0, "duration_s > 0");
-  if (const auto routing = workload.find("routing")) {
-    const std::string kind = routing->string_or("kind", "zipf");
-    if (kind == "trace" || kind == "marginals") {
-      (kind == "trace" ? s.routing_trace : s.routing_marginals) = routing->at("path").path_relative_to_source();
-      if (const auto corr = routing->find("correlations"); corr && kind == "marginals") {
-        // Either fitted from a real per-token trace, or given as lifts.
-        if (const auto from = corr->find("fit_from")) {
-          s.routing_correlations = models::fit_correlations(from->path_relative_to_source());
-        } else {
-          s.routing_correlations.locality_lift = corr->at("locality_lift").number_in(0.0, 1.0);
-          s.routing_correlations.cross_layer_lift = corr->at("cross_layer_lift").number_in(0.0, 1.0);
-        }
-      } else if (corr) {
-        corr->fail("correlations apply to routing kind 'marginals' only");
-      }
-    } else if (kind == "zipf") {
-      s.routing_skew = routing->number_or("skew", 1.0);
-      routing->check(s.routing_skew >= 0.0, "skew >= 0");
-    } else {
-      routing->at("kind").fail(fmt::format("unknown routing kind '{}' (known: zipf, trace, marginals)", kind));
-    }
-  }
+  if (const auto routing = workload.find("routing")) s.routing = parse_routing_spec(*routing);
   if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
   // Policies are built here once so that unknown names and bad parameters fail at load time.
   if (const auto placement = json.find("placement")) {
@@ -116,15 +95,7 @@ Scenario parse_scenario(const JsonInput& json) {
                 {"workload",
                  {{"duration_s", s.duration_s},
                   {"arrivals", arrivals_json(s.arrivals)},
-                  {"routing", !s.routing_trace.empty()
-                                  ? nlohmann::ordered_json{{"kind", "trace (real)"}, {"path", s.routing_trace}}
-                                  : !s.routing_marginals.empty()
-                                        ? nlohmann::ordered_json{{"kind", "marginals (real marginals, modelled correlations)"},
-                                                                 {"path", s.routing_marginals},
-                                                                 {"locality_lift", s.routing_correlations.locality_lift},
-                                                                 {"cross_layer_lift", s.routing_correlations.cross_layer_lift},
-                                                                 {"fitted_from", s.routing_correlations.fitted_from}}
-                                        : nlohmann::ordered_json{{"kind", "zipf (synthetic)"}, {"skew", s.routing_skew}}}}},
+                  {"routing", s.routing.resolved()}}},
                 {"serving", {{"max_batched_tokens", s.serving.max_batched_tokens},
                              {"max_running_requests", s.serving.max_running_requests},
                              {"prefill_chunk", s.serving.prefill_chunk},

@@ -10,11 +10,11 @@
 #include "models/gpu_variability.h"
 #include "models/moe_model.h"
 #include "models/serving/arrivals.h"
-#include "models/serving/marginal_routing_source.h"
 #include "models/serving/serving_engine.h"
 #include "models/serving/serving_metrics.h"
 #include "models/serving/workload.h"
 #include "models/topology.h"
+#include "experiments/run/routing_spec.h"
 #include "sim/json_input.h"
 
 namespace moesim::run {
@@ -28,11 +28,7 @@ struct Scenario {
   models::TopologyOptions topology;
   models::GpuVariability variability;
   models::ArrivalSpec arrivals;
-  double routing_skew = 1.0;
-  std::string routing_trace;      // compact routing trace to replay
-  std::string routing_marginals;  // expert-popularity counts (file or folder) for real marginals
-  models::RoutingCorrelations routing_correlations;  // with marginals: modelled correlations
-  // neither: synthetic Zipf
+  RoutingSpec routing;
   // Policies: each {"policy": name, parameters...}; nullopt = that policy's defaults.
   std::string placement = "static-contiguous";
   std::optional<JsonInput> placement_params;

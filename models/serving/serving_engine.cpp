@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
+#include "models/layer_costs.h"
 #include "models/op_costs.h"
 
 namespace moesim::models {
@@ -150,70 +151,18 @@ BatchSpans ServingEngine::batch_spans(const Batch& b) const {
 
 sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer) const {
   const auto g = static_cast<std::size_t>(gpu);
-  if (b.tokens[g] == 0) return 0;
-  const auto& a = model_.attention;
-  const double weight_bytes = model_.dtype_bytes;
-  const double kv_bytes_per_token_layer = static_cast<double>(a.kv_cache_elements_per_token * a.kv_cache_dtype_bytes);
-  const auto params = static_cast<double>(a.projection_params);
-  const std::string dtype = dtype_name(model_.dtype_bytes);
-  const GpuSlowdown slow = slowdowns_[g];
-  // Attention proper, prefill and decode parts timed separately (each may have a
-  // measured table keyed by token count): projections + scores over the context,
-  // with the KV cache read.
-  auto attention = [&](const char* op, double tokens, double score_work, double kv_tokens) {
-    const OpWork w{2.0 * params * tokens + 4.0 * a.heads * a.head_dim * score_work,
-                   params * weight_bytes + kv_bytes_per_token_layer * kv_tokens};
-    const OpKey key{op, {{"d_model", model_.d_model}, {"heads", a.heads}, {"kv_heads", a.kv_heads}, {"head_dim", a.head_dim}},
-                    dtype};
-    return gpu_.op_time(key, tokens, w, slow);
-  };
-  double prefill_tokens = 0.0;
-  double prefill_scores = 0.0;
-  double prefill_kv = 0.0;
-  for (const auto& [r, chunk] : b.prefill[g]) {
-    prefill_tokens += static_cast<double>(chunk);
-    prefill_scores += static_cast<double>(chunk) * (static_cast<double>(r->context()) + static_cast<double>(chunk) / 2.0);
-    prefill_kv += static_cast<double>(r->context() + chunk);
-  }
-  double decode_scores = 0.0;
-  for (const Request* r : b.decode[g]) decode_scores += static_cast<double>(r->context() + 1);
-  const auto decode_tokens = static_cast<double>(b.decode[g].size());
-  sim::Time t = attention("attention_prefill", prefill_tokens, prefill_scores, prefill_kv) +
-                attention("attention_decode", decode_tokens, decode_scores, decode_scores);
-  // The rest of the layer's per-GPU work: the gate (router) and shared experts, or
-  // the dense FFN; the LM head after the last layer.
-  const auto tokens = static_cast<double>(b.tokens[g]);
-  OpWork rest;
-  if (model_.is_moe_layer(layer)) {
-    const auto router = static_cast<double>(model_.router_params());
-    const OpKey gate{"gate", {{"d_model", model_.d_model}, {"experts", model_.experts}}, dtype};
-    t += gpu_.op_time(gate, tokens, OpWork{2.0 * router * tokens, router * weight_bytes + tokens * model_.d_model * 2.0}, slow);
-    const auto shared = static_cast<double>(model_.shared_expert_params());
-    rest.flops += 2.0 * shared * tokens;
-    rest.bytes += shared * weight_bytes;
-  } else {
-    const auto dense = static_cast<double>(model_.dense_ffn_params());
-    rest.flops += 2.0 * dense * tokens;
-    rest.bytes += dense * weight_bytes;
-  }
-  if (layer == model_.layers - 1) {
-    const auto head = static_cast<double>(model_.vocab * model_.d_model);
-    rest.flops += 2.0 * head * tokens;
-    rest.bytes += head * weight_bytes;
-  }
-  if (rest.flops == 0.0) return t;  // nothing else on this layer (no shared experts)
-  return t + gpu_.roofline_time(rest, dtype, slow);
+  AttentionLoad load;
+  for (const auto& [r, chunk] : b.prefill[g]) load.add_prefill(r->context(), chunk);
+  for (const Request* r : b.decode[g]) load.add_decode(r->context());
+  return non_expert_layer_time(model_, gpu_, slowdowns_[g], layer, load);
 }
 
 sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens) const {
-  const OpKey key = expert_ffn_key(model_);
   const auto E = static_cast<std::size_t>(model_.experts);
   sim::Time t = 0;
   for (std::size_t e = 0; e < E; ++e) {
-    const std::int64_t n = tokens[static_cast<std::size_t>(gpu) * E + e];
-    if (n == 0) continue;
-    t += gpu_.op_time(key, static_cast<double>(n), expert_ffn_work(model_, static_cast<double>(n)),
-                      slowdowns_[static_cast<std::size_t>(gpu)]);
+    t += expert_compute_time(model_, gpu_, slowdowns_[static_cast<std::size_t>(gpu)],
+                             tokens[static_cast<std::size_t>(gpu) * E + e]);
   }
   return t;
 }

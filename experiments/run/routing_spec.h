@@ -1,0 +1,32 @@
+#pragma once
+// Where a run's expert routing comes from, as a scenario's "routing" object says:
+// a real per-token trace replayed, real per-layer marginals with modelled
+// correlations, or synthetic Zipf. Shared by the serving and offloading scenarios.
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "models/moe_model.h"
+#include "models/serving/marginal_routing_source.h"
+#include "models/serving/workload.h"
+#include "sim/json_input.h"
+#include "sim/rng.h"
+
+namespace moesim::run {
+
+struct RoutingSpec {
+  double skew = 1.0;
+  std::string trace;      // compact routing trace to replay
+  std::string marginals;  // expert-popularity counts (file or folder) for real marginals
+  models::RoutingCorrelations correlations;  // with marginals: modelled correlations
+  // neither: synthetic Zipf
+
+  // The routing as resolved, labelled real or synthetic.
+  nlohmann::ordered_json resolved() const;
+  std::unique_ptr<models::RoutingSource> make(const models::MoeModel& model, sim::Rng rng) const;
+};
+
+// {"kind": "zipf"|"trace"|"marginals", ...}; errors name the JSON path.
+RoutingSpec parse_routing_spec(const JsonInput& routing);
+
+}  // namespace moesim::run

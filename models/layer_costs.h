@@ -1,0 +1,34 @@
+#pragma once
+// Time of one transformer layer's work on one GPU, shared by every engine that
+// runs the model (expert-parallel serving, single-GPU offloading): the attention
+// and the rest of the per-token, non-routed work (gate, shared experts or dense FFN,
+// LM head after the last layer), and one routed expert's FFN. Equations and
+// sources: docs/models.md, "Operation costs".
+#include <cstdint>
+
+#include "models/gpu_profile.h"
+#include "models/moe_model.h"
+#include "sim/time.h"
+
+namespace moesim::models {
+
+// The attention load of one layer's batch on one GPU.
+struct AttentionLoad {
+  double prefill_tokens = 0.0;
+  double prefill_scores = 0.0;  // Σ chunk · (context before the chunk + chunk / 2): query-key pairs
+  double prefill_kv = 0.0;      // KV-cache tokens read by the prefill chunks
+  double decode_tokens = 0.0;
+  double decode_scores = 0.0;   // Σ context + 1 over decode tokens (also the KV tokens they read)
+  double tokens() const { return prefill_tokens + decode_tokens; }
+  void add_prefill(std::int64_t context, std::int64_t chunk);
+  void add_decode(std::int64_t context);
+};
+
+// Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer.
+sim::Time non_expert_layer_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, int layer,
+                                const AttentionLoad& load);
+
+// One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
+sim::Time expert_compute_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, std::int64_t tokens);
+
+}  // namespace moesim::models

@@ -1,0 +1,238 @@
+#include "models/offload/offload_engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "models/layer_costs.h"
+
+namespace moesim::models {
+
+namespace {
+
+BatchSpans one_step(const OffloadRequest& r, std::int64_t step) {
+  // Step 0 is the prefill of the whole prompt; decode step j produces output token j.
+  return {{step == 0 ? TokenSpan{r.id, 0, r.prompt_tokens, true} : TokenSpan{r.id, step, 1, false}}};
+}
+
+}  // namespace
+
+ActivationMatrix request_activations(const MoeModel& model, RoutingSource& routing, const OffloadRequest& request) {
+  ActivationMatrix eam(model.moe_layer_count(), model.experts);
+  for (std::int64_t step = 0; step <= request.decode_steps; ++step) {
+    const RoutingCounts counts = routing.route(one_step(request, step));
+    for (int l = 0; l < eam.layers; ++l) {
+      for (int e = 0; e < eam.experts; ++e) {
+        eam.at(l, e) += static_cast<double>(counts[static_cast<std::size_t>(l)][0][static_cast<std::size_t>(e)]);
+      }
+    }
+  }
+  return eam;
+}
+
+OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu, Topology& topology,
+                             const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing,
+                             OffloadMetrics& metrics)
+    : sim_(sim), model_(model), gpu_(gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
+      metrics_(metrics), cache_(model.moe_layer_count(), model.experts, config.cache_experts),
+      fetch_rate_cap_(sim::FlowNetwork::kUncapped), tier_latency_(0),
+      expert_bytes_(static_cast<double>(model.expert_bytes())), changed_(sim) {
+  fetch_path_ = topology.host_to_gpu(0);
+  writeback_path_ = topology.route(topology.gpu_node(0), topology.host_node(topology.node(topology.gpu_node(0)).machine));
+  switch (config.home) {
+    case ExpertHome::kHostPinned: break;
+    case ExpertHome::kHostPageable: fetch_rate_cap_ = config.pageable_bytes_per_s; break;
+    case ExpertHome::kSsd:
+      // The NVMe drive hangs off the host: its read rate in series with the host link.
+      fetch_path_.push_back(topology.network().add_link("ssd", config.ssd_bytes_per_s, config.ssd_latency));
+      break;
+  }
+}
+
+sim::Time OffloadEngine::copy_latency() const {
+  return config_.copy_overhead + tier_latency_ + topology_.network().path_latency(fetch_path_);
+}
+
+std::vector<int> OffloadEngine::evictable() const {
+  std::vector<int> ids;
+  for (const int id : cache_.residents()) {
+    if (!cache_.pinned(id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());  // independent of the cache's internal order
+  return ids;
+}
+
+void OffloadEngine::evict(int id) {
+  cache_.evict(id);
+  ++metrics_.evictions;
+  if (policy_.writes_back()) {
+    metrics_.gpu_to_host_bytes += expert_bytes_;
+    topology_.network().start(writeback_path_, expert_bytes_, [] {});
+  }
+}
+
+bool OffloadEngine::make_room(int incoming, int layer) {
+  if (!cache_.full()) return true;
+  const std::vector<int> candidates = evictable();
+  if (candidates.empty()) return false;
+  const int v = policy_.victim(cache_, candidates, incoming, layer);
+  if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) {
+    throw std::logic_error(policy_.name() + " chose a victim that is not evictable");
+  }
+  evict(v);
+  return true;
+}
+
+void OffloadEngine::start_copy(int id, bool prefetch) {
+  cache_.begin_fetch(id, prefetch);
+  ++(prefetch ? prefetches_in_flight_ : on_demand_in_flight_);
+  if (prefetch) ++metrics_.prefetches;
+  metrics_.host_to_gpu_bytes += expert_bytes_;
+  sim_.schedule_in(config_.copy_overhead + tier_latency_, [this, id, prefetch] {
+    topology_.network().start(fetch_path_, expert_bytes_, [this, id, prefetch] { on_copied(id, prefetch); },
+                              fetch_rate_cap_);
+  });
+}
+
+void OffloadEngine::on_copied(int id, bool prefetch) {
+  cache_.complete_fetch(id);
+  --(prefetch ? prefetches_in_flight_ : on_demand_in_flight_);
+  changed_.fire();
+  pump_prefetches(prefetch_layer_);
+}
+
+void OffloadEngine::pump_prefetches(int layer) {
+  while (on_demand_in_flight_ == 0 && prefetches_in_flight_ < config_.prefetch_in_flight &&
+         prefetch_next_ < prefetch_queue_.size()) {
+    const int id = prefetch_queue_[prefetch_next_++];
+    if (cache_.state(id) != Residency::kHost) continue;
+    if (cache_.full()) {
+      const std::vector<int> candidates = evictable();
+      const int v = candidates.empty() ? -1 : policy_.prefetch_victim(cache_, candidates, id, layer);
+      if (v < 0) {
+        // Nothing resident is worth less than the best remaining candidate: stop here.
+        prefetch_next_ = prefetch_queue_.size();
+        return;
+      }
+      if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) {
+        throw std::logic_error(policy_.name() + " chose a prefetch victim that is not evictable");
+      }
+      evict(v);
+    }
+    start_copy(id, true);
+  }
+}
+
+void OffloadEngine::release(int id) {
+  cache_.unpin(id);
+  if (!policy_.keep_after_use() && !cache_.pinned(id)) evict(id);
+}
+
+sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
+  for (const int id : policy_.warm_start(cache_)) cache_.insert_resident(id);
+  const GpuSlowdown nominal{};
+  std::vector<int> pending;  // experts of the layer not yet resident
+  std::vector<int> ready;    // ids of the layer's experts resident when chosen
+  for (const OffloadRequest& r : requests) {
+    policy_.begin_request(r.id);
+    for (std::int64_t step = 0; step <= r.decode_steps; ++step) {
+      const bool prefill = step == 0;
+      const RoutingCounts counts = routing_.route(one_step(r, step));
+      const sim::Time step_start = sim_.now();
+      AttentionLoad load;
+      if (prefill) {
+        load.add_prefill(0, r.prompt_tokens);
+      } else {
+        load.add_decode(r.prompt_tokens + step - 1);
+      }
+      int moe_layer = 0;
+      for (int layer = 0; layer < model_.layers; ++layer) {
+        if (!config_.overlap) {
+          while (on_demand_in_flight_ + prefetches_in_flight_ > 0) {  // one stream: copies first
+            changed_.reset();
+            co_await changed_.wait();
+          }
+        }
+        const sim::Time dense = non_expert_layer_time(model_, gpu_, nominal, layer, load);
+        metrics_.compute_time += dense;
+        co_await sim_.sleep(dense);
+        if (!model_.is_moe_layer(layer)) continue;
+        const int ml = moe_layer++;
+        const std::vector<std::int64_t>& chosen = counts[static_cast<std::size_t>(ml)][0];
+        policy_.on_routed(ml, chosen);
+        // Classify and pin what this layer needs before anything can evict it.
+        pending.clear();
+        ready.clear();
+        sim::Time ready_compute = 0;
+        for (int e = 0; e < model_.experts; ++e) {
+          if (chosen[static_cast<std::size_t>(e)] == 0) continue;
+          const int id = cache_.id(ml, e);
+          ++metrics_.expert_uses;
+          cache_.pin(id);
+          switch (cache_.state(id)) {
+            case Residency::kResident:
+              ++metrics_.hits;
+              if (cache_.mark_used(id)) ++metrics_.prefetches_used;
+              ready.push_back(id);
+              ready_compute += expert_compute_time(model_, gpu_, nominal, chosen[static_cast<std::size_t>(e)]);
+              break;
+            case Residency::kFetching: ++metrics_.prefetch_in_flight; pending.push_back(e); break;
+            case Residency::kHost: ++metrics_.misses; pending.push_back(e); break;
+          }
+        }
+        prefetch_queue_ = policy_.prefetch(cache_, ml);
+        prefetch_next_ = 0;
+        prefetch_layer_ = ml;
+        metrics_.compute_time += ready_compute;
+        // Copy in what is missing (on demand: ahead of any prefetch).
+        auto issue_misses = [&] {
+          for (const int e : pending) {
+            const int id = cache_.id(ml, e);
+            if (cache_.state(id) == Residency::kHost && make_room(id, ml)) start_copy(id, false);
+          }
+        };
+        issue_misses();
+        pump_prefetches(ml);
+        co_await sim_.sleep(ready_compute);
+        // Resident experts ran first (their weights were there); the rest run as they land.
+        for (const int id : ready) release(id);
+        while (!pending.empty()) {
+          issue_misses();
+          const auto landed = std::find_if(pending.begin(), pending.end(), [&](int e) {
+            return cache_.state(cache_.id(ml, e)) == Residency::kResident;
+          });
+          if (landed == pending.end()) {
+            if (on_demand_in_flight_ + prefetches_in_flight_ == 0) {
+              throw std::logic_error("offload engine: a needed expert cannot be copied in (cache of " +
+                                     std::to_string(cache_.capacity()) + " experts)");
+            }
+            const sim::Time wait_start = sim_.now();
+            changed_.reset();
+            co_await changed_.wait();
+            metrics_.stall_time += sim_.now() - wait_start;
+            continue;
+          }
+          const int e = *landed;
+          pending.erase(landed);
+          const int id = cache_.id(ml, e);
+          if (cache_.mark_used(id)) ++metrics_.prefetches_used;
+          const sim::Time t = expert_compute_time(model_, gpu_, nominal, chosen[static_cast<std::size_t>(e)]);
+          metrics_.compute_time += t;
+          co_await sim_.sleep(t);
+          release(id);
+        }
+      }
+      const sim::Time took = sim_.now() - step_start;
+      if (prefill) {
+        metrics_.prefill_time += took;
+      } else {
+        metrics_.decode_time += took;
+        ++metrics_.decode_steps;
+        metrics_.step_times.push_back(took);
+      }
+    }
+    policy_.end_request();
+    ++metrics_.requests;
+  }
+}
+
+}  // namespace moesim::models

@@ -1,0 +1,88 @@
+#pragma once
+// Single-GPU serving with experts offloaded to host memory (design brief §7), at
+// batch size 1 as MoE-Infinity and Mixtral-Offloading evaluate it: requests run
+// one after another, a prefill step then one decode step per output token, and
+// every step walks the layers in order:
+//
+//   attention + gate (+ shared experts) on the GPU
+//   -> the router's choice is revealed to the cache policy (on_routed), which may
+//      replace the prefetch queue
+//   -> experts already resident run at once; a chosen expert still on the host is
+//      copied in on demand (evicting the policy's victim when the cache is full),
+//      one being prefetched is waited for; each runs as soon as it is resident.
+//
+// Copies are flows over the topology's host→GPU path (so they share the PCIe link
+// with each other and with write-backs), after a fixed per-copy overhead; an
+// on-demand copy goes first: prefetches start only while none is outstanding, at
+// most `prefetch_in_flight` at a time. Without overlap the GPU has one stream, so
+// compute waits until every copy in flight has landed.
+#include <cstdint>
+#include <vector>
+
+#include "models/gpu_profile.h"
+#include "models/moe_model.h"
+#include "models/offload/cache_policy.h"
+#include "models/offload/expert_cache.h"
+#include "models/offload/offload_config.h"
+#include "models/offload/offload_metrics.h"
+#include "models/serving/workload.h"
+#include "models/topology.h"
+#include "sim/process.h"
+#include "sim/resource.h"
+
+namespace moesim::models {
+
+struct OffloadRequest {
+  std::uint64_t id = 0;  // the routing source's request id
+  std::int64_t prompt_tokens = 1;
+  std::int64_t decode_steps = 1;
+};
+
+// Replays the routing of `requests` without timing and returns each one's
+// activation matrix (for a policy's offline training on a split not served later).
+ActivationMatrix request_activations(const MoeModel& model, RoutingSource& routing, const OffloadRequest& request);
+
+class OffloadEngine {
+ public:
+  OffloadEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu, Topology& topology,
+                const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing, OffloadMetrics& metrics);
+  // Loads the policy's warm-start experts (not timed), then serves the requests in order.
+  sim::Process serve(std::vector<OffloadRequest> requests);
+  const ExpertCache& cache() const { return cache_; }
+  sim::Time copy_latency() const;  // per copy on an idle path: overhead + tier + link latencies
+
+ private:
+  // Starts the copy of `id` into a free slot.
+  void start_copy(int id, bool prefetch);
+  void on_copied(int id, bool prefetch);
+  void evict(int id);
+  // The layer is done with `id`: unpin it, and drop it when the policy keeps nothing.
+  void release(int id);
+  // Evicts the policy's victim for an on-demand copy of `incoming`; false if nothing is evictable.
+  bool make_room(int incoming, int layer);
+  void pump_prefetches(int layer);
+  std::vector<int> evictable() const;
+
+  sim::Simulator& sim_;
+  const MoeModel& model_;
+  const GpuProfile& gpu_;
+  Topology& topology_;
+  OffloadConfig config_;
+  CachePolicy& policy_;
+  RoutingSource& routing_;
+  OffloadMetrics& metrics_;
+  ExpertCache cache_;
+  std::vector<sim::LinkId> fetch_path_;
+  std::vector<sim::LinkId> writeback_path_;
+  double fetch_rate_cap_;
+  sim::Time tier_latency_;
+  double expert_bytes_;
+  std::vector<int> prefetch_queue_;  // best first; consumed from prefetch_next_
+  std::size_t prefetch_next_ = 0;
+  int prefetch_layer_ = 0;
+  int on_demand_in_flight_ = 0;
+  int prefetches_in_flight_ = 0;
+  sim::Signal changed_;  // fired whenever a copy lands
+};
+
+}  // namespace moesim::models

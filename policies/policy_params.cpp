@@ -37,6 +37,13 @@ std::string PolicyParams::choice(const std::string& name, const std::string& fal
       fmt::format("policy '{}': parameter {} must be one of {}, got '{}'", policy_, name, fmt::join(options, ", "), value));
 }
 
+bool PolicyParams::boolean(const std::string& name, bool fallback) {
+  asked_.insert(name);
+  if (!json_) return fallback;
+  const auto v = json_->find(name);
+  return v ? v->boolean() : fallback;
+}
+
 std::string PolicyParams::text(const std::string& name, const std::string& fallback) {
   asked_.insert(name);
   if (!json_) return fallback;

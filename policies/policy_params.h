@@ -18,6 +18,7 @@ class PolicyParams {
   double number(const std::string& name, double fallback, double lo, double hi);
   std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t lo);
   std::string text(const std::string& name, const std::string& fallback);
+  bool boolean(const std::string& name, bool fallback);
   // One of `options` (the fallback among them); anything else is an error listing them.
   std::string choice(const std::string& name, const std::string& fallback, const std::vector<std::string>& options);
   // Throws if the JSON holds a key no getter asked for (after all getters ran).

@@ -65,10 +65,11 @@ const std::vector<CacheEntry>& caches() {
       {{"cache", "popularity", "the experts most used in profiling stay resident, the rest stream through LRU slots (BrainStorm-like)",
         {{"buffer", "2", "cache slots kept for non-resident experts"}}},
        make_popularity},
-      {{"cache", "moe-infinity", "activation-aware prefetch and caching from request-level expert activation matrices",
+      {{"cache", "moe-infinity", "activation-aware caching (and optional prefetch) from request-level expert activation matrices",
         {{"trace_capacity", "1000", "activation matrices kept (LFU replacement)"},
          {"match", "paper", "paper: cosine on executed layers; code-faithful: as the open-source find_most_similar"},
-         {"max_prefetch", "16", "prefetch candidates kept after each layer"}}},
+         {"prefetch", "false", "copy predicted experts ahead of need (the published code's default is off)"},
+         {"max_prefetch", "16", "with prefetch: candidates kept after each layer"}}},
        make_moe_infinity},
   };
   return list;

@@ -6,6 +6,7 @@ Kinds:
     routing-heatmap   per-layer expert load share from `moesim trace stats` (routing)
     arrival-rate      request rate per window over time from `moesim trace stats` (arrivals)
     calibration-scatter  measured vs simulated times from `moesim calibrate validate`
+    offload-latency   per-token latency vs expert-cache size per policy from `moesim offload`
 Debian's python3-matplotlib (installed by scripts/setup) provides matplotlib.
 """
 import json
@@ -62,7 +63,24 @@ def calibration_scatter(stats, ax, _fig):
     ax.legend()
 
 
-KINDS = {"routing-heatmap": routing_heatmap, "arrival-rate": arrival_rate, "calibration-scatter": calibration_scatter}
+def offload_latency(stats, ax, _fig):
+    by_policy = {}
+    for run in stats["runs"]:
+        if run["per_token_latency_s"] is not None:
+            by_policy.setdefault(run["policy"], []).append((100 * run["cache_fraction"], run["per_token_latency_s"]))
+    for policy, points in by_policy.items():
+        points.sort()
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=policy)
+    scenario = stats["scenario"]
+    ax.set_xlabel("expert cache [% of all experts on the GPU]")
+    ax.set_ylabel("per-token decode latency [s]")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"{scenario['name']}: {scenario['model']} on one {scenario['gpu']}, batch 1")
+    ax.legend()
+
+
+KINDS = {"routing-heatmap": routing_heatmap, "arrival-rate": arrival_rate, "calibration-scatter": calibration_scatter,
+         "offload-latency": offload_latency}
 
 
 def main(argv):

@@ -1,5 +1,7 @@
 #include "experiments/run/scenario.h"
 
+#include "experiments/run/policy_spec.h"
+
 #include "policies/registry.h"
 #include "sim/errors.h"
 
@@ -112,30 +114,15 @@ Scenario parse_scenario(const JsonInput& json) {
 
 Scenario Scenario::with_placement(const std::string& spec) const {
   Scenario s = *this;
-  // "name" or "name:param=value:param=value" (numbers as JSON values).
-  const auto colon = spec.find(':');
-  const std::string policy = spec.substr(0, colon);
-  if (colon != std::string::npos) {
-    nlohmann::json j{{"policy", policy}};
-    std::size_t at = colon + 1;
-    while (at <= spec.size()) {
-      const auto next = std::min(spec.find(':', at), spec.size());
-      const std::string pair = spec.substr(at, next - at);
-      const auto eq = pair.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        throw InputError(fmt::format("policy '{}': expected param=value, got '{}'", spec, pair));
-      }
-      const auto value = nlohmann::json::parse(pair.substr(eq + 1), nullptr, false);
-      j[pair.substr(0, eq)] = value.is_discarded() ? nlohmann::json(pair.substr(eq + 1)) : value;
-      at = next + 1;
-    }
-    s.placement = policy;
-    s.placement_params = JsonInput::parse(j.dump(), fmt::format("policy '{}'", spec));
-    policies::make_placement(policy, s.placement_params);
-  } else if (policy != placement) {
-    s.placement = policy;
+  const PolicySpec p = parse_policy_spec(spec);
+  if (p.params) {
+    s.placement = p.name;
+    s.placement_params = p.params;
+    policies::make_placement(p.name, s.placement_params);
+  } else if (p.name != placement) {
+    s.placement = p.name;
     s.placement_params.reset();
-    policies::make_placement(policy, std::nullopt);  // unknown names fail here
+    policies::make_placement(p.name, std::nullopt);  // unknown names fail here
   }
   s.resolved["placement"] = s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}};
   return s;

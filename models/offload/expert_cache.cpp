@@ -25,6 +25,14 @@ void ExpertCache::complete_fetch(int id) {
   add_resident(id);
 }
 
+void ExpertCache::abort_fetch(int id) {
+  Entry& e = entries_.at(static_cast<std::size_t>(id));
+  if (e.state != Residency::kFetching || e.pins > 0) throw std::logic_error("abort_fetch of expert " + std::to_string(id));
+  e.state = Residency::kHost;
+  e.prefetched_unused = false;
+  --used_;
+}
+
 void ExpertCache::insert_resident(int id) {
   Entry& e = entries_.at(static_cast<std::size_t>(id));
   if (e.state != Residency::kHost || full()) throw std::logic_error("insert_resident of expert " + std::to_string(id));

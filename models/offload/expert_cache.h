@@ -35,6 +35,7 @@ class ExpertCache {
 
   void begin_fetch(int id, bool prefetch);  // takes a slot; logic_error when full or not on the host
   void complete_fetch(int id);
+  void abort_fetch(int id);                 // a cancelled copy: back to the host, slot freed
   void insert_resident(int id);             // warm start: resident without a copy
   void evict(int id);                       // resident and unpinned only
   void pin(int id);

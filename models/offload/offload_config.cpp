@@ -86,6 +86,7 @@ OffloadConfig parse_offload_config(const JsonInput& json, const MoeModel& model,
   micros("copy_overhead_us", c.copy_overhead);
   if (const auto v = json.find("overlap")) c.overlap = v->boolean();
   if (const auto v = json.find("prefetch_in_flight")) c.prefetch_in_flight = static_cast<int>(v->integer_at_least(1));
+  if (const auto v = json.find("prefetch_chunks")) c.prefetch_chunks = static_cast<int>(v->integer_at_least(1));
   if (const auto v = json.find("activation_reserve_gib")) {
     c.activation_reserve_bytes = static_cast<std::int64_t>(v->non_negative_number() * (1 << 30));
   }

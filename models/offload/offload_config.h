@@ -29,6 +29,9 @@ struct OffloadConfig {
   sim::Time copy_overhead = 10'000;      // per copy: driver call + DMA setup
   bool overlap = true;                   // copies on their own stream, beside compute
   int prefetch_in_flight = 1;            // prefetch copies outstanding at once
+  // A prefetch copies an expert tensor by tensor (gate, up, down: 3 copies); between
+  // tensors it yields to on-demand copies and is cancelled when no longer wanted.
+  int prefetch_chunks = 3;
   std::int64_t activation_reserve_bytes = std::int64_t{1} << 30;
   std::int64_t max_context_tokens = 4096;  // KV cache reserved for one request
 };

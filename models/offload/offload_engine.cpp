@@ -1,6 +1,7 @@
 #include "models/offload/offload_engine.h"
 
 #include <algorithm>
+#include <utility>
 #include <stdexcept>
 
 #include "models/layer_costs.h"
@@ -35,7 +36,9 @@ OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const G
     : sim_(sim), model_(model), gpu_(gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
       metrics_(metrics), cache_(model.moe_layer_count(), model.experts, config.cache_experts),
       fetch_rate_cap_(sim::FlowNetwork::kUncapped), tier_latency_(0),
-      expert_bytes_(static_cast<double>(model.expert_bytes())), changed_(sim) {
+      expert_bytes_(static_cast<double>(model.expert_bytes())),
+      chunks_left_(static_cast<std::size_t>(model.moe_layer_count()) * static_cast<std::size_t>(model.experts), 0),
+      changed_(sim) {
   fetch_path_ = topology.host_to_gpu(0);
   writeback_path_ = topology.route(topology.gpu_node(0), topology.host_node(topology.node(topology.gpu_node(0)).machine));
   switch (config.home) {
@@ -84,19 +87,65 @@ bool OffloadEngine::make_room(int incoming, int layer) {
 
 void OffloadEngine::start_copy(int id, bool prefetch) {
   cache_.begin_fetch(id, prefetch);
-  ++(prefetch ? prefetches_in_flight_ : on_demand_in_flight_);
-  if (prefetch) ++metrics_.prefetches;
-  metrics_.host_to_gpu_bytes += expert_bytes_;
-  sim_.schedule_in(config_.copy_overhead + tier_latency_, [this, id, prefetch] {
-    topology_.network().start(fetch_path_, expert_bytes_, [this, id, prefetch] { on_copied(id, prefetch); },
-                              fetch_rate_cap_);
+  if (!prefetch) {
+    ++on_demand_in_flight_;
+    copy_bytes(expert_bytes_, id, false);
+    return;
+  }
+  ++prefetches_in_flight_;
+  chunks_left_[static_cast<std::size_t>(id)] = config_.prefetch_chunks;
+  next_chunk(id);
+}
+
+void OffloadEngine::next_chunk(int id) {
+  --chunks_left_[static_cast<std::size_t>(id)];
+  copy_bytes(expert_bytes_ / config_.prefetch_chunks, id, true);
+}
+
+void OffloadEngine::copy_bytes(double bytes, int id, bool chunk) {
+  metrics_.host_to_gpu_bytes += bytes;
+  sim_.schedule_in(config_.copy_overhead + tier_latency_, [this, bytes, id, chunk] {
+    if (chunk) {
+      topology_.network().start(fetch_path_, bytes, [this, id] { on_chunk(id); }, fetch_rate_cap_);
+    } else {
+      topology_.network().start(fetch_path_, bytes, [this, id] { on_copied(id, false); }, fetch_rate_cap_);
+    }
   });
+}
+
+bool OffloadEngine::wanted(int id) const {
+  return cache_.pinned(id) || std::find(prefetch_queue_.begin(), prefetch_queue_.end(), id) != prefetch_queue_.end();
+}
+
+void OffloadEngine::on_chunk(int id) {
+  if (chunks_left_[static_cast<std::size_t>(id)] == 0) {
+    ++metrics_.prefetches;
+    on_copied(id, true);
+  } else if (!wanted(id)) {
+    cancel_prefetch(id);
+  } else if (on_demand_in_flight_ > 0) {
+    parked_.push_back(id);  // yields the link; resumes when the on-demand copies are done
+  } else {
+    next_chunk(id);
+  }
+}
+
+void OffloadEngine::cancel_prefetch(int id) {
+  cache_.abort_fetch(id);
+  --prefetches_in_flight_;
+  ++metrics_.prefetches_cancelled;
+  changed_.fire();
+  pump_prefetches(prefetch_layer_);
 }
 
 void OffloadEngine::on_copied(int id, bool prefetch) {
   cache_.complete_fetch(id);
   --(prefetch ? prefetches_in_flight_ : on_demand_in_flight_);
   changed_.fire();
+  if (on_demand_in_flight_ == 0 && !parked_.empty()) {
+    const std::vector<int> resume = std::exchange(parked_, {});
+    for (const int p : resume) on_chunk(p);
+  }
   pump_prefetches(prefetch_layer_);
 }
 

@@ -12,10 +12,13 @@
 //      one being prefetched is waited for; each runs as soon as it is resident.
 //
 // Copies are flows over the topology's host→GPU path (so they share the PCIe link
-// with each other and with write-backs), after a fixed per-copy overhead; an
-// on-demand copy goes first: prefetches start only while none is outstanding, at
-// most `prefetch_in_flight` at a time. Without overlap the GPU has one stream, so
-// compute waits until every copy in flight has landed.
+// with each other and with write-backs), after a fixed per-copy overhead. On-demand
+// copies go first: a prefetch starts only while none is outstanding (at most
+// `prefetch_in_flight` at a time), copies its expert tensor by tensor, and at each
+// tensor boundary yields to on-demand copies or is cancelled when the expert is no
+// longer on the prefetch list nor needed (MoE-Infinity's task queue works at tensor
+// granularity). Without overlap the GPU has one stream, so a layer starts only
+// when every copy in flight has landed.
 #include <cstdint>
 #include <vector>
 
@@ -52,8 +55,14 @@ class OffloadEngine {
   sim::Time copy_latency() const;  // per copy on an idle path: overhead + tier + link latencies
 
  private:
-  // Starts the copy of `id` into a free slot.
+  // Starts the copy of `id` into a free slot: one copy on demand, tensor by tensor ahead of need.
   void start_copy(int id, bool prefetch);
+  // After the per-copy overhead, a flow of `bytes`; then on_chunk(id) (a prefetch tensor) or on_copied(id).
+  void copy_bytes(double bytes, int id, bool chunk);
+  void next_chunk(int id);
+  void on_chunk(int id);  // a prefetch tensor landed: finish, cancel, yield or go on
+  void cancel_prefetch(int id);
+  bool wanted(int id) const;  // needed by the running layer or still on the prefetch list
   void on_copied(int id, bool prefetch);
   void evict(int id);
   // The layer is done with `id`: unpin it, and drop it when the policy keeps nothing.
@@ -82,6 +91,8 @@ class OffloadEngine {
   int prefetch_layer_ = 0;
   int on_demand_in_flight_ = 0;
   int prefetches_in_flight_ = 0;
+  std::vector<int> chunks_left_;  // per expert: prefetch tensors still to copy
+  std::vector<int> parked_;       // prefetches waiting for on-demand copies to finish
   sim::Signal changed_;  // fired whenever a copy lands
 };
 

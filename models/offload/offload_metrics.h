@@ -20,7 +20,8 @@ struct OffloadMetrics {
   std::int64_t hits = 0;               // resident when the router chose it
   std::int64_t prefetch_in_flight = 0; // being prefetched when chosen (partly hidden)
   std::int64_t misses = 0;             // on the host when chosen: on-demand copy
-  std::int64_t prefetches = 0;         // copies issued ahead of need
+  std::int64_t prefetches = 0;         // copies ahead of need that completed
+  std::int64_t prefetches_cancelled = 0;  // stopped between tensors: no longer wanted
   std::int64_t prefetches_used = 0;    // of those, used before being evicted
   std::int64_t evictions = 0;
   double host_to_gpu_bytes = 0.0;
@@ -30,7 +31,7 @@ struct OffloadMetrics {
 
   double per_token_latency_s() const;
   double hit_rate() const;             // hits / uses
-  double prefetch_accuracy() const;    // used / issued (NaN when none issued)
+  double prefetch_accuracy() const;    // used / completed (NaN when none completed)
   double step_quantile_s(double q) const;
 };
 

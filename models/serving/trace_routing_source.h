@@ -21,6 +21,8 @@ class TraceRoutingSource final : public RoutingSource {
   std::string label() const override { return label_; }
   RoutingCounts route(const BatchSpans& batch) override;
   std::size_t trace_requests() const { return requests_.size(); }
+  // The trace request that run request `id` replays (id mod N).
+  const traces::RequestRouting& trace_request(std::uint64_t id) const { return requests_[id % requests_.size()]; }
 
  private:
   const traces::RoutingStep& step_for(const traces::RequestRouting& r, bool prefill, std::int64_t position,

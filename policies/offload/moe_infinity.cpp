@@ -1,20 +1,21 @@
 // MoE-Infinity (policies-spec §2; TorchMoE/MoE-Infinity @cca059c, arXiv 2401.14361):
-// activation-aware prefetching and caching driven by request-level expert
-// activation matrices.
+// activation-aware caching and prefetching driven by request-level expert
+// activation matrices (EAMs).
 //
-// After the router of layer l: the request's EAM row l grows, the nearest trace
-// of the collection is found (ActivationMatcher), and the prefetch list becomes
-// the experts of layers l+1.. ranked by (matched count + 1e-8) · (1 − (i−l)/(L+1)).
-// Layer l itself is left out: the router has just named exactly what it needs and
-// the engine copies those on demand (the code also lists layer l's other experts,
-// which can only waste bandwidth). Eviction: the lowest
-//   priority = (uses since cached + 1) · (matched activation ratio + 1e-6) · proximity,
-// proximity = 1 − d/(L+1) with d the layers until the expert's layer comes round
-// again (wrapping to the next token), experts of the current and next layer
-// protected unless nothing else can go. A prefetch evicts only a resident expert
-// whose priority is below the candidate's (as a fresh entry, uses = 0).
-// Finished requests join the collection (LFU replacement); the offline training
-// split fills it before serving.
+// After the router of layer l the request's EAM row l grows and the nearest trace
+// of the collection is found (ActivationMatcher; paper or code-faithful matching).
+// Eviction (the code's default "priority" score): the lowest
+//   (uses since cached / all uses + 1e-6) · (the request's own activation share of the
+//   expert in its layer + 1e-6) · proximity,
+// proximity = 1 − d/(L+1) with d the layers until the expert's layer runs again
+// (wrapping into the next token), experts of the current and next layer protected
+// unless nothing else can go. With prefetch on, the prefetch list becomes the
+// experts of layers l+1.. ranked by (matched count + 1e-8) · (1 − (i−l)/(L+1)).
+// Layer l itself is left out: its router has just named exactly what it needs and
+// the engine copies those on demand. A prefetch evicts a resident expert only when
+// the candidate's matched share × proximity exceeds the victim's own-request share
+// × proximity. Finished requests join the collection (LFU replacement); the
+// offline training split fills it before serving.
 #include <algorithm>
 
 #include "policies/builtin.h"
@@ -40,6 +41,7 @@ class MoeInfinity final : public models::CachePolicy {
   }
 
   void on_routed(int layer, std::span<const std::int64_t> counts) override {
+    for (const std::int64_t n : counts) total_uses_ += n > 0 ? 1.0 : 0.0;
     if (!matcher_) return;  // shape known from the first prefetch() call
     matcher_->add(layer, counts);
     matched_ = matcher_->best(layer, mode_);
@@ -56,7 +58,7 @@ class MoeInfinity final : public models::CachePolicy {
       collection(cache.moe_layers(), cache.experts_per_layer());
       return {};
     }
-    if (matched_ < 0) return {};
+    if (matched_ < 0 || max_prefetch_ == 0) return {};
     const ActivationMatrix& trace = collection_->trace(static_cast<std::size_t>(matched_));
     const int L = cache.moe_layers();
     std::vector<std::pair<double, int>> ranked;
@@ -77,13 +79,16 @@ class MoeInfinity final : public models::CachePolicy {
 
   int victim(const ExpertCache& cache, std::span<const int> evictable, int, int layer) override {
     const int v = lowest(cache, evictable, layer);
-    return v >= 0 ? v : argmin_victim(evictable, [&](int id) { return priority(cache, id, layer, false); });
+    return v >= 0 ? v : argmin_victim(evictable, [&](int id) { return priority(cache, id, layer); });
   }
 
   int prefetch_victim(const ExpertCache& cache, std::span<const int> evictable, int incoming, int layer) override {
     const int v = lowest(cache, evictable, layer);
-    if (v < 0) return -1;
-    return priority(cache, v, layer, false) < priority(cache, incoming, layer, true) ? v : -1;
+    if (v < 0 || matched_ < 0) return -1;
+    const ActivationMatrix& trace = collection_->trace(static_cast<std::size_t>(matched_));
+    const double gain = row_share(trace, cache, incoming) * proximity(cache, incoming, layer);
+    const double loss = row_share(matcher_->request(), cache, v) * proximity(cache, v, layer);
+    return loss < gain ? v : -1;
   }
 
  private:
@@ -101,24 +106,29 @@ class MoeInfinity final : public models::CachePolicy {
   }
 
   int lowest(const ExpertCache& cache, std::span<const int> evictable, int layer) const {
-    return argmin_victim(evictable, [&](int id) { return priority(cache, id, layer, false); },
+    return argmin_victim(evictable, [&](int id) { return priority(cache, id, layer); },
                          [&](int id) { return !is_protected(cache, id, layer); });
   }
 
-  double priority(const ExpertCache& cache, int id, int layer, bool fresh) const {
-    const int L = cache.moe_layers();
-    const int E = cache.experts_per_layer();
+  // Share of its layer's tokens that `id`'s expert received in `eam` (uniform for an empty row).
+  static double row_share(const ActivationMatrix& eam, const ExpertCache& cache, int id) {
     const int l = cache.layer_of(id);
-    const double uses = fresh ? 0.0 : static_cast<double>(cache.uses_in_cache(id));
-    double activation = 1.0 / E;
-    if (matched_ >= 0) {
-      const ActivationMatrix& trace = collection_->trace(static_cast<std::size_t>(matched_));
-      double row = 0.0;
-      for (const double v : trace.row(l)) row += v;
-      activation = row > 0.0 ? trace.at(l, id - l * E) / row : 1.0 / E;
-    }
-    const int ahead = (l - layer + L) % L;
-    return (uses + 1.0) * (activation + 1e-6) * layer_decay(ahead, L);
+    double row = 0.0;
+    for (const double v : eam.row(l)) row += v;
+    return row > 0.0 ? eam.at(l, id - l * eam.experts) / row : 1.0 / eam.experts;
+  }
+
+  // 1 − d/(L+1), d = layers until `id`'s layer runs again (wrapping into the next token).
+  static double proximity(const ExpertCache& cache, int id, int layer) {
+    const int L = cache.moe_layers();
+    return layer_decay((cache.layer_of(id) - layer + L) % L, L);
+  }
+
+  // MoE-Infinity's "priority" cache score: frequency × the request's own activation × proximity.
+  double priority(const ExpertCache& cache, int id, int layer) const {
+    const double freq = total_uses_ > 0 ? static_cast<double>(cache.uses_in_cache(id)) / total_uses_ : 1.0;
+    const double activation = matcher_ ? row_share(matcher_->request(), cache, id) : 1.0 / cache.experts_per_layer();
+    return (freq + 1e-6) * (activation + 1e-6) * proximity(cache, id, layer);
   }
 
   int trace_capacity_;
@@ -127,6 +137,7 @@ class MoeInfinity final : public models::CachePolicy {
   std::unique_ptr<TraceCollection> collection_;
   std::unique_ptr<ActivationMatcher> matcher_;
   int matched_ = -1;
+  double total_uses_ = 0.0;  // expert uses so far: the frequency normaliser
 };
 
 }  // namespace
@@ -134,7 +145,11 @@ class MoeInfinity final : public models::CachePolicy {
 std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p) {
   const auto capacity = static_cast<int>(p.integer("trace_capacity", 1000, 1));
   const std::string match = p.choice("match", "paper", {"paper", "code-faithful"});
-  const auto max_prefetch = static_cast<int>(p.integer("max_prefetch", 16, 0));
+  // Off by default as in the published code (config `prefetch` = False): on a
+  // saturated host link, copies ahead of need mostly delay the ones needed now
+  // (docs/results-offload.md).
+  const bool prefetch = p.boolean("prefetch", false);
+  const auto max_prefetch = prefetch ? static_cast<int>(p.integer("max_prefetch", 16, 1)) : 0;
   p.reject_unknown();
   return std::make_unique<MoeInfinity>(capacity, match == "paper" ? MatchMode::kPaper : MatchMode::kCodeFaithful,
                                        max_prefetch);

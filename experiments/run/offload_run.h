@@ -1,0 +1,32 @@
+#pragma once
+// Runs an offloading scenario: each cache policy at each cache size, on the same
+// routing (same seed), trained on the same training split and measured on the
+// same evaluation split. Table, JSON and CSV outputs.
+#include <string>
+#include <vector>
+
+#include "experiments/run/offload_scenario.h"
+#include "models/offload/offload_metrics.h"
+
+namespace moesim::run {
+
+struct OffloadRow {
+  std::string policy;
+  int cache_experts = 0;
+  double cache_fraction = 0.0;
+  models::OffloadMetrics metrics;
+  std::uint64_t events = 0;
+  double wall_s = 0.0;
+};
+
+// One policy spec at one cache size (experts).
+OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts);
+
+// Cache sizes from fractions of all experts (each at least one expert).
+std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<double>& fractions);
+
+std::string format_offload(const OffloadScenario& s, const std::vector<OffloadRow>& rows);
+std::string offload_json(const OffloadScenario& s, const std::vector<OffloadRow>& rows);
+std::string offload_csv(const std::vector<OffloadRow>& rows);
+
+}  // namespace moesim::run

@@ -1,0 +1,78 @@
+#include "experiments/run/offload_scenario.h"
+
+#include <fmt/format.h>
+
+#include "experiments/run/policy_spec.h"
+#include "models/catalog.h"
+#include "policies/registry.h"
+
+namespace moesim::run {
+
+OffloadScenario parse_offload_scenario(const JsonInput& json) {
+  OffloadScenario s;
+  s.name = json.string_or("name", "offload");
+  if (const auto seed = json.find("seed")) s.seed = static_cast<std::uint64_t>(seed->integer_at_least(0));
+  const JsonInput model = json.at("model");
+  s.model = models::load_moe_model(model.string(), model.where());
+  const JsonInput gpu = json.at("gpu");
+  s.gpu = models::load_gpu_profile(gpu.string(), gpu.where());
+  if (const auto t = json.find("topology")) {
+    s.topology = models::parse_topology_options(*t);
+  } else {
+    s.topology.preset = "workstation-1";
+  }
+  if (const auto routing = json.find("routing")) s.routing = parse_routing_spec(*routing);
+  if (const auto r = json.find("requests")) {
+    if (const auto v = r->find("train")) s.train_requests = static_cast<int>(v->integer_at_least(0));
+    if (const auto v = r->find("eval")) s.eval_requests = static_cast<int>(v->integer_at_least(1));
+    if (const auto v = r->find("prompt_tokens")) s.prompt_tokens = v->integer_at_least(1);
+    if (const auto v = r->find("decode_tokens")) s.decode_tokens = v->integer_at_least(1);
+    if (const auto v = r->find("max_decode_steps")) s.max_decode_steps = v->integer_at_least(0);
+  }
+  s.offload = json.find("offload") ? models::parse_offload_config(json.at("offload"), s.model, s.gpu)
+                                   : models::parse_offload_config(JsonInput::parse("{}", json.source()), s.model, s.gpu);
+  if (const auto list = json.find("policies")) {
+    for (const JsonInput& p : list->items()) {
+      const PolicySpec spec = parse_policy_spec(p.string());
+      try {
+        policies::make_cache_policy(spec.name, spec.params);
+      } catch (const InputError& e) {
+        p.fail(e.what());
+      }
+      s.policies.push_back(spec.text);
+    }
+    list->check(!s.policies.empty(), "at least one cache policy");
+  } else {
+    s.policies = {"on-demand", "lru", "mixtral-offloading", "moe-infinity"};
+  }
+  const std::int64_t all = static_cast<std::int64_t>(s.model.experts) * s.model.moe_layer_count();
+  s.resolved = {{"name", s.name},
+                {"seed", s.seed},
+                {"model", s.model.name},
+                {"gpu", s.gpu.name},
+                {"topology", {{"preset", s.topology.preset}}},
+                {"routing", s.routing.resolved()},
+                {"requests",
+                 {{"train", s.train_requests},
+                  {"eval", s.eval_requests},
+                  {"prompt_tokens", s.prompt_tokens},
+                  {"decode_tokens", s.decode_tokens},
+                  {"max_decode_steps", s.max_decode_steps}}},
+                {"offload",
+                 {{"cache_experts", s.offload.cache_experts},
+                  {"cache_fraction", static_cast<double>(s.offload.cache_experts) / static_cast<double>(all)},
+                  {"expert_bytes", s.model.expert_bytes()},
+                  {"home", models::expert_home_name(s.offload.home)},
+                  {"pageable_gb_per_s", s.offload.pageable_bytes_per_s / 1e9},
+                  {"ssd_gb_per_s", s.offload.ssd_bytes_per_s / 1e9},
+                  {"ssd_latency_us", static_cast<double>(s.offload.ssd_latency) / 1e3},
+                  {"copy_overhead_us", static_cast<double>(s.offload.copy_overhead) / 1e3},
+                  {"overlap", s.offload.overlap},
+                  {"prefetch_in_flight", s.offload.prefetch_in_flight}}},
+                {"policies", s.policies}};
+  return s;
+}
+
+OffloadScenario load_offload_scenario(const std::string& path) { return parse_offload_scenario(JsonInput::load_file(path)); }
+
+}  // namespace moesim::run

@@ -196,10 +196,12 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
       int moe_layer = 0;
       for (int layer = 0; layer < model_.layers; ++layer) {
         if (!config_.overlap) {
+          const sim::Time wait_start = sim_.now();
           while (on_demand_in_flight_ + prefetches_in_flight_ > 0) {  // one stream: copies first
             changed_.reset();
             co_await changed_.wait();
           }
+          metrics_.stall_time += sim_.now() - wait_start;
         }
         const sim::Time dense = non_expert_layer_time(model_, gpu_, nominal, layer, load);
         metrics_.compute_time += dense;

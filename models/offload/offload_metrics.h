@@ -26,7 +26,7 @@ struct OffloadMetrics {
   std::int64_t evictions = 0;
   double host_to_gpu_bytes = 0.0;
   double gpu_to_host_bytes = 0.0;      // write-backs of swapping policies
-  sim::Time stall_time = 0;            // layers waiting for copies
+  sim::Time stall_time = 0;            // layers waiting for copies (and, single-stream, for any copy)
   sim::Time compute_time = 0;
 
   double per_token_latency_s() const;

@@ -61,6 +61,16 @@ void write_trace_and_report(const std::string& path, const sim::TraceWriter& tra
                                : std::string());
 }
 
+std::vector<std::string> parse_name_list(const std::string& option, const std::string& text, const std::string& what) {
+  std::vector<std::string> names;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (!item.empty()) names.push_back(item);
+  }
+  if (names.empty()) throw UsageError(fmt::format("--{} needs at least one {}", option, what));
+  return names;
+}
+
 std::vector<double> parse_number_list(const std::string& option, const std::string& text) {
   std::vector<double> values;
   std::stringstream in(text);

@@ -54,6 +54,8 @@ void write_trace_and_report(const std::string& path, const sim::TraceWriter& tra
 
 // "0.5,0.7,0.9" -> {0.5, 0.7, 0.9}; throws UsageError naming `option` on bad text.
 std::vector<double> parse_number_list(const std::string& option, const std::string& text);
+// "a,b,,c" -> {a, b, c}; throws UsageError "--<option> needs at least one <what>" when empty.
+std::vector<std::string> parse_name_list(const std::string& option, const std::string& text, const std::string& what);
 
 int run_validate(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);

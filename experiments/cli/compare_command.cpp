@@ -1,7 +1,6 @@
 // moesim compare scenario.json --policies a,b,c: one table, JSON and CSV.
 #include <fmt/format.h>
 #include <iostream>
-#include <sstream>
 
 #include "experiments/cli/command.h"
 #include "experiments/run/compare.h"
@@ -29,12 +28,7 @@ int run_compare(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
   if (path.empty()) throw UsageError("missing scenario file");
-  std::vector<std::string> policies;
-  std::stringstream ss(list);
-  for (std::string p; std::getline(ss, p, ',');) {
-    if (!p.empty()) policies.push_back(p);
-  }
-  if (policies.empty()) throw UsageError("--policies needs at least one policy");
+  const std::vector<std::string> policies = parse_name_list("policies", list, "policy");
   run::Scenario scenario = run::load_scenario(path);
   if (seed >= 0) {
     scenario.seed = static_cast<std::uint64_t>(seed);

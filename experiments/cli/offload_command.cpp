@@ -1,7 +1,6 @@
 // moesim offload scenario.json: expert offloading policies × cache sizes on one GPU.
 #include <fmt/format.h>
 #include <iostream>
-#include <sstream>
 
 #include "experiments/cli/command.h"
 #include "experiments/report/plot.h"
@@ -43,15 +42,11 @@ int run_offload(const std::vector<std::string>& args) {
     s.resolved["seed"] = s.seed;
   }
   if (vm.count("policies")) {
-    s.policies.clear();
-    std::stringstream ss(list);
-    for (std::string p; std::getline(ss, p, ',');) {
-      if (p.empty()) continue;
+    s.policies = parse_name_list("policies", list, "policy");
+    for (const std::string& p : s.policies) {
       const run::PolicySpec spec = run::parse_policy_spec(p);
       policies::make_cache_policy(spec.name, spec.params);  // unknown names fail before any run
-      s.policies.push_back(p);
     }
-    if (s.policies.empty()) throw UsageError("--policies needs at least one policy");
     s.resolved["policies"] = s.policies;
   }
   const std::vector<int> sizes =

@@ -6,8 +6,6 @@
 
 namespace moesim::run {
 
-std::string PolicySpec::label() const { return text; }
-
 PolicySpec parse_policy_spec(const std::string& spec) {
   PolicySpec p;
   p.text = spec;

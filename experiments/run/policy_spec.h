@@ -11,8 +11,7 @@ namespace moesim::run {
 struct PolicySpec {
   std::string name;
   std::optional<JsonInput> params;  // {"policy": name, param: value, ...}; nullopt = defaults
-  std::string label() const;        // the text as given, for tables
-  std::string text;
+  std::string text;                 // as given, for tables
 };
 
 PolicySpec parse_policy_spec(const std::string& spec);

@@ -35,7 +35,7 @@ OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const G
                              OffloadMetrics& metrics)
     : sim_(sim), model_(model), gpu_(gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
       metrics_(metrics), cache_(model.moe_layer_count(), model.experts, config.cache_experts),
-      fetch_rate_cap_(sim::FlowNetwork::kUncapped), tier_latency_(0),
+      fetch_rate_cap_(sim::FlowNetwork::kUncapped),
       expert_bytes_(static_cast<double>(model.expert_bytes())),
       chunks_left_(static_cast<std::size_t>(model.moe_layer_count()) * static_cast<std::size_t>(model.experts), 0),
       changed_(sim) {
@@ -52,7 +52,7 @@ OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const G
 }
 
 sim::Time OffloadEngine::copy_latency() const {
-  return config_.copy_overhead + tier_latency_ + topology_.network().path_latency(fetch_path_);
+  return config_.copy_overhead + topology_.network().path_latency(fetch_path_);
 }
 
 std::vector<int> OffloadEngine::evictable() const {
@@ -77,12 +77,15 @@ bool OffloadEngine::make_room(int incoming, int layer) {
   if (!cache_.full()) return true;
   const std::vector<int> candidates = evictable();
   if (candidates.empty()) return false;
-  const int v = policy_.victim(cache_, candidates, incoming, layer);
-  if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) {
+  evict_chosen(candidates, policy_.victim(cache_, candidates, incoming, layer));
+  return true;
+}
+
+void OffloadEngine::evict_chosen(const std::vector<int>& candidates, int victim) {
+  if (std::find(candidates.begin(), candidates.end(), victim) == candidates.end()) {
     throw std::logic_error(policy_.name() + " chose a victim that is not evictable");
   }
-  evict(v);
-  return true;
+  evict(victim);
 }
 
 void OffloadEngine::start_copy(int id, bool prefetch) {
@@ -104,7 +107,7 @@ void OffloadEngine::next_chunk(int id) {
 
 void OffloadEngine::copy_bytes(double bytes, int id, bool chunk) {
   metrics_.host_to_gpu_bytes += bytes;
-  sim_.schedule_in(config_.copy_overhead + tier_latency_, [this, bytes, id, chunk] {
+  sim_.schedule_in(config_.copy_overhead, [this, bytes, id, chunk] {
     if (chunk) {
       topology_.network().start(fetch_path_, bytes, [this, id] { on_chunk(id); }, fetch_rate_cap_);
     } else {
@@ -162,10 +165,7 @@ void OffloadEngine::pump_prefetches(int layer) {
         prefetch_next_ = prefetch_queue_.size();
         return;
       }
-      if (std::find(candidates.begin(), candidates.end(), v) == candidates.end()) {
-        throw std::logic_error(policy_.name() + " chose a prefetch victim that is not evictable");
-      }
-      evict(v);
+      evict_chosen(candidates, v);
     }
     start_copy(id, true);
   }

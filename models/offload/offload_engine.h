@@ -52,7 +52,7 @@ class OffloadEngine {
   // Loads the policy's warm-start experts (not timed), then serves the requests in order.
   sim::Process serve(std::vector<OffloadRequest> requests);
   const ExpertCache& cache() const { return cache_; }
-  sim::Time copy_latency() const;  // per copy on an idle path: overhead + tier + link latencies
+  sim::Time copy_latency() const;  // per copy on an idle path: overhead + link latencies (the SSD's included)
 
  private:
   // Starts the copy of `id` into a free slot: one copy on demand, tensor by tensor ahead of need.
@@ -65,6 +65,8 @@ class OffloadEngine {
   bool wanted(int id) const;  // needed by the running layer or still on the prefetch list
   void on_copied(int id, bool prefetch);
   void evict(int id);
+  // Evicts the policy's choice; logic_error when it is not among `candidates`.
+  void evict_chosen(const std::vector<int>& candidates, int victim);
   // The layer is done with `id`: unpin it, and drop it when the policy keeps nothing.
   void release(int id);
   // Evicts the policy's victim for an on-demand copy of `incoming`; false if nothing is evictable.
@@ -84,7 +86,6 @@ class OffloadEngine {
   std::vector<sim::LinkId> fetch_path_;
   std::vector<sim::LinkId> writeback_path_;
   double fetch_rate_cap_;
-  sim::Time tier_latency_;
   double expert_bytes_;
   std::vector<int> prefetch_queue_;  // best first; consumed from prefetch_next_
   std::size_t prefetch_next_ = 0;

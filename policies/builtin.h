@@ -6,6 +6,7 @@
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
 #include "policies/load_predictor.h"
+#include "policies/moeless/moeless.h"
 #include "policies/placement_policy.h"
 #include "policies/policy_params.h"
 
@@ -30,4 +31,6 @@ std::unique_ptr<models::CachePolicy> make_lfu(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p);
+
+MoelessOptions make_moeless_options(PolicyParams& p);
 }  // namespace moesim::policies

@@ -19,6 +19,7 @@ using PlacementEntry = Entry<std::unique_ptr<PlacementPolicy>>;
 using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>>;
 using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
 using CacheEntry = Entry<std::unique_ptr<models::CachePolicy>>;
+using ServerlessEntry = Entry<MoelessOptions>;
 
 // The registration lines.
 const std::vector<PlacementEntry>& placements() {
@@ -75,6 +76,27 @@ const std::vector<CacheEntry>& caches() {
   return list;
 }
 
+const std::vector<ServerlessEntry>& serverless() {
+  static const std::vector<ServerlessEntry> list{
+      {{"serverless", "moeless",
+        "MoEless: layer-aware load forecasts scale stragglers out to replicas (even split) placed by load and warm locality",
+        {{"predictor", "error-model", "oracle | error-model | learned | last-value | ewma | none (reactive: scale at the gate)"},
+         {"horizon", "1", "layers forecast ahead (H)"},
+         {"sigma_1", "0.10", "error model: σ of the relative error one layer ahead"},
+         {"sigma_step", "0.05", "error model: σ added per further layer"},
+         {"alpha", "0.5", "EWMA weight of the newest iteration (history fallback, ewma predictor)"},
+         {"train_iterations", "200", "learned: iterations fitted before the regression is used"},
+         {"predictor_latency_us", "50", "time from a gate until its forecasts are ready"},
+         {"tau", "0.2", "straggler threshold: per-replica cap = mean load × (1 + tau)"},
+         {"max_replicas", "0", "replicas per expert at most (0: the GPU count)"},
+         {"min_replica_tokens", "-1", "tokens per replica at least (-1: where the expert's time doubles its 1-token time)"},
+         {"warm_start", "true", "bring up one instance per expert (contiguous layout) at t = 0"},
+         {"wait_for_scale_out", "false", "true: a layer waits for new replicas to load; false: they serve once warm"}}},
+       make_moeless_options},
+  };
+  return list;
+}
+
 template <class E>
 const E& find(const std::vector<E>& list, const std::string& kind, const std::string& name, const std::optional<JsonInput>& json) {
   for (const E& e : list) {
@@ -97,6 +119,7 @@ const std::vector<PolicyInfo>& policy_catalog() {
     for (const auto& e : predictors()) v.push_back(e.info);
     for (const auto& e : dispatches()) v.push_back(e.info);
     for (const auto& e : caches()) v.push_back(e.info);
+    for (const auto& e : serverless()) v.push_back(e.info);
     return v;
   }();
   return all;
@@ -129,6 +152,18 @@ std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, 
 std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json) {
   PolicyParams params(name, json);
   return find(caches(), "cache", name, json).make(params);
+}
+
+bool is_serverless_policy(const std::string& name) {
+  for (const auto& e : serverless()) {
+    if (e.info.name == name) return true;
+  }
+  return false;
+}
+
+MoelessOptions serverless_options(const std::string& name, const std::optional<JsonInput>& json) {
+  PolicyParams params(name, json);
+  return find(serverless(), "serverless", name, json).make(params);
 }
 
 }  // namespace moesim::policies

@@ -10,6 +10,7 @@
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
 #include "policies/load_predictor.h"
+#include "policies/moeless/moeless.h"
 #include "policies/placement_policy.h"
 #include "sim/json_input.h"
 
@@ -22,7 +23,7 @@ struct ParamInfo {
 };
 
 struct PolicyInfo {
-  std::string kind;  // placement | predictor | dispatch | cache
+  std::string kind;  // placement | predictor | dispatch | cache | serverless
   std::string name;
   std::string description;
   std::vector<ParamInfo> params;
@@ -39,4 +40,9 @@ std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, 
                                                        const std::vector<double>& gpu_speed);
 
 std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json);
+
+// Serverless policies provision experts layer by layer on the serverless runtime
+// instead of placing them once; scenarios name them where a placement goes.
+bool is_serverless_policy(const std::string& name);
+MoelessOptions serverless_options(const std::string& name, const std::optional<JsonInput>& json);
 }  // namespace moesim::policies

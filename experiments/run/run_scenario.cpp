@@ -59,7 +59,10 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   // (re-measured on recalibration) and the routing it observes.
   std::vector<double> speed;
   for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute);
-  const auto placement_policy = policies::make_placement(s.placement, s.placement_params);
+  const bool serverless = policies::is_serverless_policy(s.placement);
+  // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
+  const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
+                                                         serverless ? std::nullopt : s.placement_params);
   const auto predictor = policies::make_predictor(s.predictor, s.predictor_params);
   const auto dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
   policies::ProfiledExpertTime time_model(s.model, s.gpu, throttle.current());
@@ -73,7 +76,19 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   rebalance.drift_threshold = s.drift_threshold;
   policies::Rebalancer rebalancer(*placement_policy, *predictor, context, rebalance, &time_model, &throttle.current());
   models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};
-  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, rebalancer.initial(), *routing, s.serving,
+  // Serverless: the runtime and the policy provision experts layer by layer.
+  std::unique_ptr<models::ServerlessRuntime> runtime;
+  std::unique_ptr<policies::MoelessProvisioner> provisioner;
+  if (serverless) {
+    runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topo, s.serverless,
+                                                          models::make_keep_alive(s.serverless.keep_alive), trace);
+    provisioner = std::make_unique<policies::MoelessProvisioner>(
+        sim, s.model, *runtime, policies::serverless_options(s.placement, s.placement_params), streams.stream("serverless"),
+        &time_model);
+    hooks = {dispatch.get(), nullptr, provisioner.get()};
+  }
+  const models::ExpertPlacement initial = rebalancer.initial();
+  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, initial, *routing, s.serving,
                                result.metrics, trace, hooks);
   sim.spawn(engine.run());
   sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));
@@ -86,6 +101,12 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
     while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
   }
   result.makespan = result.metrics.last_completion();
+  result.cost = serverful_cost(s, initial, result);
+  if (serverless) {
+    result.cost = serverless_cost(s, runtime->bill());
+    result.serverless = ServerlessSummary{runtime->bill(), provisioner->stats(), provisioner->accuracy(),
+                                          runtime->keep_alive().name(), runtime->pool_bytes()};
+  }
   result.predictor_accuracy = predictor->accuracy();
   result.recalibrations = rebalancer.recalibrations();
   result.events = sim.events_executed();
@@ -97,6 +118,19 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
                    [](const LinkSummary& a, const LinkSummary& b) { return a.bytes > b.bytes; });
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
+}
+
+CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r) {
+  CostSummary c;
+  const double seconds = sim::to_seconds(r.makespan);
+  c.gpu_seconds = r.gpus * seconds;
+  c.expert_gb_seconds = static_cast<double>(placement.copies() * s.model.expert_bytes()) / 1e9 * seconds;
+  c.usd = c.gpu_seconds / 3600.0 * s.serverless.gpu_hour_price + c.expert_gb_seconds / 3600.0 * s.serverless.gb_hour_price;
+  return c;
+}
+
+CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill) {
+  return {bill.gpu_seconds(), bill.gb_seconds, bill.cost(s.serverless)};
 }
 
 std::string format_summary(const Scenario& s, const RunResult& r) {
@@ -131,6 +165,25 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
     t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.links[0].name, r.links[0].bytes / 1e9,
                                           100.0 * r.links[0].utilisation)});
   }
+  if (r.serverless) {
+    const auto& sv = *r.serverless;
+    const auto& b = sv.bill;
+    t.add_row({"serverless: keep-alive / pool per GPU", fmt::format("{} / {:.1f} GiB", sv.keep_alive, sv.pool_bytes / double(1LL << 30))});
+    t.add_row({"instance loads (pre-warms) / evictions / reclaims",
+               fmt::format("{} ({}) / {} / {}", b.loads, b.prewarms, b.evictions, b.reclaims)});
+    t.add_row({"cold starts on the critical path: instances / layers / wait [s]",
+               fmt::format("{} / {} / {:.3f}", b.cold_waits, b.layers_waited, sim::to_seconds(b.wait_time))});
+    t.add_row({"layers planned by forecast / by history; replicas per expert",
+               fmt::format("{} / {}; {:.2f}", sv.stats.planned_by_forecast, sv.stats.planned_by_history,
+                           sv.stats.layers > 0 ? static_cast<double>(sv.stats.replicas) / static_cast<double>(sv.stats.layers * s.model.experts) : 0.0)});
+    if (sv.accuracy.scored > 0) {
+      t.add_row({"layer forecast share MAE / top-k recall", fmt::format("{:.4f} / {:.3f} over {} layers", sv.accuracy.share_mae,
+                                                                       sv.accuracy.top_recall, sv.accuracy.scored)});
+    }
+  }
+  t.add_row({"billed GPU-seconds / expert GB-seconds / cost",
+             fmt::format("{:.1f} / {:.1f} / ${:.3f}", r.cost.gpu_seconds, r.cost.expert_gb_seconds, r.cost.usd)});
+  t.add_row({"MoE layer mean / P99 [ms]", fmt::format("{:.3f} / {:.3f}", m.moe_layer_mean().mean() * 1e3, m.moe_layer().quantile(0.99) * 1e3)});
   t.add_row({"simulated time / GPU-seconds", fmt::format("{:.2f} s / {:.1f}", sim::to_seconds(r.makespan), r.gpu_seconds())});
   t.add_row({"events / wall time", fmt::format("{} / {:.2f} s", r.events, r.wall_seconds)});
   return t.render();
@@ -170,6 +223,28 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   j["iterations"] = m.iterations();
   j["simulated_s"] = sim::to_seconds(r.makespan);
   j["gpu_seconds"] = r.gpu_seconds();
+  j["moe_layer_s"] = {{"mean", m.moe_layer_mean().mean()}, {"p50", m.moe_layer().quantile(0.5)}, {"p99", m.moe_layer().quantile(0.99)}};
+  j["cost"] = {{"billed_gpu_seconds", r.cost.gpu_seconds}, {"expert_gb_seconds", r.cost.expert_gb_seconds}, {"usd", r.cost.usd}};
+  if (r.serverless) {
+    const auto& b = r.serverless->bill;
+    j["serverless"] = {{"keep_alive", r.serverless->keep_alive},
+                       {"pool_bytes", r.serverless->pool_bytes},
+                       {"loads", b.loads},
+                       {"prewarms", b.prewarms},
+                       {"evictions", b.evictions},
+                       {"reclaims", b.reclaims},
+                       {"cold_waits", b.cold_waits},
+                       {"layers_waited", b.layers_waited},
+                       {"cold_wait_s", sim::to_seconds(b.wait_time)},
+                       {"load_s", sim::to_seconds(b.load_time)},
+                       {"busy_s", sim::to_seconds(b.busy_time)},
+                       {"bytes_loaded", b.bytes_loaded},
+                       {"instance_seconds", b.instance_seconds},
+                       {"planned_by_forecast", r.serverless->stats.planned_by_forecast},
+                       {"planned_by_history", r.serverless->stats.planned_by_history},
+                       {"forecast_share_mae", r.serverless->accuracy.share_mae},
+                       {"forecast_top_recall", r.serverless->accuracy.top_recall}};
+  }
   j["events"] = r.events;
   return j.dump(2) + "\n";
 }

@@ -3,9 +3,14 @@
 // arrival process and the serving engine, and collects the metrics.
 #include <string>
 
+#include <optional>
+
 #include "experiments/run/scenario.h"
+#include "models/serverless/serverless_runtime.h"
+#include "models/serving/expert_placement.h"
 #include "models/serving/serving_metrics.h"
 #include "policies/load_predictor.h"
+#include "policies/moeless/moeless.h"
 #include "sim/trace_writer.h"
 
 namespace moesim::run {
@@ -14,6 +19,23 @@ struct LinkSummary {
   std::string name;
   double bytes = 0.0;
   double utilisation = 0.0;
+};
+
+// What a run costs (docs/serverless.md, "Billing"). Serverful: every GPU is paid
+// for the whole run and holds its expert copies throughout. Serverless: GPU time
+// spent loading and executing expert instances, memory over each instance's lifetime.
+struct CostSummary {
+  double gpu_seconds = 0.0;        // billed GPU time
+  double expert_gb_seconds = 0.0;  // expert weights held × time (MoEless' cost proxy)
+  double usd = 0.0;                // at the scenario's prices
+};
+
+struct ServerlessSummary {
+  models::ServerlessBill bill;
+  policies::MoelessStats stats;
+  policies::PredictorAccuracy accuracy;
+  std::string keep_alive;
+  std::int64_t pool_bytes = 0;
 };
 
 struct RunResult {
@@ -27,10 +49,15 @@ struct RunResult {
   std::string routing_label;
   policies::PredictorAccuracy predictor_accuracy;
   int recalibrations = 0;
+  CostSummary cost;
+  std::optional<ServerlessSummary> serverless;
   double gpu_seconds() const { return gpus * sim::to_seconds(makespan); }
 };
 
 RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace = nullptr);
+
+CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r);
+CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill);
 
 std::string format_summary(const Scenario& s, const RunResult& r);
 std::string metrics_json(const Scenario& s, const RunResult& r);

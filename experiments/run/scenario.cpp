@@ -37,6 +37,14 @@ nlohmann::ordered_json arrivals_json(const models::ArrivalSpec& a) {
 
 }  // namespace
 
+void check_placement(const std::string& name, const std::optional<JsonInput>& params) {
+  if (policies::is_serverless_policy(name)) {
+    policies::serverless_options(name, params);
+  } else {
+    policies::make_placement(name, params);
+  }
+}
+
 Scenario parse_scenario(const JsonInput& json) {
   Scenario s;
   s.name = json.string_or("name", "scenario");
@@ -59,7 +67,11 @@ Scenario parse_scenario(const JsonInput& json) {
     s.placement = placement->at("policy").string();
     s.placement_params = placement;
   }
-  policies::make_placement(s.placement, s.placement_params);
+  check_placement(s.placement, s.placement_params);
+  if (const auto sl = json.find("serverless")) {
+    s.serverless = models::parse_serverless_config(*sl);
+    s.serverless_json = sl->raw();
+  }
   if (const auto predictor = json.find("predictor")) {
     s.predictor = predictor->at("policy").string();
     s.predictor_params = predictor;
@@ -104,6 +116,7 @@ Scenario parse_scenario(const JsonInput& json) {
                              {"collective_overhead_ns", s.serving.collective_overhead},
                              {"activation_reserve_bytes", s.serving.activation_reserve_bytes}}},
                 {"placement", s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}}},
+                {"serverless", s.serverless_json},
                 {"predictor", s.predictor_params ? s.predictor_params->raw() : nlohmann::json{{"policy", s.predictor}}},
                 {"dispatch", s.dispatch_params ? s.dispatch_params->raw() : nlohmann::json{{"policy", s.dispatch}}},
                 {"rebalance", {{"interval_s", s.rebalance_interval_s}, {"trigger", s.rebalance_trigger},
@@ -118,11 +131,11 @@ Scenario Scenario::with_placement(const std::string& spec) const {
   if (p.params) {
     s.placement = p.name;
     s.placement_params = p.params;
-    policies::make_placement(p.name, s.placement_params);
+    check_placement(p.name, s.placement_params);
   } else if (p.name != placement) {
     s.placement = p.name;
     s.placement_params.reset();
-    policies::make_placement(p.name, std::nullopt);  // unknown names fail here
+    check_placement(p.name, std::nullopt);  // unknown names fail here
   }
   s.resolved["placement"] = s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}};
   return s;

@@ -9,6 +9,7 @@
 #include "models/gpu_profile.h"
 #include "models/gpu_variability.h"
 #include "models/moe_model.h"
+#include "models/serverless/serverless_config.h"
 #include "models/serving/arrivals.h"
 #include "models/serving/serving_engine.h"
 #include "models/serving/serving_metrics.h"
@@ -43,11 +44,16 @@ struct Scenario {
   // the scenario names that policy), for moesim compare.
   Scenario with_placement(const std::string& policy) const;
   models::ServingConfig serving;
+  // The serverless runtime, used when the placement names a serverless policy (moeless).
+  models::ServerlessConfig serverless;
+  nlohmann::json serverless_json = nlohmann::json::object();
   models::Slo slo;
   nlohmann::ordered_json resolved;  // the scenario with defaults, for the outputs
 };
 
 Scenario parse_scenario(const JsonInput& json);
+// Throws InputError unless `name` is a placement or serverless policy taking `params`.
+void check_placement(const std::string& name, const std::optional<JsonInput>& params);
 Scenario load_scenario(const std::string& path);
 
 

@@ -47,5 +47,9 @@ struct MemoryBudget {
 // GPU) when the placement does not fit.
 MemoryBudget check_memory(const MoeModel& m, const ExpertPlacement& p, int gpus, std::int64_t gpu_memory,
                           std::int64_t activation_reserve);
+// The same check for `expert_bytes` of expert weights on the fullest GPU (`what`
+// names the layout in the error).
+MemoryBudget memory_budget(const MoeModel& m, const std::string& what, std::int64_t expert_bytes, int fullest_gpu,
+                           std::int64_t gpu_memory, std::int64_t activation_reserve);
 
 }  // namespace moesim::models

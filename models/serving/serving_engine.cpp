@@ -15,6 +15,14 @@ constexpr double kActivationBytes = 2.0;  // token rows move in BF16
 
 ServingConfig parse_serving_config(const JsonInput& json) {
   ServingConfig c;
+  const std::string batching = json.string_or("batching", "continuous");
+  if (batching == "static-buckets") {
+    c.batching = ServingConfig::Batching::kStaticBuckets;
+  } else if (batching != "continuous") {
+    json.at("batching").fail(fmt::format("unknown batching '{}' (known: continuous, static-buckets)", batching));
+  }
+  c.bucket = sim::from_seconds(json.number_or("bucket_s", 1.0));
+  json.check(c.bucket > 0, "bucket_s > 0");
   c.max_batched_tokens = json.integer_or("max_batched_tokens", c.max_batched_tokens);
   json.check(c.max_batched_tokens >= 1, "max_batched_tokens >= 1");
   c.max_running_requests = static_cast<int>(json.integer_or("max_running_requests", c.max_running_requests));
@@ -67,7 +75,10 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       work_(sim) {
   if (static_cast<int>(slowdowns_.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
   gpu_.peak_for(dtype_name(model_.dtype_bytes));  // the GPU must support the model's dtype
-  memory_ = check_memory(model_, placement_, gpus_, gpu_.memory_bytes, config_.activation_reserve_bytes);
+  memory_ = policies_.provisioner != nullptr
+                ? memory_budget(model_, "serverless expert pool", policies_.provisioner->reserved_expert_bytes(), 0,
+                                gpu_.memory_bytes, config_.activation_reserve_bytes)
+                : check_memory(model_, placement_, gpus_, gpu_.memory_bytes, config_.activation_reserve_bytes);
   iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),
                           std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
   running_.resize(static_cast<std::size_t>(gpus_));
@@ -97,9 +108,14 @@ void ServingEngine::close() {
   work_.fire();
 }
 
+bool ServingEngine::in_closed_bucket(sim::Time arrival) const {
+  return config_.batching == ServingConfig::Batching::kContinuous || arrival <= sim_.now() / config_.bucket * config_.bucket;
+}
+
 bool ServingEngine::admit(int gpu, const Request& r) {
   const auto g = static_cast<std::size_t>(gpu);
   const std::int64_t need = kv_reservation(r);
+  if (!in_closed_bucket(r.arrival)) return false;
   if (static_cast<int>(running_[g].size()) >= config_.max_running_requests) return false;
   if (kv_used_[g] + need > memory_.kv_capacity()) return false;
   kv_used_[g] += need;  // reserved for the request's whole life (no preemption)
@@ -107,9 +123,14 @@ bool ServingEngine::admit(int gpu, const Request& r) {
 }
 
 ServingEngine::Batch ServingEngine::form_batch() {
+  // Static buckets: a GPU with a batch still running admits nothing.
+  std::vector<bool> open(running_.size(), true);
+  if (config_.batching == ServingConfig::Batching::kStaticBuckets) {
+    for (std::size_t g = 0; g < running_.size(); ++g) open[g] = running_[g].empty();
+  }
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     const int g = (*it)->gpu;
-    if (admit(g, **it)) {
+    if (open[static_cast<std::size_t>(g)] && admit(g, **it)) {
       running_[static_cast<std::size_t>(g)].push_back(std::move(*it));
       it = waiting_.erase(it);
     } else {
@@ -157,21 +178,10 @@ sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer
   return non_expert_layer_time(model_, gpu_, slowdowns_[g], layer, load);
 }
 
-sim::Time ServingEngine::expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens) const {
+void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
+                                  const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+                                  std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
   const auto E = static_cast<std::size_t>(model_.experts);
-  sim::Time t = 0;
-  for (std::size_t e = 0; e < E; ++e) {
-    t += expert_compute_time(model_, gpu_, slowdowns_[static_cast<std::size_t>(gpu)],
-                             tokens[static_cast<std::size_t>(gpu) * E + e]);
-  }
-  return t;
-}
-
-void ServingEngine::assign_tokens(int moe_layer, const std::vector<std::vector<std::int64_t>>& counts,
-                                  std::vector<double>& rows, std::vector<std::int64_t>& copy_tokens,
-                                  std::vector<std::int64_t>& expert_tokens) {
-  const auto E = static_cast<std::size_t>(model_.experts);
-  const auto& replicas = placement_.replicas[static_cast<std::size_t>(moe_layer)];
   std::fill(rows.begin(), rows.end(), 0.0);
   std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
   std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
@@ -266,15 +276,25 @@ sim::Process ServingEngine::run() {
     bool busy = !waiting_.empty();
     for (const auto& r : running_) busy = busy || !r.empty();
     if (!busy) {
-      if (closed_) co_return;
+      if (closed_) {
+        if (policies_.provisioner != nullptr) policies_.provisioner->finish(sim_.now());
+        co_return;
+      }
       work_.reset();
       co_await work_.wait();
       continue;
     }
     Batch batch = form_batch();
-    if (batch.total() == 0) throw std::logic_error("serving engine formed an empty batch with work pending");
+    if (batch.total() == 0) {
+      if (config_.batching == ServingConfig::Batching::kContinuous) {
+        throw std::logic_error("serving engine formed an empty batch with work pending");
+      }
+      co_await sim_.sleep((sim_.now() / config_.bucket + 1) * config_.bucket - sim_.now());  // the next bucket closes
+      continue;
+    }
     metrics_.record_iteration(batch.total());
     const RoutingCounts routing = routing_.route(batch_spans(batch));
+    if (policies_.provisioner != nullptr) policies_.provisioner->begin_iteration(sim_.now(), routing);
     int moe_layer = 0;
     for (int layer = 0; layer < model_.layers; ++layer) {
       // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.
@@ -285,21 +305,28 @@ sim::Process ServingEngine::run() {
 
       const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
       if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
-      assign_tokens(moe_layer, counts, rows, copy_tokens, per_expert);
+      const sim::Time gate = sim_.now();
+      const auto* replicas = &placement_.replicas[static_cast<std::size_t>(moe_layer)];
+      if (policies_.provisioner != nullptr) {
+        std::fill(per_expert.begin(), per_expert.end(), 0);
+        for (const auto& src : counts) {
+          for (std::size_t e = 0; e < per_expert.size(); ++e) per_expert[e] += src[e];
+        }
+        replicas = &policies_.provisioner->acquire(moe_layer, per_expert);
+      }
+      assign_tokens(*replicas, counts, rows, copy_tokens, per_expert);
       auto& observed = iteration_loads_[static_cast<std::size_t>(moe_layer)];
       for (std::size_t e = 0; e < per_expert.size(); ++e) observed[e] = per_expert[e];
 
       // Dispatch: rows to the experts' GPUs; combine: the same volumes back.
       for (const bool combine : {false, true}) {
         if (combine) {
-          for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = expert_stage_time(g, copy_tokens);
-          trace_stage("experts", layer, sim_.now(), stage);
-          const sim::Time slowest = *std::max_element(stage.begin(), stage.end());
-          metrics_.record_max_expert_time(slowest);
-          double sum = 0.0;
-          for (sim::Time t : stage) sum += static_cast<double>(t);
-          if (sum > 0.0) metrics_.record_layer_imbalance(static_cast<double>(slowest) * gpus_ / sum);
-          co_await sim_.sleep(slowest);
+          const sim::Time dispatched = sim_.now();
+          if (policies_.provisioner != nullptr) {
+            if (sim::Signal* ready = policies_.provisioner->pending()) co_await ready->wait();
+          }
+          co_await sim_.sleep(std::max(sim_.now(), expert_stage_end(layer, dispatched, copy_tokens, stage)) - sim_.now());
+          if (policies_.provisioner != nullptr) policies_.provisioner->release(moe_layer, copy_busy_);
         }
         bool any_remote = false;
         for (int src = 0; src < gpus_ && !any_remote; ++src) {
@@ -320,6 +347,7 @@ sim::Process ServingEngine::run() {
         }
         co_await exchange.done.wait();
       }
+      metrics_.record_moe_layer(sim_.now() - gate);
       ++moe_layer;
     }
     complete_iteration(batch);
@@ -330,6 +358,38 @@ sim::Process ServingEngine::run() {
       }
     }
   }
+}
+
+sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::vector<std::int64_t>& copy_tokens,
+                                          std::vector<sim::Time>& stage) {
+  const auto E = static_cast<std::size_t>(model_.experts);
+  copy_busy_.assign(copy_tokens.size(), 0);
+  sim::Time end = now;
+  sim::Time slowest = 0;
+  double sum = 0.0;
+  for (int g = 0; g < gpus_; ++g) {
+    const auto gi = static_cast<std::size_t>(g);
+    stage[gi] = 0;
+    for (std::size_t e = 0; e < E; ++e) {
+      const sim::Time t = expert_compute_time(model_, gpu_, slowdowns_[gi], copy_tokens[gi * E + e]);
+      copy_busy_[gi * E + e] = t;
+      stage[gi] += t;
+    }
+    // A GPU whose copies were still loading when the dispatch landed starts late.
+    const sim::Time start = policies_.provisioner != nullptr ? std::max(now, policies_.provisioner->ready_at(g)) : now;
+    if (stage[gi] > 0) {
+      metrics_.record_gpu_busy(g, stage[gi]);
+      if (trace_ != nullptr) {
+        trace_->span(gpu_tracks_[gi], fmt::format("experts L{}", layer), start, start + stage[gi]);
+      }
+    }
+    end = std::max(end, start + stage[gi]);
+    slowest = std::max(slowest, stage[gi]);
+    sum += static_cast<double>(stage[gi]);
+  }
+  metrics_.record_max_expert_time(slowest);
+  if (sum > 0.0) metrics_.record_layer_imbalance(static_cast<double>(slowest) * gpus_ / sum);
+  return end;
 }
 
 void ServingEngine::complete_iteration(Batch& b) {

@@ -21,6 +21,7 @@
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
 #include "models/serving/expert_placement.h"
+#include "models/serving/expert_provisioner.h"
 #include "models/serving/placement_controller.h"
 #include "models/serving/replica_dispatch.h"
 #include "models/serving/request.h"
@@ -34,6 +35,13 @@
 namespace moesim::models {
 
 struct ServingConfig {
+  // continuous: vLLM/Sarathi iteration-level batching. static-buckets: Megatron-LM's
+  // text server has no continuous batching; requests that arrived by a bucket
+  // boundary (every `bucket`) form a GPU's next batch, which runs to completion
+  // before that GPU admits more (as the MoEless testbed batches, policies-spec §3).
+  enum class Batching { kContinuous, kStaticBuckets };
+  Batching batching = Batching::kContinuous;
+  sim::Time bucket = sim::seconds(1);
   std::int64_t max_batched_tokens = 8192;  // per GPU per iteration
   int max_running_requests = 256;          // per GPU
   std::int64_t prefill_chunk = 512;        // per request per iteration
@@ -44,10 +52,12 @@ struct ServingConfig {
 ServingConfig parse_serving_config(const JsonInput& json);
 
 // Optional policy hooks: how tokens are split among an expert's replicas (needed
-// when the placement has replicas) and who may re-place experts during the run.
+// when the placement has replicas), who may re-place experts between iterations,
+// and who provisions experts layer by layer (serverless; the placement is then unused).
 struct ServingPolicies {
   ReplicaDispatch* dispatch = nullptr;
   PlacementController* controller = nullptr;
+  ExpertProvisioner* provisioner = nullptr;
 };
 
 class ServingEngine {
@@ -78,18 +88,24 @@ class ServingEngine {
   Batch form_batch();
   BatchSpans batch_spans(const Batch& b) const;
   bool admit(int gpu, const Request& r);
+  // Static buckets: whether a request that arrived at `arrival` may join a batch now.
+  bool in_closed_bucket(sim::Time arrival) const;
   // KV-cache bytes held for a request from admission to completion (input + output tokens).
   std::int64_t kv_reservation(const Request& r) const {
     return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
   }
   sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
-  // tokens[g * experts + e]: tokens GPU g's copy of expert e received.
-  sim::Time expert_stage_time(int gpu, const std::vector<std::int64_t>& tokens) const;
   // Assigns a layer's routed tokens to expert copies; fills rows (src × dst) and per-copy tokens.
-  void assign_tokens(int moe_layer, const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+  void assign_tokens(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
+                     std::vector<double>& rows,
                      std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
+  // The expert stage of a layer whose tokens landed at `dispatched`: when its slowest
+  // GPU is done. copy_tokens[g * experts + e]: tokens GPU g's copy of expert e received.
+  // With a provisioner, each GPU starts once its copies are ready.
+  sim::Time expert_stage_end(int layer, sim::Time dispatched, const std::vector<std::int64_t>& copy_tokens,
+                             std::vector<sim::Time>& stage);
   void complete_iteration(Batch& b);
   void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);
   void trace_request(const Request& r);
@@ -104,6 +120,7 @@ class ServingEngine {
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
+  std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
   RoutingSource& routing_;
   ServingConfig config_;
   ServingMetrics& metrics_;

@@ -64,6 +64,11 @@ class ServingMetrics {
   }
   // The slowest GPU's expert time of one MoE layer (the straggler the policies fight).
   void record_max_expert_time(sim::Time t) { max_expert_time_.add(sim::to_seconds(t)); }
+  // One MoE layer from its gate to the end of its combine (dispatch, cold starts, experts, combine).
+  void record_moe_layer(sim::Time t) {
+    moe_layer_.add(sim::to_seconds(t));
+    moe_layer_mean_.add(sim::to_seconds(t));
+  }
 
   const std::vector<RequestRecord>& requests() const { return records_; }
   int migrations() const { return migrations_; }
@@ -72,6 +77,8 @@ class ServingMetrics {
   sim::Time migration_time() const { return migration_time_; }
   int swaps() const { return swaps_; }
   const sim::Tally& max_expert_time() const { return max_expert_time_; }
+  const sim::QuantileSketch& moe_layer() const { return moe_layer_; }
+  const sim::Tally& moe_layer_mean() const { return moe_layer_mean_; }
   const std::vector<std::pair<std::uint64_t, std::string>>& dropped() const { return dropped_; }
   const sim::QuantileSketch& ttft() const { return ttft_; }
   const sim::QuantileSketch& tpot() const { return tpot_; }
@@ -113,6 +120,8 @@ class ServingMetrics {
   sim::Time migration_time_ = 0;
   int swaps_ = 0;
   sim::Tally max_expert_time_;
+  sim::QuantileSketch moe_layer_;
+  sim::Tally moe_layer_mean_;
 };
 
 }  // namespace moesim::models

@@ -1,0 +1,41 @@
+#pragma once
+// The serverless expert runtime's settings (design brief §6): where a cold
+// instance's weights come from, runtime initialisation, the per-GPU memory pool for
+// instances, keep-alive, and prices. Read from a scenario's "serverless" object;
+// defaults and their sources: docs/serverless.md.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "models/moe_model.h"
+#include "sim/json_input.h"
+#include "sim/time.h"
+
+namespace moesim::models {
+
+enum class WeightSource {
+  kHost,    // host memory over the GPU's PCIe path
+  kPeer,    // a warm copy on another GPU over NVLink/PCIe when there is one, else host
+  kRemote,  // remote storage: a shared link of `remote_bytes_per_s`, then host → GPU
+};
+std::string weight_source_name(WeightSource s);
+
+struct ServerlessConfig {
+  WeightSource source = WeightSource::kHost;
+  double remote_bytes_per_s = 25e9 / 8;  // a 25 Gb/s NIC to object storage
+  sim::Time remote_latency = sim::milliseconds(1);
+  sim::Time init_time = 0;               // runtime initialisation once the weights land
+  sim::Time reservation = sim::seconds(1);  // an instance prepared ahead of use is not evicted or reclaimed this long
+  std::int64_t pool_bytes = 0;           // per GPU for instances; 0: default_pool_bytes()
+  double gpu_hour_price = 1.0;           // $ per GPU-hour (1.0: costs read as GPU-hours)
+  double gb_hour_price = 0.0;            // $ per GB-hour of instance memory
+  std::optional<JsonInput> keep_alive;   // see make_keep_alive()
+};
+
+// Static EP's expert bytes per GPU (all experts once, spread evenly) × 1.5: room
+// for replicas of hot experts and for instances loaded ahead of use.
+std::int64_t default_pool_bytes(const MoeModel& m, int gpus);
+
+ServerlessConfig parse_serverless_config(const JsonInput& json);
+
+}  // namespace moesim::models

@@ -188,3 +188,33 @@ TEST_CASE("a placement that does not fit in GPU memory is rejected with the numb
   const MoeModel v3 = load_moe_model("deepseek-v3");
   CHECK_NOTHROW(check_memory(v3, ExpertPlacement::contiguous(v3, 8), 8, load_gpu_profile("mi325x").memory_bytes, 1LL << 32));
 }
+
+TEST_CASE("static buckets: a request joins a batch only once its bucket has closed", "[models][serving]") {
+  FixedRouting routing(8, 1, 0, true);
+  ServingConfig config;
+  config.batching = ServingConfig::Batching::kStaticBuckets;
+  config.bucket = sim::seconds(1);
+  Harness continuous_run(one_layer_model(), routing, ServingConfig{});
+  continuous_run.submit_at(seconds_ns(0.3), 16, 2, 0);
+  continuous_run.finish();
+  Harness bucketed(one_layer_model(), routing, config);
+  bucketed.submit_at(seconds_ns(0.3), 16, 2, 0);
+  bucketed.submit_at(seconds_ns(1.2), 16, 2, 1);
+  bucketed.finish();
+  const auto& cont = continuous_run.metrics.requests();
+  const auto& buck = bucketed.metrics.requests();
+  REQUIRE(cont.size() == 1);
+  REQUIRE(buck.size() == 2);
+  // Continuous batching starts at arrival; the bucket closes at 1 s, so the same
+  // request's first token comes exactly 0.7 s later (the iteration takes as long).
+  CHECK(buck[0].first_token - cont[0].first_token == seconds_ns(0.7));
+  // The second request arrived during the first's bucket run; it waits for the 2 s boundary.
+  CHECK(buck[1].first_token > seconds_ns(2.0));
+  CHECK(buck[1].first_token - seconds_ns(2.0) == cont[0].first_token - seconds_ns(0.3));
+}
+
+TEST_CASE("bad batching settings name the field", "[models][serving]") {
+  CHECK_THROWS_WITH(parse_serving_config(JsonInput::parse(R"({"batching": "dynamic"})", "s.json")),
+                    Catch::Contains("$.batching") && Catch::Contains("static-buckets"));
+  CHECK_THROWS_WITH(parse_serving_config(JsonInput::parse(R"({"bucket_s": 0})", "s.json")), Catch::Contains("bucket_s"));
+}

@@ -19,6 +19,15 @@ struct PredictorAccuracy {
   int top_h = 2;
 };
 
+// One layer's forecast against what happened: mean over experts of |predicted share
+// − actual share| (a zero forecast counts as uniform), and the share of the actual
+// top-h experts that the forecast also ranks top-h.
+struct ForecastError {
+  double share_mae = 0.0;
+  double top_recall = 0.0;
+};
+ForecastError forecast_error(const std::vector<double>& predicted, const std::vector<double>& actual, int top_h);
+
 class LoadPredictor {
  public:
   virtual ~LoadPredictor() = default;

@@ -91,22 +91,29 @@ class WindowMean final : public LoadPredictor {
 
 }  // namespace
 
+ForecastError forecast_error(const std::vector<double>& predicted, const std::vector<double>& actual, int top_h) {
+  const auto a = shares(actual);
+  const auto p = shares(predicted);
+  ForecastError out;
+  for (std::size_t e = 0; e < a.size(); ++e) out.share_mae += std::abs(a[e] - p[e]);
+  out.share_mae /= static_cast<double>(a.size());
+  const auto ta = top(a, top_h);
+  const auto tp = top(p, top_h);
+  std::size_t hit = 0;
+  for (auto e : ta) hit += std::find(tp.begin(), tp.end(), e) != tp.end() ? 1 : 0;
+  out.top_recall = static_cast<double>(hit) / static_cast<double>(ta.size());
+  return out;
+}
+
 void LoadPredictor::observe(const Loads& actual) {
   const Loads forecast = predict();
   if (!forecast.empty()) {
     double mae = 0.0;
     double recall = 0.0;
     for (std::size_t l = 0; l < actual.size(); ++l) {
-      const auto a = shares(actual[l]);
-      const auto p = shares(forecast[l]);
-      double err = 0.0;
-      for (std::size_t e = 0; e < a.size(); ++e) err += std::abs(a[e] - p[e]);
-      mae += err / static_cast<double>(a.size());
-      const auto ta = top(a, accuracy_.top_h);
-      const auto tp = top(p, accuracy_.top_h);
-      std::size_t hit = 0;
-      for (auto e : ta) hit += std::find(tp.begin(), tp.end(), e) != tp.end() ? 1 : 0;
-      recall += static_cast<double>(hit) / static_cast<double>(ta.size());
+      const ForecastError err = forecast_error(forecast[l], actual[l], accuracy_.top_h);
+      mae += err.share_mae;
+      recall += err.top_recall;
     }
     const double n = static_cast<double>(accuracy_.scored);
     const double layers = static_cast<double>(actual.size());

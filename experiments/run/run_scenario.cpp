@@ -101,9 +101,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
     while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
   }
   result.makespan = result.metrics.last_completion();
-  result.cost = serverful_cost(s, initial, result);
+  result.cost = serverless ? serverless_cost(s, runtime->bill()) : serverful_cost(s, initial, result);
   if (serverless) {
-    result.cost = serverless_cost(s, runtime->bill());
     result.serverless = ServerlessSummary{runtime->bill(), provisioner->stats(), provisioner->accuracy(),
                                           runtime->keep_alive().name(), runtime->pool_bytes()};
   }

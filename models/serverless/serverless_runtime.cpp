@@ -60,7 +60,6 @@ bool ServerlessRuntime::make_room(int gpu) {
   }
   ++bill_.evictions;
   reclaim(victim);
-  --bill_.reclaims;  // an eviction, not a keep-alive expiry
   return true;
 }
 
@@ -155,7 +154,7 @@ void ServerlessRuntime::loaded(std::size_t i, sim::Time load_start) {
 void ServerlessRuntime::arm_reclaim(std::size_t i, sim::Time after) {
   const std::uint32_t generation = ++instances_[i].generation;
   if (after == 0 && !instances_[i].reserved) {
-    reclaim(i);
+    expire(i);
     return;
   }
   sim_.schedule_in(std::max(after, sim::Time{1}), [this, i, generation] {
@@ -164,15 +163,23 @@ void ServerlessRuntime::arm_reclaim(std::size_t i, sim::Time after) {
       arm_reclaim(i, config_.reservation);
       return;
     }
-    reclaim(i);
+    expire(i);
   });
 }
 
-void ServerlessRuntime::reclaim(std::size_t i) {
-  const double life = sim::to_seconds(sim_.now() - instances_[i].born);
+void ServerlessRuntime::bill_lifetime(const Instance& x, sim::Time end) {
+  const double life = sim::to_seconds(end - x.born);
   bill_.instance_seconds += life;
   bill_.gb_seconds += static_cast<double>(model_.expert_bytes()) / 1e9 * life;
+}
+
+void ServerlessRuntime::expire(std::size_t i) {
   ++bill_.reclaims;
+  reclaim(i);
+}
+
+void ServerlessRuntime::reclaim(std::size_t i) {
+  bill_lifetime(instances_[i], sim_.now());
   update(i, [](Instance& x) {
     x.state = State::kCold;
     x.reserved = false;
@@ -245,7 +252,7 @@ void ServerlessRuntime::release(const std::vector<sim::Time>& busy) {
     x.idle_since = now;
     const KeepAliveDecision d = keep_alive_->decide(function_of(i));
     if (d.prewarm > 0) {  // unload now, load again just before the predicted next use
-      reclaim(i);
+      expire(i);
       schedule_prewarm(i, d.prewarm, d.keep_alive);
     } else {
       arm_reclaim(i, d.keep_alive);
@@ -257,10 +264,7 @@ void ServerlessRuntime::release(const std::vector<sim::Time>& busy) {
 void ServerlessRuntime::finish(sim::Time end) {
   finished_ = true;  // timers still pending find nothing to do
   for (const Instance& x : instances_) {
-    if (x.state == State::kCold) continue;
-    const double life = sim::to_seconds(end - x.born);
-    bill_.instance_seconds += life;
-    bill_.gb_seconds += static_cast<double>(model_.expert_bytes()) / 1e9 * life;
+    if (x.state != State::kCold) bill_lifetime(x, end);
   }
 }
 

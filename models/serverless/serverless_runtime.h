@@ -114,7 +114,9 @@ class ServerlessRuntime {
   void start_load(std::size_t i, bool prewarm);
   void loaded(std::size_t i, sim::Time load_start);
   void arm_reclaim(std::size_t i, sim::Time after);
-  void reclaim(std::size_t i);
+  void bill_lifetime(const Instance& x, sim::Time end);
+  void reclaim(std::size_t i);  // unloads and bills the lifetime
+  void expire(std::size_t i);   // reclaim when keep-alive says so (counted in the bill)
   void schedule_prewarm(std::size_t i, sim::Time after, sim::Time keep_alive);
 
   sim::Simulator& sim_;

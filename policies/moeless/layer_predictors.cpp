@@ -141,28 +141,10 @@ bool RidgeFit::solve(double ridge) {
 }
 
 void ForecastScore::add(const std::vector<double>& predicted, const ExpertCounts& actual) {
-  const double pt = std::accumulate(predicted.begin(), predicted.end(), 0.0);
-  const double at = total_of(actual);
-  if (at <= 0) return;
-  double mae = 0.0;
-  for (std::size_t e = 0; e < actual.size(); ++e) {
-    mae += std::abs((pt > 0 ? predicted[e] / pt : 0.0) - static_cast<double>(actual[e]) / at);
-  }
-  const auto h = static_cast<std::size_t>(std::min<int>(accuracy_.top_h, static_cast<int>(actual.size())));
-  auto top = [h](auto const& v) {
-    std::vector<std::size_t> idx(v.size());
-    std::iota(idx.begin(), idx.end(), std::size_t{0});
-    std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a] > v[b]; });
-    idx.resize(h);
-    std::sort(idx.begin(), idx.end());
-    return idx;
-  };
-  const auto tp = top(predicted);
-  const auto ta = top(actual);
-  std::vector<std::size_t> both;
-  std::set_intersection(tp.begin(), tp.end(), ta.begin(), ta.end(), std::back_inserter(both));
-  mae_sum_ += mae / static_cast<double>(actual.size());
-  recall_sum_ += static_cast<double>(both.size()) / static_cast<double>(h);
+  if (total_of(actual) <= 0) return;
+  const ForecastError err = forecast_error(predicted, std::vector<double>(actual.begin(), actual.end()), accuracy_.top_h);
+  mae_sum_ += err.share_mae;
+  recall_sum_ += err.top_recall;
   ++accuracy_.scored;
   accuracy_.share_mae = mae_sum_ / accuracy_.scored;
   accuracy_.top_recall = recall_sum_ / accuracy_.scored;

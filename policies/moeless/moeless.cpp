@@ -131,28 +131,31 @@ const std::vector<std::vector<int>>& MoelessProvisioner::acquire(int moe_layer, 
 
 void MoelessProvisioner::use_warm(int layer, const std::vector<std::int64_t>& expert_tokens) {
   const auto& planned = plan_[static_cast<std::size_t>(layer)];
+  if (o_.wait_for_scale_out) {
+    used_ = planned;
+    return;
+  }
   used_.assign(planned.size(), {});
   for (std::size_t e = 0; e < planned.size(); ++e) {
-    auto& use = used_[e];
     const auto e_int = static_cast<int>(e);
-    for (const int g : planned[e]) {
-      if (runtime_.warm(layer, e_int, g)) use.push_back(g);
-    }
-    if (!o_.wait_for_scale_out && !use.empty()) {
-      // Replicas still cold or loading keep loading for later iterations.
+    auto those = [&](auto&& keep) {
+      std::vector<int> out;
       for (const int g : planned[e]) {
-        if (expert_tokens[e] > 0 && !runtime_.warm(layer, e_int, g)) runtime_.prepare(layer, e_int, g, false);
+        if (keep(g)) out.push_back(g);
+      }
+      return out;
+    };
+    used_[e] = those([&](int g) { return runtime_.warm(layer, e_int, g); });
+    if (!used_[e].empty()) {
+      // Replicas still cold or loading keep loading for later iterations.
+      if (expert_tokens[e] > 0) {
+        for (const int g : those([&](int g) { return !runtime_.warm(layer, e_int, g); })) runtime_.prepare(layer, e_int, g, false);
       }
       continue;
     }
-    use = planned[e];
-    if (o_.wait_for_scale_out) continue;
     // Nothing warm: wait for a copy already loading if there is one, else load the first.
-    std::vector<int> loading;
-    for (const int g : planned[e]) {
-      if (runtime_.live(layer, e_int, g)) loading.push_back(g);
-    }
-    use = loading.empty() ? std::vector<int>{planned[e].front()} : loading;
+    used_[e] = those([&](int g) { return runtime_.live(layer, e_int, g); });
+    if (used_[e].empty()) used_[e] = {planned[e].front()};
   }
 }
 

@@ -1,0 +1,24 @@
+#include "experiments/workflows/scenario_variant.h"
+
+#include "experiments/workflows/json_path.h"
+#include "sim/json_input.h"
+
+namespace moesim::workflows {
+
+ScenarioDocument load_scenario_document(const std::string& path) {
+  return {path, JsonInput::load_file(path).raw()};
+}
+
+run::Scenario make_variant(const ScenarioDocument& base, const Overrides& overrides) {
+  nlohmann::json document = base.json;
+  for (const auto& [path, value] : overrides.values) set_at_path(document, path, value, base.path);
+  run::Scenario s = run::parse_scenario(JsonInput::parse(document.dump(), base.path));
+  if (!overrides.policy.empty()) s = s.with_placement(overrides.policy);
+  if (overrides.seed) {
+    s.seed = *overrides.seed;
+    s.resolved["seed"] = s.seed;
+  }
+  return s;
+}
+
+}  // namespace moesim::workflows

@@ -1,0 +1,33 @@
+#pragma once
+// A scenario document plus overrides: the unit of work of sweeps and plans. The
+// variant is parsed exactly like a scenario file (same checks, same error paths,
+// file references relative to the original file).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiments/run/scenario.h"
+
+namespace moesim::workflows {
+
+struct ScenarioDocument {
+  std::string path;  // where it was read from: names it in errors, anchors relative paths
+  nlohmann::json json;
+};
+
+ScenarioDocument load_scenario_document(const std::string& path);
+
+struct Overrides {
+  std::vector<std::pair<std::string, nlohmann::json>> values;  // JSON path -> value
+  std::string policy;                                           // empty: the scenario's own placement
+  std::optional<std::uint64_t> seed;                            // nullopt: the scenario's seed
+};
+
+// Throws InputError naming the path or value when the variant is not a valid scenario.
+run::Scenario make_variant(const ScenarioDocument& base, const Overrides& overrides);
+
+}  // namespace moesim::workflows

@@ -3,13 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "experiments/report/text_table.h"
 #include "experiments/run/run_metrics.h"
 #include "experiments/workflows/json_path.h"
+#include "experiments/workflows/parallel.h"
 #include "sim/errors.h"
 #include "sim/json_input.h"
 
@@ -124,31 +123,12 @@ nlohmann::ordered_json run_point(const SweepSpec& spec, const SweepPoint& point)
 
 void run_points(const SweepSpec& spec, const std::vector<SweepPoint>& points, int threads,
                 const std::function<void(const nlohmann::ordered_json&)>& on_done) {
-  std::atomic<std::size_t> next{0};
   std::mutex done_mutex;
-  std::exception_ptr failure;
-  auto worker = [&] {
-    for (;;) {
-      const std::size_t i = next.fetch_add(1);
-      if (i >= points.size()) return;
-      try {
-        const auto result = run_point(spec, points[i]);
-        const std::lock_guard lock(done_mutex);
-        on_done(result);
-      } catch (...) {
-        const std::lock_guard lock(done_mutex);
-        if (!failure) failure = std::current_exception();
-        next = points.size();  // stop handing out work
-        return;
-      }
-    }
-  };
-  const int n = std::max(1, std::min<int>(threads, static_cast<int>(points.size())));
-  std::vector<std::jthread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(worker);
-  worker();
-  pool.clear();  // joins
-  if (failure) std::rethrow_exception(failure);
+  parallel_for(points.size(), threads, [&](std::size_t i) {
+    const auto result = run_point(spec, points[i]);
+    const std::lock_guard lock(done_mutex);
+    on_done(result);
+  });
 }
 
 namespace {

@@ -16,6 +16,7 @@ const std::vector<Command>& commands() {
       {"compare", "run one scenario under several placement policies (same seed) and compare them", &run_compare},
       {"offload", "serve one GPU with experts offloaded to host memory under cache policies (MoE-Infinity, LRU, ...)", &run_offload},
       {"sweep", "run a scenario grid (JSON paths × values × policies × seeds) on threads and MPI ranks, resumable", &run_sweep},
+      {"plan", "find the cheapest cluster (GPU type × count × policy) meeting latency SLOs; cost frontier", &run_plan},
       {"regress", "compare placement-quality metrics of a scenario suite with a stored baseline (JUnit XML, CI gate)", &run_regress},
       {"place", "compute one expert placement from given loads (EPLB, ViBE, static) and its quality", &run_place},
       {"policies", "list the registered placement, prediction, dispatch and cache policies with their parameters", &run_policies},

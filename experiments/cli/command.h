@@ -66,6 +66,7 @@ int run_policies(const std::vector<std::string>& args);
 int run_offload(const std::vector<std::string>& args);
 int run_place(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_plan(const std::vector<std::string>& args);
 int run_regress(const std::vector<std::string>& args);
 int run_sweep(const std::vector<std::string>& args);
 int run_trace(const std::vector<std::string>& args);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "experiments/cli/command.h"
+#include "experiments/report/plot.h"
 #include "experiments/run/compare.h"
 #include "sim/atomic_file.h"
 
@@ -19,11 +20,14 @@ int run_compare(const std::vector<std::string>& args) {
   std::string list = "static-contiguous,eplb,vibe";
   std::string trace_path;
   std::int64_t seed = -1;
+  bool plots = true;
   parser.add_options()("scenario", po::value(&path), "scenario JSON file")(
       "policies", po::value(&list)->default_value(list), "comma-separated placement policies")(
       "out", po::value(&out_dir), "output folder (default: out/<scenario name>)")(
       "trace", po::value(&trace_path), "Perfetto trace of the first policy's run")(
-      "seed", po::value(&seed), "override the scenario's seed");
+      "seed", po::value(&seed), "override the scenario's seed")(
+      "plots", po::value(&plots)->default_value(true),
+      "draw latency-cdf.png and imbalance-heatmap.png (needs /usr/bin/python3 with matplotlib)");
   parser.add_positional("scenario", 1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
@@ -39,9 +43,16 @@ int run_compare(const std::vector<std::string>& args) {
   sim::TraceWriter trace(1000000);
   const auto rows = run::compare_policies(scenario, policies, trace_path.empty() ? nullptr : &trace);
   std::cout << run::format_comparison(scenario, rows);
-  write_file_atomic(out_dir + "/compare.json", run::comparison_json(scenario, rows));
+  const std::string json = run::comparison_json(scenario, rows);
+  write_file_atomic(out_dir + "/compare.json", json);
   write_file_atomic(out_dir + "/compare.csv", run::comparison_csv(rows));
   std::cout << fmt::format("\nWrote {0}/compare.json and {0}/compare.csv\n", out_dir);
+  if (plots) {
+    for (const char* kind : {"latency-cdf", "imbalance-heatmap"}) {
+      report::render_plot(kind, json, fmt::format("{}/{}.png", out_dir, kind));
+      std::cout << fmt::format("Wrote {}/{}.png\n", out_dir, kind);
+    }
+  }
   if (!trace_path.empty()) write_trace_and_report(trace_path, trace);
   return 0;
 }

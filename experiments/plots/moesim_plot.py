@@ -7,6 +7,9 @@ Kinds:
     arrival-rate      request rate per window over time from `moesim trace stats` (arrivals)
     calibration-scatter  measured vs simulated times from `moesim calibrate validate`
     offload-latency   per-token latency vs expert-cache size per policy from `moesim offload`
+    latency-cdf       TTFT and TPOT CDFs per policy from `moesim compare`
+    imbalance-heatmap mean per-layer imbalance (max/mean GPU expert time) per policy from `moesim compare`
+    plan-frontier     cost per hour vs SLO attainment of every cluster `moesim plan` evaluated
 Debian's python3-matplotlib (installed by scripts/setup) provides matplotlib.
 """
 import json
@@ -79,8 +82,69 @@ def offload_latency(stats, ax, _fig):
     ax.legend()
 
 
+def latency_cdf(stats, ax, fig):
+    ax.remove()
+    left, right = fig.subplots(1, 2)
+    levels = [q / 100.0 for q in range(1, 100)]
+    for policy in stats["policies"]:
+        for axis, key in ((left, "ttft_cdf_s"), (right, "tpot_cdf_s")):
+            values = [1e3 * v if v is not None else float("nan") for v in policy[key]]
+            axis.plot(values, levels, label=policy["policy"])
+    slo = stats["scenario"]["slo"]
+    for axis, name, limit in ((left, "TTFT", slo["ttft_ms"]), (right, "TPOT", slo["tpot_ms"])):
+        axis.axvline(limit, color="grey", linestyle="--", label=f"SLO {limit:g} ms")
+        axis.set_xlabel(f"{name} [ms]")
+        axis.set_ylabel("fraction of requests")
+        axis.set_ylim(0, 1)
+        axis.legend(fontsize=8)
+    fig.suptitle(f"{stats['scenario']['name']}: latency CDFs ({stats['scenario']['model']})")
+
+
+def imbalance_heatmap(stats, ax, fig):
+    policies = [p["policy"] for p in stats["policies"]]
+    rows = [p["imbalance_by_moe_layer"] for p in stats["policies"]]
+    width = max((len(r) for r in rows), default=0)
+    grid = [r + [float("nan")] * (width - len(r)) for r in rows]
+    image = ax.imshow(grid, aspect="auto", interpolation="nearest", cmap="magma_r", vmin=1.0)
+    ax.set_yticks(range(len(policies)))
+    ax.set_yticklabels(policies)
+    ax.set_xlabel("MoE layer")
+    ax.set_title(f"{stats['scenario']['name']}: mean per-layer imbalance (slowest / mean GPU expert time)")
+    fig.colorbar(image, ax=ax, label="imbalance (1 = perfectly balanced)")
+
+
+def plan_frontier(stats, ax, _fig):
+    points = [p for p in stats["points"] if "error" not in p]
+    gpus = sorted({p["gpu"] for p in points})
+    policies = sorted({p["policy"] for p in points})
+    markers = "osD^v<>px*"
+    for gi, gpu in enumerate(gpus):
+        for pi, policy in enumerate(policies):
+            mine = [p for p in points if p["gpu"] == gpu and p["policy"] == policy]
+            if not mine:
+                continue
+            ax.scatter([p["usd_per_hour"] for p in mine], [100 * p["slo_attainment"] for p in mine],
+                       color=f"C{gi}", marker=markers[pi % len(markers)], label=f"{gpu} / {policy}", alpha=0.8,
+                       edgecolors=["black" if p["meets"] else "none" for p in mine])
+    frontier = sorted((p for p in points if p["on_frontier"]), key=lambda p: p["usd_per_hour"])
+    if frontier:
+        ax.step([p["usd_per_hour"] for p in frontier], [100 * p["slo_attainment"] for p in frontier], where="post",
+                color="grey", linestyle="--", label="frontier")
+    cheapest = stats.get("cheapest")
+    if cheapest:
+        ax.scatter([cheapest["usd_per_hour"]], [100 * cheapest["slo_attainment"]], marker="*", s=300, color="gold",
+                   edgecolors="black", zorder=5, label="cheapest meeting SLOs")
+    ax.set_xlabel("cluster cost [$ / hour]")
+    ax.set_ylabel("SLO attainment [% of requests]")
+    slo = stats["slo"]
+    ax.set_title(f"plan: P90 TTFT <= {slo['ttft_p90_ms']:g} ms, P90 TPOT <= {slo['tpot_p90_ms']:g} ms "
+                 "(black edge: meets both)")
+    ax.legend(fontsize=8)
+
+
 KINDS = {"routing-heatmap": routing_heatmap, "arrival-rate": arrival_rate, "calibration-scatter": calibration_scatter,
-         "offload-latency": offload_latency}
+         "offload-latency": offload_latency, "latency-cdf": latency_cdf, "imbalance-heatmap": imbalance_heatmap,
+         "plan-frontier": plan_frontier}
 
 
 def main(argv):

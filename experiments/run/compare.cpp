@@ -53,6 +53,19 @@ std::string comparison_json(const Scenario& s, const std::vector<ComparisonRow>&
     p["migrations"] = row.result.metrics.migrations();
     p["recalibrations"] = row.result.recalibrations;
     p["swaps"] = row.result.metrics.swaps();
+    // For plots: latency CDFs (percentiles 1..99) and the mean imbalance of each MoE layer.
+    const auto& m = row.result.metrics;
+    for (const auto& [name, sketch] : {std::pair{"ttft_cdf_s", &m.ttft()}, std::pair{"tpot_cdf_s", &m.tpot()},
+                                        std::pair{"e2e_cdf_s", &m.e2e()}}) {
+      nlohmann::ordered_json cdf = nlohmann::ordered_json::array();
+      for (int q = 1; q <= 99; ++q) cdf.push_back(sketch->quantile(q / 100.0));
+      p[name] = cdf;
+    }
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const auto& tally : m.imbalance_by_layer()) {
+      if (tally.count() > 0) layers.push_back(tally.mean());
+    }
+    p["imbalance_by_moe_layer"] = layers;
     j["policies"].push_back(p);
   }
   return j.dump(2) + "\n";

@@ -388,7 +388,7 @@ sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::v
     sum += static_cast<double>(stage[gi]);
   }
   metrics_.record_max_expert_time(slowest);
-  if (sum > 0.0) metrics_.record_layer_imbalance(static_cast<double>(slowest) * gpus_ / sum);
+  if (sum > 0.0) metrics_.record_layer_imbalance(layer, static_cast<double>(slowest) * gpus_ / sum);
   return end;
 }
 

@@ -47,7 +47,11 @@ class ServingMetrics {
   // Gap between consecutive output tokens of one request (inter-token latency).
   void record_inter_token(sim::Time gap) { itl_.add(sim::to_seconds(gap)); }
   void record_gpu_busy(int gpu, sim::Time t) { gpu_busy_[static_cast<std::size_t>(gpu)] += t; }
-  void record_layer_imbalance(double max_over_mean) { imbalance_.add(max_over_mean); }
+  void record_layer_imbalance(int layer, double max_over_mean) {
+    imbalance_.add(max_over_mean);
+    if (static_cast<std::size_t>(layer) >= imbalance_by_layer_.size()) imbalance_by_layer_.resize(static_cast<std::size_t>(layer) + 1);
+    imbalance_by_layer_[static_cast<std::size_t>(layer)].add(max_over_mean);
+  }
   void record_routing(std::int64_t tokens_routed, std::int64_t expert_assignments, std::int64_t remote_rows) {
     tokens_routed_ += tokens_routed;
     expert_assignments_ += expert_assignments;
@@ -88,6 +92,8 @@ class ServingMetrics {
   const Slo& slo() const { return slo_; }
   const std::vector<sim::Time>& gpu_busy() const { return gpu_busy_; }
   const sim::Tally& layer_imbalance() const { return imbalance_; }
+  // Per model layer (index = layer; dense layers stay empty), for heatmaps.
+  const std::vector<sim::Tally>& imbalance_by_layer() const { return imbalance_by_layer_; }
   const sim::Tally& batch_tokens() const { return batch_tokens_; }
   std::uint64_t iterations() const { return iterations_; }
   std::int64_t tokens_routed() const { return tokens_routed_; }
@@ -107,6 +113,7 @@ class ServingMetrics {
   std::uint64_t met_slo_ = 0;
   std::vector<sim::Time> gpu_busy_;
   sim::Tally imbalance_;
+  std::vector<sim::Tally> imbalance_by_layer_;
   sim::Tally batch_tokens_;
   std::uint64_t iterations_ = 0;
   std::int64_t tokens_routed_ = 0;

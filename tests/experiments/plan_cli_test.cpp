@@ -1,0 +1,98 @@
+// moesim plan: bisection finds what trying every count finds; impossible SLOs exit 1
+// with the best cluster found; bad plans are bad input. Also the compare plots.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "../temp_files.h"
+#include "cli_helpers.h"
+
+using moesim_test::Result;
+using moesim_test::run;
+using moesim_test::slurp;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string plan_file(const std::string& folder, const std::string& slo, int max_machines, const std::string& gpu = "a100-sxm") {
+  moesim_test::write_temp_file(folder, "scenario.json", R"({
+    "name": "plan-small", "seed": 2, "model": "mixtral-8x7b",
+    "cluster": {"topology": {"preset": "dgx-h100", "machines": 1}, "gpu": "h100-sxm"},
+    "workload": {"duration_s": 2,
+                 "arrivals": {"kind": "poisson", "rate_per_s": 20,
+                              "input_tokens": {"mean": 1024, "cv": 0.3}, "output_tokens": {"mean": 8, "cv": 0.3}},
+                 "routing": {"kind": "zipf", "skew": 1.0}}
+  })");
+  return moesim_test::write_temp_file(folder, "plan.json", R"({"scenario": "scenario.json", "slo": )" + slo +
+      R"(, "policies": ["static-contiguous"], "candidates": [
+        {"gpu": "h100-sxm", "topology": "dgx-h100", "usd_per_gpu_hour": 3.0, "max_machines": )" + std::to_string(max_machines) + R"(},
+        {"gpu": ")" + gpu + R"(", "topology": {"preset": "dgx-a100"}, "usd_per_gpu_hour": 1.5, "max_machines": 1}]})");
+}
+
+}  // namespace
+
+TEST_CASE("plan: the cheapest cluster meeting the SLOs, with its frontier and plot", "[plan][cli]") {
+  const auto dir = moesim_test::fresh_temp_dir("plan-ok");
+  const auto plan = plan_file("plan-ok", R"({"ttft_p90_ms": 5000, "tpot_p90_ms": 500})", 3);
+  const Result r = run("plan " + plan + " --threads 2 --out " + dir.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto json = nlohmann::json::parse(slurp(dir / "plan.json"));
+  // Loose SLOs: every cluster meets them, so the cheapest is one A100 machine ($1.5 × 8 GPUs).
+  CHECK(json["cheapest"]["gpu"] == "a100-sxm");
+  CHECK(json["cheapest"]["usd_per_hour"].get<double>() == Approx(12.0));
+  // Bisection on H100: count 3 meets, so 1 is tried (mid of (0, 3]), then 1 meets: 2 runs, not 3.
+  int h100_runs = 0;
+  for (const auto& p : json["points"]) h100_runs += p["gpu"] == "h100-sxm" ? 1 : 0;
+  CHECK(h100_runs == 2);
+  CHECK(json["runs"] == 3);
+  CHECK(json["exhaustive_runs"] == 4);
+  CHECK(json["points"][0]["on_frontier"] == true);  // the cheapest point is always on the frontier
+  CHECK(moesim_test::png_size(dir / "plan-frontier.png") == std::pair<std::uint32_t, std::uint32_t>{1000, 600});
+  CHECK(fs::file_size(dir / "plan-frontier.png") > 10000);
+}
+
+TEST_CASE("plan: SLOs no candidate can meet exit 1 and name the best cluster found", "[plan][cli]") {
+  const auto dir = moesim_test::fresh_temp_dir("plan-none");
+  const auto plan = plan_file("plan-none", R"({"ttft_p90_ms": 0.001, "tpot_p90_ms": 0.001})", 2);
+  const Result r = run("plan " + plan + " --plot false --out " + dir.string());
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.output, Catch::Contains("no candidate meets the SLOs; best found:"));
+  const auto json = nlohmann::json::parse(slurp(dir / "plan.json"));
+  CHECK(json["cheapest"].is_null());
+  CHECK(json["runs"] == 2);  // the ceiling of each pair fails: no bisection below it
+}
+
+TEST_CASE("plan: bad plans fail naming the JSON path, writing nothing", "[plan][cli]") {
+  const auto dir = moesim_test::fresh_temp_dir("plan-bad");
+  const auto unknown_gpu = plan_file("plan-bad", R"({"ttft_p90_ms": 500, "tpot_p90_ms": 50})", 1, "b200");
+  const Result g = run("plan " + unknown_gpu + " --out " + (dir / "o").string());
+  CHECK(g.exit_code == 2);
+  CHECK_THAT(g.output, Catch::Contains("$.candidates[1].gpu") && Catch::Contains("b200"));
+  const auto bad_slo = plan_file("plan-bad", R"({"ttft_p90_ms": -1, "tpot_p90_ms": 50})", 1);
+  const Result s = run("plan " + bad_slo + " --out " + (dir / "o").string());
+  CHECK(s.exit_code == 2);
+  CHECK_THAT(s.output, Catch::Contains("$.slo.ttft_p90_ms: expected a positive number"));
+  CHECK_FALSE(fs::exists(dir / "o"));
+}
+
+TEST_CASE("compare draws latency CDFs and the per-layer imbalance heatmap", "[plots][cli]") {
+  const auto dir = moesim_test::fresh_temp_dir("compare-plots");
+  const auto scenario = moesim_test::write_temp_file("compare-plots", "s.json", R"({
+    "name": "plots", "model": "mixtral-8x7b",
+    "cluster": {"topology": {"preset": "dgx-h100", "machines": 1}, "gpu": "h100-sxm", "variability": {"spread": 0.1}},
+    "workload": {"duration_s": 2, "arrivals": {"kind": "poisson", "rate_per_s": 8,
+                 "input_tokens": {"mean": 512, "cv": 0.3}, "output_tokens": {"mean": 8, "cv": 0.3}},
+                 "routing": {"kind": "zipf", "skew": 1.2}}})");
+  const Result r = run("compare " + scenario + " --policies static-contiguous,vibe --out " + dir.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  const auto json = nlohmann::json::parse(slurp(dir / "compare.json"));
+  const auto& cdf = json["policies"][0]["ttft_cdf_s"];
+  REQUIRE(cdf.size() == 99);
+  for (std::size_t i = 1; i < cdf.size(); ++i) CHECK(cdf[i].get<double>() >= cdf[i - 1].get<double>());
+  CHECK(json["policies"][0]["imbalance_by_moe_layer"].size() == 32);  // Mixtral: 32 MoE layers
+  for (const char* png : {"latency-cdf.png", "imbalance-heatmap.png"}) {
+    CHECK(moesim_test::png_size(dir / png) == std::pair<std::uint32_t, std::uint32_t>{1000, 600});
+    CHECK(fs::file_size(dir / png) > 10000);
+  }
+}

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "experiments/bench/e2e_bench.h"
 #include "experiments/bench/engine_bench.h"
 #include "experiments/cli/command.h"
 #include "sim/atomic_file.h"
@@ -12,10 +13,14 @@ int run_bench(const std::vector<std::string>& args) {
   CommandParser parser("bench", "<target> [options]",
                        "Targets:\n"
                        "  engine   hold model and PHOLD on the event engine, and the hold model on a naive\n"
-                       "           std::priority_queue of std::function for a ratio. Single thread.");
+                       "           std::priority_queue of std::function for a ratio. Single thread.\n"
+                       "  e2e      one whole serving run (default: an hour of real Azure arrivals, Mixtral-8x7B on a\n"
+                       "           DGX-H100, real routing marginals, per-layer events): wall time, events/s, peak RSS.");
   std::string target;
   std::string json_path;
   bench::EngineBenchConfig config;
+  std::string scenario = std::string(MOESIM_SOURCE_DIR) + "/experiments/scenarios/mixtral-dgx-h100-real-marginals.json";
+  double hours = 1.0;
   parser.add_options()("target", po::value(&target), "what to benchmark: engine")(
       "pending", po::value(&config.pending)->default_value(config.pending), "hold-model population of pending events")(
       "events", po::value(&config.events)->default_value(config.events), "events executed per measurement")(
@@ -27,12 +32,21 @@ int run_bench(const std::vector<std::string>& args) {
       "PHOLD probability that an event targets another process")(
       "repetitions", po::value(&config.repetitions)->default_value(config.repetitions), "runs per benchmark (best kept)")(
       "seed", po::value(&config.seed)->default_value(config.seed), "master seed")(
-      "json", po::value(&json_path), "also write the results as JSON to this file");
+      "json", po::value(&json_path), "also write the results as JSON to this file")(
+      "scenario", po::value(&scenario)->default_value(scenario), "e2e: the scenario to run")(
+      "hours", po::value(&hours)->default_value(hours), "e2e: simulated hours of arrivals");
   parser.add_positional("target", 1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
-  if (target.empty()) throw UsageError("missing target (expected: engine)");
-  if (target != "engine") throw UsageError(fmt::format("unknown target '{}' (expected: engine)", target));
+  if (target.empty()) throw UsageError("missing target (expected: engine or e2e)");
+  if (target == "e2e") {
+    if (!(hours > 0.0 && hours <= 24.0)) throw UsageError("--hours must be in (0, 24]");
+    const auto result = bench::run_e2e_bench(scenario, hours);
+    std::cout << bench::format_e2e(result);
+    if (!json_path.empty()) write_file_atomic(json_path, bench::e2e_json(result));
+    return 0;
+  }
+  if (target != "engine") throw UsageError(fmt::format("unknown target '{}' (expected: engine or e2e)", target));
   bench::check_config(config);
   const bench::EngineBenchResult result = bench::run_engine_bench(config);
   std::cout << bench::format_report(result);

@@ -1,5 +1,8 @@
 #include "experiments/cli/command.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <cmath>
 #include <fmt/format.h>
 #include <iostream>
@@ -94,6 +97,11 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
   }
   if (values.empty()) throw UsageError(fmt::format("option '--{}': expected a comma-separated list of numbers", option));
   return values;
+}
+
+int worker_threads(int requested) {
+  if (requested < 0) throw UsageError("--threads must be >= 0");
+  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 }  // namespace moesim::cli

@@ -57,6 +57,9 @@ std::vector<double> parse_number_list(const std::string& option, const std::stri
 // "a,b,,c" -> {a, b, c}; throws UsageError "--<option> needs at least one <what>" when empty.
 std::vector<std::string> parse_name_list(const std::string& option, const std::string& text, const std::string& what);
 
+// --threads: 0 means one worker per core; negative values are a UsageError.
+int worker_threads(int requested);
+
 int run_validate(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
 int run_catalog(const std::vector<std::string>& args);

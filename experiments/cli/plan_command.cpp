@@ -32,11 +32,10 @@ int run_plan(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
   if (path.empty()) throw UsageError("missing plan file");
-  if (threads < 0) throw UsageError("--threads must be >= 0");
   const auto spec = workflows::load_plan_spec(path);
   if (out_dir.empty()) out_dir = "out/" + std::filesystem::path(path).stem().string();
   const auto result = workflows::run_plan(
-      spec, threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+      spec, worker_threads(threads));
   std::cout << workflows::format_plan(spec, result);
   const std::string json = workflows::plan_json(spec, result);
   write_file_atomic(out_dir + "/plan.json", json);

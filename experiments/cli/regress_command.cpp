@@ -30,7 +30,6 @@ int run_regress(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
   if (path.empty()) throw UsageError("missing suite file");
-  if (threads < 0) throw UsageError("--threads must be >= 0");
   const auto suite = workflows::load_regress_suite(path);
   const bool have_baseline = std::filesystem::exists(suite.baseline_path);
   // A missing or corrupt baseline fails before anything runs (unless it is being created).
@@ -38,7 +37,7 @@ int run_regress(const std::vector<std::string>& args) {
       update && !have_baseline ? workflows::RegressValues{} : workflows::load_baseline(suite.baseline_path);
   const auto start = std::chrono::steady_clock::now();
   const auto now = workflows::run_regress_suite(
-      suite, threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+      suite, worker_threads(threads));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto checks = workflows::compare_to_baseline(suite, baseline, now);
   if (!update || have_baseline) std::cout << workflows::format_checks(checks);

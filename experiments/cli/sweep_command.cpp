@@ -59,8 +59,7 @@ int sweep(const SweepOptions& o, const workflows::Ranks& ranks) {
       to_run.push_back(p);
     }
   }
-  const int threads = o.threads > 0 ? o.threads
-                                    : (ranks.size() > 1 ? 1 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int threads = o.threads == 0 && ranks.size() > 1 ? 1 : worker_threads(o.threads);
   report::ProgressBar progress(fmt::format("sweep (rank {}/{})", ranks.rank(), ranks.size()),
                                ranks.rank() == 0 && report::ProgressBar::stderr_is_terminal());
   std::size_t finished = 0;
@@ -121,7 +120,6 @@ int run_sweep(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;
   if (o.path.empty()) throw UsageError("missing sweep file");
-  if (o.threads < 0) throw UsageError("--threads must be >= 0");
   const workflows::Ranks ranks;
   try {
     return sweep(o, ranks);

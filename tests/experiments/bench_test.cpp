@@ -1,6 +1,7 @@
 // The benchmark's workloads (not its speed, which belongs to `moesim bench`).
 #include <catch2/catch.hpp>
 
+#include "experiments/bench/e2e_bench.h"
 #include "experiments/bench/engine_bench.h"
 #include "sim/errors.h"
 
@@ -28,4 +29,18 @@ TEST_CASE("benchmark options are validated", "[experiments][bench]") {
   c.pending = 1;
   c.phold_remote = 1.5;
   CHECK_THROWS_AS(check_config(c), moesim::InputError);
+}
+
+TEST_CASE("bench e2e runs the whole serving model for the asked time and reports its cost", "[experiments][bench]") {
+  // 0.002 h = 7.2 s of real Azure arrivals on Mixtral / DGX-H100 (the default scenario).
+  const E2eBenchResult r =
+      run_e2e_bench(std::string(MOESIM_SOURCE_DIR) + "/experiments/scenarios/mixtral-dgx-h100-real-marginals.json", 0.002);
+  CHECK(r.simulated_seconds > 5.0);  // arrivals stop at 7.2 s (the last one may come earlier)
+  CHECK(r.simulated_seconds < 7.2 + 30.0);
+  CHECK(r.requests > 0);
+  CHECK(r.iterations > r.requests);
+  CHECK(r.events > 1000 * r.iterations / 10);  // per-layer granularity: many events per iteration
+  CHECK(r.peak_rss_mib > 0);
+  const std::string text = format_e2e(r);
+  CHECK_THAT(text, Catch::Contains("x real time") && Catch::Contains("peak RSS"));
 }

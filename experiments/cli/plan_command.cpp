@@ -3,7 +3,6 @@
 
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include "experiments/cli/command.h"
 #include "experiments/report/plot.h"

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include "experiments/cli/command.h"
 #include "experiments/workflows/regress.h"

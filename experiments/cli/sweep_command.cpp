@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <iostream>
-#include <thread>
 
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
@@ -30,11 +29,8 @@ int sweep(const SweepOptions& o, const workflows::Ranks& ranks) {
   const auto points = workflows::sweep_points(spec);
   workflows::check_points(spec, points);  // bad values fail here, before any output exists
   const std::vector<std::string> metrics = parse_name_list("metrics", o.metrics, "metric");
-  const auto known = run::metric_names();
   for (const auto& m : metrics) {
-    if (std::find(known.begin(), known.end(), m) == known.end()) {
-      throw UsageError(fmt::format("--metrics: unknown metric '{}' (known: {})", m, fmt::join(known, ", ")));
-    }
+    if (const std::string unknown = run::unknown_metric(m); !unknown.empty()) throw UsageError("--metrics: " + unknown);
   }
   const std::string out_dir =
       o.out_dir.empty() ? "out/" + std::filesystem::path(o.path).stem().string() : o.out_dir;

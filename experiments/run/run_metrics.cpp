@@ -1,5 +1,8 @@
 #include "experiments/run/run_metrics.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <stdexcept>
 
 namespace moesim::run {
@@ -45,6 +48,12 @@ std::vector<std::string> metric_names() {
   std::vector<std::string> names;
   for (const auto& [key, value] : metric_columns(RunResult{})) names.push_back(key);
   return names;
+}
+
+std::string unknown_metric(const std::string& name) {
+  const auto known = metric_names();
+  if (std::find(known.begin(), known.end(), name) != known.end()) return "";
+  return fmt::format("unknown metric '{}' (known: {})", name, fmt::join(known, ", "));
 }
 
 }  // namespace moesim::run

@@ -16,5 +16,7 @@ MetricColumns metric_columns(const RunResult& r);
 double metric_value(const MetricColumns& columns, const std::string& name);
 // The metric names in column order (from a default-constructed result).
 std::vector<std::string> metric_names();
+// Empty when `name` is a metric, else "unknown metric 'x' (known: ...)".
+std::string unknown_metric(const std::string& name);
 
 }  // namespace moesim::run

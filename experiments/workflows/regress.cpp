@@ -4,13 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <filesystem>
 #include <mutex>
-#include <sstream>
 
 #include "experiments/report/text_table.h"
 #include "experiments/run/run_metrics.h"
-#include "experiments/workflows/json_path.h"
 #include "experiments/workflows/parallel.h"
 #include "sim/errors.h"
 #include "sim/json_input.h"
@@ -36,10 +34,7 @@ Tolerance parse_tolerance(const JsonInput& json) {
 }
 
 void check_metric_name(const JsonInput& where, const std::string& name) {
-  const auto known = run::metric_names();
-  if (std::find(known.begin(), known.end(), name) == known.end()) {
-    where.fail(fmt::format("unknown metric '{}' (known: {})", name, fmt::join(known, ", ")));
-  }
+  if (const std::string unknown = run::unknown_metric(name); !unknown.empty()) where.fail(unknown);
 }
 
 std::string run_key(const std::string& case_name, const std::string& policy) { return case_name + "/" + policy; }
@@ -73,9 +68,7 @@ RegressSuite load_regress_suite(const std::string& path) {
     rc.scenario = load_scenario_document(c.at("scenario").path_relative_to_source());
     if (const auto overrides = c.find("overrides")) {
       for (const auto& [p, v] : overrides->members()) {
-        if (const std::string why = why_missing(rc.scenario.json, p); !why.empty()) {
-          v.fail(fmt::format("{} has no value at this path ({})", rc.scenario.path, why));
-        }
+        check_override_path(rc.scenario, p, v);
         rc.overrides.values.emplace_back(p, v.raw());
       }
     }
@@ -117,13 +110,12 @@ RegressValues run_regress_suite(const RegressSuite& suite, int threads) {
 }
 
 RegressValues load_baseline(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(fmt::format("{}: baseline file missing (create it with `moesim regress <suite> --update-baseline`)", path));
+  if (!std::filesystem::exists(path)) {
+    throw InputError(fmt::format("{}: baseline file missing (create it with `moesim regress <suite> --update-baseline`)", path));
+  }
   const JsonInput json = [&] {
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-      return JsonInput::parse(text.str(), path);
+      return JsonInput::load_file(path);
     } catch (const InputError& e) {
       throw InputError(fmt::format("corrupt baseline ({}); regenerate it with --update-baseline", e.what()));
     }

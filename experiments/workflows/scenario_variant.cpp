@@ -1,5 +1,7 @@
 #include "experiments/workflows/scenario_variant.h"
 
+#include <fmt/format.h>
+
 #include "experiments/workflows/json_path.h"
 #include "sim/json_input.h"
 
@@ -7,6 +9,12 @@ namespace moesim::workflows {
 
 ScenarioDocument load_scenario_document(const std::string& path) {
   return {path, JsonInput::load_file(path).raw()};
+}
+
+void check_override_path(const ScenarioDocument& scenario, const std::string& path, const JsonInput& where) {
+  if (const std::string why = why_missing(scenario.json, path); !why.empty()) {
+    where.fail(fmt::format("{} has no value at this path ({})", scenario.path, why));
+  }
 }
 
 run::Scenario make_variant(const ScenarioDocument& base, const Overrides& overrides) {

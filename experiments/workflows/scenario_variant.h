@@ -20,6 +20,9 @@ struct ScenarioDocument {
 };
 
 ScenarioDocument load_scenario_document(const std::string& path);
+// Throws InputError at `where` (the spec's entry for that path) unless `path`
+// names an existing value of the scenario: a typo must not pass as a new key.
+void check_override_path(const ScenarioDocument& scenario, const std::string& path, const JsonInput& where);
 
 struct Overrides {
   std::vector<std::pair<std::string, nlohmann::json>> values;  // JSON path -> value

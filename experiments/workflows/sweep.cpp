@@ -7,7 +7,6 @@
 
 #include "experiments/report/text_table.h"
 #include "experiments/run/run_metrics.h"
-#include "experiments/workflows/json_path.h"
 #include "experiments/workflows/parallel.h"
 #include "sim/errors.h"
 #include "sim/json_input.h"
@@ -32,9 +31,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
     SweepAxis axis{axis_path, {}};
     for (const auto& v : values.items()) axis.values.push_back(v.raw());
     values.check(!axis.values.empty(), "a non-empty list of values");
-    if (const std::string why = why_missing(spec.scenario.json, axis_path); !why.empty()) {
-      values.fail(fmt::format("{} has no value at this path ({})", spec.scenario.path, why));
-    }
+    check_override_path(spec.scenario, axis_path, values);
     spec.axes.push_back(std::move(axis));
   }
   if (const auto policies = json.find("policies")) {

@@ -38,15 +38,17 @@ Time FlowNetwork::path_latency(std::span<const LinkId> path) const {
   return t;
 }
 
-std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double bytes, double max_rate) {
+void FlowNetwork::check_transfer(std::span<const LinkId> path, double bytes) const {
   if (!(bytes >= 0.0) || !std::isfinite(bytes)) throw std::invalid_argument("flow size must be finite and >= 0 bytes");
-  if (!(max_rate > 0.0)) throw std::invalid_argument("flow rate cap must be > 0 bytes/s");
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] >= links_.size()) throw std::out_of_range("flow path names an unknown link");
     for (std::size_t j = 0; j < i; ++j) {
       if (path[j] == path[i]) throw std::invalid_argument("flow path crosses link '" + links_[path[i]].name + "' twice");
     }
   }
+}
+
+std::uint32_t FlowNetwork::allocate_flow() {
   std::uint32_t index = free_head_;
   if (index == kNoFlow) {
     index = static_cast<std::uint32_t>(flows_.size());
@@ -55,19 +57,46 @@ std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double byt
     free_head_ = flows_[index].next_free;
   }
   Flow& f = flows_[index];
-  f.path.assign(path.begin(), path.end());
-  f.remaining = bytes;
   f.rate = 0.0;
-  f.max_rate = max_rate;
   f.sequence = next_sequence_++;
   f.state = FlowState::kLatency;
   return index;
 }
 
-FlowId FlowNetwork::launch_flow(std::uint32_t index) {
+std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double bytes, double max_rate) {
+  check_transfer(path, bytes);
+  if (!(max_rate > 0.0)) throw std::invalid_argument("flow rate cap must be > 0 bytes/s");
+  const std::uint32_t index = allocate_flow();
+  Flow& f = flows_[index];
+  f.path.assign(path.begin(), path.end());
+  f.coef.clear();
+  f.weight = 1.0;
+  f.remaining = bytes;
+  f.max_rate = max_rate;
+  return index;
+}
+
+std::uint32_t FlowNetwork::prepare_coflow(const Coflow& coflow) {
+  const std::span<const LinkId> links = coflow.links();
+  // Reference link: the one that bounds the coflow when it is alone.
+  std::size_t ref = 0;
+  for (std::size_t i = 1; i < links.size(); ++i) {
+    if (coflow.demand(i) / links_[links[i]].bandwidth > coflow.demand(ref) / links_[links[ref]].bandwidth) ref = i;
+  }
+  const std::uint32_t index = allocate_flow();
+  Flow& f = flows_[index];
+  f.path.assign(links.begin(), links.end());
+  f.coef.resize(links.size());
+  for (std::size_t i = 0; i < links.size(); ++i) f.coef[i] = coflow.demand(i) / coflow.demand(ref);
+  f.weight = links.empty() ? 1.0 : static_cast<double>(coflow.crossings(ref));
+  f.remaining = links.empty() ? 0.0 : coflow.demand(ref);
+  f.max_rate = kUncapped;
+  return index;
+}
+
+FlowId FlowNetwork::launch_flow(std::uint32_t index, Time latency) {
   Flow& f = flows_[index];
   const FlowId id{index, f.generation};
-  const Time latency = path_latency(f.path);
   if (f.path.empty() || f.remaining == 0.0) {
     // Nothing to share: the flow is done once its latency has passed.
     sim_.schedule_in(latency, [this, index] { finish(index); });
@@ -116,10 +145,11 @@ void FlowNetwork::finish(std::uint32_t index) {
   Flow& f = flows_[index];
   const Time now = sim_.now();
   if (f.state == FlowState::kActive) {
-    for (LinkId l : f.path) {
+    for (std::size_t i = 0; i < f.path.size(); ++i) {
+      const LinkId l = f.path[i];
       Link& link = links_[l];
       advance_link(link, now);
-      link.total_rate -= f.rate;
+      link.total_rate -= f.coef_at(i) * f.rate;
       auto it = std::find(link.flows.begin(), link.flows.end(), index);
       *it = link.flows.back();
       link.flows.pop_back();
@@ -202,53 +232,64 @@ void FlowNetwork::solve() {
 }
 
 void FlowNetwork::assign_rates(const std::vector<std::uint32_t>& flows, const std::vector<LinkId>& links) {
-  // Progressive filling: raise all unfrozen rates together until a link saturates
-  // or a flow hits its cap; freeze those flows; repeat.
+  // Progressive filling: raise every unfrozen entity's share together (entity e
+  // runs at w_e · share and uses a_el of that on link l) until a link saturates
+  // or an entity hits its cap; freeze those entities; repeat.
   for (LinkId l : links) {
     Link& link = links_[l];
     link.cap_left = link.bandwidth;
     link.unfrozen = static_cast<std::uint32_t>(link.flows.size());
+    link.unfrozen_weight = 0.0;
     link.total_rate = 0.0;
   }
   for (std::uint32_t fi : flows) {
-    flows_[fi].frozen = false;
-    flows_[fi].charged = false;
+    Flow& f = flows_[fi];
+    f.frozen = false;
+    f.charged = false;
+    for (std::size_t i = 0; i < f.path.size(); ++i) links_[f.path[i]].unfrozen_weight += f.weight * f.coef_at(i);
   }
+  // A link's share per unit weight; a link whose remaining users weigh nothing
+  // (rounding residue of tiny coefficients) constrains nobody.
+  const auto link_share = [](const Link& link) {
+    return link.unfrozen_weight > 0.0 ? std::max(0.0, link.cap_left) / link.unfrozen_weight
+                                      : std::numeric_limits<double>::infinity();
+  };
   std::size_t unfrozen = flows.size();
   while (unfrozen > 0) {
     double share = std::numeric_limits<double>::infinity();
     for (LinkId l : links) {
       const Link& link = links_[l];
-      if (link.unfrozen > 0) share = std::min(share, std::max(0.0, link.cap_left) / link.unfrozen);
+      if (link.unfrozen > 0) share = std::min(share, link_share(link));
     }
     for (std::uint32_t fi : flows) {
-      if (!flows_[fi].frozen) share = std::min(share, flows_[fi].max_rate);
+      if (!flows_[fi].frozen) share = std::min(share, flows_[fi].max_rate / flows_[fi].weight);
     }
     const double limit = share * (1.0 + kShareTolerance);
     std::size_t frozen_now = 0;
     for (std::uint32_t fi : flows) {
       Flow& f = flows_[fi];
       if (f.frozen) continue;
-      bool bottlenecked = f.max_rate <= limit;
+      bool bottlenecked = f.max_rate / f.weight <= limit;
       for (LinkId l : f.path) {
-        const Link& link = links_[l];
-        if (std::max(0.0, link.cap_left) / link.unfrozen <= limit) bottlenecked = true;
+        if (link_share(links_[l]) <= limit) bottlenecked = true;
       }
       if (!bottlenecked) continue;
       f.frozen = true;
-      f.rate = share;
+      f.rate = share * f.weight;
       ++frozen_now;
     }
-    // Charge the frozen flows to their links only after the sweep, so every flow
-    // of this round saw the same bottleneck test.
+    // Charge the frozen entities to their links only after the sweep, so every
+    // entity of this round saw the same bottleneck test.
     for (std::uint32_t fi : flows) {
       Flow& f = flows_[fi];
       if (!f.frozen || f.charged) continue;
       f.charged = true;
-      for (LinkId l : f.path) {
-        Link& link = links_[l];
-        link.cap_left -= f.rate;
-        link.total_rate += f.rate;
+      for (std::size_t i = 0; i < f.path.size(); ++i) {
+        Link& link = links_[f.path[i]];
+        const double a = f.coef_at(i);
+        link.cap_left -= a * f.rate;
+        link.total_rate += a * f.rate;
+        link.unfrozen_weight -= f.weight * a;
         --link.unfrozen;
       }
     }

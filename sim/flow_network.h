@@ -9,8 +9,15 @@
 // Cost model (design brief §3, "event budget"): all starts and ends that happen
 // at the same nanosecond are solved together in one deferred solve, and a solve
 // touches only the connected component (links sharing flows) of what changed.
-// Completion times live in one heap with a single simulator wake-up event, so a
-// collective of many flows costs O(changes) events, not O(flows^2).
+// Completion times live in one heap with a single simulator wake-up event.
+//
+// A collective can also start as one coflow (sim/coflow.h): an entity with a
+// demand on each of its links that progresses in lockstep on all of them. The
+// solver treats every entity alike, as weighted max-min with per-link
+// coefficients: entity e has a progress rate x_e (bytes/s on its reference link),
+// uses a_el · x_e on link l, and counts as w_e flows when shares are handed out.
+// A plain flow has a = 1 and w = 1 on its path, so the arithmetic for plain
+// flows is exactly the classic progressive filling.
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -20,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/coflow.h"
 #include "sim/inline_callback.h"
 #include "sim/simulator.h"
 #include "sim/trace_writer.h"
@@ -50,8 +58,25 @@ class FlowNetwork {
   FlowId start(std::span<const LinkId> path, double bytes, F&& on_done, double max_rate_bytes_per_s = kUncapped) {
     const std::uint32_t index = prepare_flow(path, bytes, max_rate_bytes_per_s);
     flows_[index].on_done.emplace(std::forward<F>(on_done));
-    return launch_flow(index);
+    return launch_flow(index, path_latency(path));
   }
+
+  // Starts a collective as one entity (sim/coflow.h): after its latency() it
+  // progresses on every link it uses in proportion to that link's demand, so
+  // when alone it lasts max over links of demand / bandwidth. It shares links as
+  // `crossings` flows would on its reference link (the one that bounds it alone).
+  // on_done() runs when its last byte arrives; rate() and remaining_bytes() are
+  // in bytes of that reference link.
+  template <class F>
+  FlowId start(const Coflow& coflow, F&& on_done) {
+    const std::uint32_t index = prepare_coflow(coflow);
+    flows_[index].on_done.emplace(std::forward<F>(on_done));
+    return launch_flow(index, coflow.latency());
+  }
+
+  // Throws std::invalid_argument / std::out_of_range unless `bytes` is finite and
+  // >= 0 and `path` names known links, each at most once.
+  void check_transfer(std::span<const LinkId> path, double bytes) const;
 
   // co_await net.transfer(path, bytes): suspends until the transfer completes.
   struct TransferAwaiter {
@@ -104,11 +129,14 @@ class FlowNetwork {
     // scratch for the solver
     double cap_left = 0.0;
     std::uint32_t unfrozen = 0;
+    double unfrozen_weight = 0.0;  // sum of w_e · a_el over the unfrozen entities
     std::uint32_t visit = 0;
   };
   enum class FlowState : std::uint8_t { kFree, kLatency, kActive };
   struct Flow {
     std::vector<LinkId> path;
+    std::vector<double> coef;  // a_el per path link; empty = all 1 (a plain flow)
+    double weight = 1.0;       // w_e: how many flows it counts as
     double remaining = 0.0;
     double rate = 0.0;
     double max_rate = kUncapped;
@@ -122,6 +150,7 @@ class FlowNetwork {
     bool frozen = false;
     bool charged = false;
     InlineCallback on_done;
+    double coef_at(std::size_t i) const { return coef.empty() ? 1.0 : coef[i]; }
   };
   struct Completion {
     Time at;
@@ -131,8 +160,10 @@ class FlowNetwork {
     bool operator>(const Completion& o) const { return at != o.at ? at > o.at : sequence > o.sequence; }
   };
 
+  std::uint32_t allocate_flow();
   std::uint32_t prepare_flow(std::span<const LinkId> path, double bytes, double max_rate);
-  FlowId launch_flow(std::uint32_t index);
+  std::uint32_t prepare_coflow(const Coflow& coflow);
+  FlowId launch_flow(std::uint32_t index, Time latency);
   void activate(std::uint32_t index);
   void finish(std::uint32_t index);
   void mark_dirty(LinkId l);

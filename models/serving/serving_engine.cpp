@@ -31,6 +31,12 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   json.check(c.prefill_chunk >= 1, "prefill_chunk >= 1");
   c.collective_overhead = sim::from_seconds(json.number_or("collective_overhead_us", 10.0) * 1e-6);
   json.check(c.collective_overhead >= 0, "collective_overhead_us >= 0");
+  const std::string collectives = json.string_or("collectives", "coflow");
+  if (collectives == "flows") {
+    c.collectives = ServingConfig::Collectives::kFlows;
+  } else if (collectives != "coflow") {
+    json.at("collectives").fail(fmt::format("unknown collective model '{}' (known: coflow, flows)", collectives));
+  }
   c.activation_reserve_bytes =
       static_cast<std::int64_t>(json.number_or("activation_reserve_gib", 4.0) * static_cast<double>(1LL << 30));
   json.check(c.activation_reserve_bytes >= 0, "activation_reserve_gib >= 0");
@@ -50,9 +56,16 @@ struct ServingEngine::Exchange {
   int pending = 0;
   void start(sim::FlowNetwork& net, const std::vector<sim::LinkId>& path, double bytes) {
     ++pending;
-    net.start(path, bytes, [this] {
-      if (--pending == 0) done.fire();
-    });
+    net.start(path, bytes, [this] { land(); });
+  }
+  void start(sim::FlowNetwork& net, const sim::Coflow& collective) {
+    ++pending;
+    net.start(collective, [this] { land(); });
+  }
+
+ private:
+  void land() {
+    if (--pending == 0) done.fire();
   }
 };
 
@@ -65,6 +78,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       gpu_(gpu),
       slowdowns_(slowdowns),
       topology_(topology),
+      collective_(topology.network()),
       placement_(std::move(placement)),
       policies_(policies),
       routing_(routing),
@@ -328,22 +342,29 @@ sim::Process ServingEngine::run() {
           co_await sim_.sleep(std::max(sim_.now(), expert_stage_end(layer, dispatched, copy_tokens, stage)) - sim_.now());
           if (policies_.provisioner != nullptr) policies_.provisioner->release(moe_layer, copy_busy_);
         }
-        bool any_remote = false;
-        for (int src = 0; src < gpus_ && !any_remote; ++src) {
-          for (int dst = 0; dst < gpus_; ++dst) {
-            if (src != dst && rows[static_cast<std::size_t>(src * gpus_ + dst)] > 0.0) any_remote = true;
+        // Every (source, destination) pair of GPUs that exchanges rows.
+        const auto each_part = [&](auto&& take) {
+          for (int src = 0; src < gpus_; ++src) {
+            for (int dst = 0; dst < gpus_; ++dst) {
+              const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
+              if (n == 0.0 || src == dst) continue;
+              take(combine ? topology_.gpu_to_gpu(dst, src) : topology_.gpu_to_gpu(src, dst), n * row_bytes);
+            }
           }
-        }
-        if (!any_remote) continue;  // everything stayed local: no collective
-        // The collective's fixed cost (launch and synchronisation) precedes the data.
-        co_await sim_.sleep(config_.collective_overhead);
+        };
         Exchange exchange(sim_);
-        for (int src = 0; src < gpus_; ++src) {
-          for (int dst = 0; dst < gpus_; ++dst) {
-            const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
-            if (n == 0.0 || src == dst) continue;
-            exchange.start(net, combine ? topology_.gpu_to_gpu(dst, src) : topology_.gpu_to_gpu(src, dst), n * row_bytes);
-          }
+        if (config_.collectives == ServingConfig::Collectives::kCoflow) {
+          // The collective's fixed cost (launch and synchronisation) precedes the data.
+          collective_.reset(config_.collective_overhead);
+          each_part([&](const std::vector<sim::LinkId>& path, double bytes) { collective_.add(path, bytes); });
+          if (collective_.parts() == 0) continue;  // everything stayed local: no collective
+          exchange.start(net, collective_);
+        } else {
+          bool any_remote = false;
+          each_part([&](const std::vector<sim::LinkId>&, double) { any_remote = true; });
+          if (!any_remote) continue;
+          co_await sim_.sleep(config_.collective_overhead);
+          each_part([&](const std::vector<sim::LinkId>& path, double bytes) { exchange.start(net, path, bytes); });
         }
         co_await exchange.done.wait();
       }

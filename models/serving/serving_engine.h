@@ -5,14 +5,14 @@
 // vLLM/Sarathi style) and runs the model layer by layer:
 //
 //   attention (+ gate, shared experts or dense FFN) on each GPU for its own tokens
-//   -> dispatch all-to-all: token rows to the GPUs holding their experts (flows)
+//   -> dispatch all-to-all: token rows to the GPUs holding their experts
 //   -> expert FFN on each GPU for the tokens its experts received
-//   -> combine all-to-all back (flows)
+//   -> combine all-to-all back
 //
 // Each stage ends when the slowest GPU (or the last flow) is done: the straggler
 // sets the pace. Per-token routing is aggregated to per-(layer, GPU, expert)
-// counts before it reaches the engine, so a layer costs O(GPUs²) flows and O(1)
-// solves, not O(tokens) events.
+// counts before it reaches the engine, and an all-to-all is one coflow by default,
+// so a layer costs O(1) events and solves, not O(tokens) or O(GPUs²).
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -46,6 +46,12 @@ struct ServingConfig {
   int max_running_requests = 256;          // per GPU
   std::int64_t prefill_chunk = 512;        // per request per iteration
   sim::Time collective_overhead = 10000;   // fixed cost per all-to-all (ns)
+  // coflow: an all-to-all is one entity whose parts progress together (NCCL
+  // interleaves chunks across peers): one start and one end per collective.
+  // flows: one max-min flow per (source, destination) pair, each ending on its
+  // own: the finer model, O(GPUs²) events per collective (docs/models.md).
+  enum class Collectives { kCoflow, kFlows };
+  Collectives collectives = Collectives::kCoflow;
   std::int64_t activation_reserve_bytes = std::int64_t{4} << 30;
 };
 
@@ -115,6 +121,7 @@ class ServingEngine {
   const GpuProfile& gpu_;
   const std::vector<GpuSlowdown>& slowdowns_;
   Topology& topology_;
+  sim::Coflow collective_;  // the all-to-all being gathered (buffers reused)
   ExpertPlacement placement_;
   ServingPolicies policies_;
   bool migrating_ = false;

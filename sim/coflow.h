@@ -1,0 +1,53 @@
+#pragma once
+// The parts of a collective (an all-to-all, say), gathered before it starts as one
+// activity on a FlowNetwork (docs/engine.md, "Coflows").
+//
+// Why: a collective of F point-to-point flows, each ending at its own instant,
+// costs F completion events and F re-solves of the shared component; at 8 GPUs
+// and 64 collectives per iteration that is most of a serving run's time. NCCL
+// interleaves its chunks across peers, so the parts of one collective progress
+// together; a coflow models exactly that: one entity whose demand on link l is
+// the bytes its parts carry over l, progressing in lockstep on all its links, so
+// it costs one start and one completion whatever F is.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace moesim::sim {
+
+class FlowNetwork;
+using LinkId = std::uint32_t;
+
+class Coflow {
+ public:
+  // `fixed_overhead`: a cost the collective pays before any byte moves (launch,
+  // synchronisation), added to the slowest part's path latency.
+  explicit Coflow(const FlowNetwork& net, Time fixed_overhead = 0);
+
+  // Adds a part moving `bytes` over `path` (a link at most once per path).
+  void add(std::span<const LinkId> path, double bytes);
+  // Forgets the parts (keeps the buffers) and sets the next collective's overhead.
+  void reset(Time fixed_overhead = 0);
+
+  std::size_t parts() const { return parts_; }
+  // Fixed overhead plus the longest path latency of a part.
+  Time latency() const { return overhead_ + max_path_latency_; }
+  std::span<const LinkId> links() const { return links_; }
+  // Bytes over links()[i], and how many parts cross it.
+  double demand(std::size_t i) const { return demand_[i]; }
+  std::uint32_t crossings(std::size_t i) const { return crossings_[i]; }
+
+ private:
+  const FlowNetwork& net_;
+  Time overhead_ = 0;
+  Time max_path_latency_ = 0;
+  std::size_t parts_ = 0;
+  std::vector<LinkId> links_;  // in order of first use, so the result is deterministic
+  std::vector<double> demand_;
+  std::vector<std::uint32_t> crossings_;
+  std::vector<std::uint32_t> slot_;  // link id -> 1 + index in links_, 0 = unused
+};
+
+}  // namespace moesim::sim

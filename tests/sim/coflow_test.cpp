@@ -1,0 +1,165 @@
+// Coflows (collectives as one entity) against hand-computed timelines, and the
+// identity with plain flows where the two models coincide.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "sim/coflow.h"
+#include "sim/flow_network.h"
+#include "sim/rng.h"
+
+using namespace moesim::sim;
+
+namespace {
+constexpr double kGBps = 1e9;
+}  // namespace
+
+TEST_CASE("a lone all-to-all coflow lasts as long as its busiest link needs", "[sim][coflow]") {
+  // Three GPUs on a switch: egress e_i and ingress i_i, 1 GB/s each, 500 ns per hop.
+  Simulator sim;
+  FlowNetwork net(sim);
+  std::vector<LinkId> egress, ingress;
+  for (int g = 0; g < 3; ++g) {
+    egress.push_back(net.add_link("e" + std::to_string(g), 1 * kGBps, 500));
+    ingress.push_back(net.add_link("i" + std::to_string(g), 1 * kGBps, 500));
+  }
+  Coflow all_to_all(net, 10000);
+  const auto part = [&](int src, int dst, double bytes) {
+    const std::vector<LinkId> path{egress[src], ingress[dst]};
+    all_to_all.add(path, bytes);
+  };
+  part(0, 1, 2e6);
+  part(0, 2, 1e6);
+  part(1, 0, 1e6);
+  part(2, 0, 1e6);
+  REQUIRE(all_to_all.parts() == 4);
+  CHECK(all_to_all.latency() == 10000 + 1000);
+  Time done = -1;
+  net.start(all_to_all, [&] { done = sim.now(); });
+  sim.run();
+  // GPU 0 sends 3 MB through e0: 3 ms; every other link carries less and keeps pace.
+  CHECK(done == 11000 + 3000000);
+  CHECK(net.link_bytes(egress[0]) == Approx(3e6));
+  CHECK(net.link_bytes(ingress[1]) == Approx(2e6));
+  CHECK(net.link_bytes(ingress[0]) == Approx(2e6));
+  CHECK(net.link_busy_time(ingress[2]) == 3000000);  // 1 MB spread over the whole 3 ms
+  CHECK(net.solves() == 2);  // one when it starts, one when it ends: not one per part
+}
+
+TEST_CASE("a coflow shares a link as its parts would", "[sim][coflow]") {
+  // Two 1 MB parts and a 0.5 MB plain flow on one 1 GB/s link: the coflow weighs
+  // two flows, so it gets 2/3 until the plain flow ends at 1.5 ms, then the rest:
+  // 1 MB left at 1 GB/s ends at 2.5 ms — the per-flow timeline exactly.
+  Simulator sim;
+  FlowNetwork net(sim);
+  const LinkId l = net.add_link("link", 1 * kGBps, 0);
+  const std::vector<LinkId> path{l};
+  Coflow c(net);
+  c.add(path, 1e6);
+  c.add(path, 1e6);
+  Time coflow_done = -1, flow_done = -1;
+  const FlowId id = net.start(c, [&] { coflow_done = sim.now(); });
+  net.start(path, 0.5e6, [&] { flow_done = sim.now(); });
+  sim.run_until(1000);
+  CHECK(net.rate(id) == Approx(2.0 / 3.0 * kGBps));
+  CHECK(net.remaining_bytes(id) == Approx(2e6 - 2.0 / 3.0 * 1e3));
+  sim.run();
+  CHECK(flow_done == 1500000);
+  CHECK(coflow_done == 2500000);
+}
+
+TEST_CASE("a coflow uses each link in proportion to its demand there", "[sim][coflow]") {
+  // Parts: 1 MB over L1 and L2, 1 MB over L1 alone. Demand 2 MB on L1 (the reference,
+  // two crossings), 1 MB on L2 (coefficient 1/2). A 0.25 MB plain flow on L2.
+  // Weights on L2: 2 · 1/2 + 1 = 2, on L1: 2, so the share is 0.5 GB/s per unit:
+  // the coflow runs at 1 GB/s on L1 (0.5 on L2), the plain flow at 0.5 GB/s.
+  Simulator sim;
+  FlowNetwork net(sim);
+  const LinkId l1 = net.add_link("L1", 1 * kGBps, 0);
+  const LinkId l2 = net.add_link("L2", 1 * kGBps, 0);
+  Coflow c(net);
+  const std::vector<LinkId> both{l1, l2}, first{l1}, second{l2};
+  c.add(both, 1e6);
+  c.add(first, 1e6);
+  Time coflow_done = -1, flow_done = -1;
+  net.start(c, [&] { coflow_done = sim.now(); });
+  const FlowId plain = net.start(second, 0.25e6, [&] { flow_done = sim.now(); });
+  sim.run_until(1);
+  CHECK(net.rate(plain) == Approx(0.5 * kGBps));
+  sim.run();
+  CHECK(flow_done == 500000);
+  CHECK(coflow_done == 2000000);  // L1 bounds it throughout
+  CHECK(net.link_bytes(l2) == Approx(1.25e6));
+}
+
+TEST_CASE("a one-part coflow is exactly a plain flow", "[sim][coflow]") {
+  Rng rng(7);
+  for (int trial = 0; trial < 50; ++trial) {
+    const double bytes = 1 + rng.uniform01() * 1e8;
+    const double bw = 1e9 + rng.uniform01() * 1e11;
+    Time as_flow = -1, as_coflow = -1;
+    for (const bool coflow : {false, true}) {
+      Simulator sim;
+      FlowNetwork net(sim);
+      const std::vector<LinkId> path{net.add_link("a", bw, 300), net.add_link("b", bw * 2, 200)};
+      Time& out = coflow ? as_coflow : as_flow;
+      if (coflow) {
+        Coflow c(net);
+        c.add(path, bytes);
+        net.start(c, [&] { out = sim.now(); });
+      } else {
+        net.start(path, bytes, [&] { out = sim.now(); });
+      }
+      sim.run();
+    }
+    CHECK(as_coflow == as_flow);
+  }
+}
+
+TEST_CASE("a lone coflow of random parts ends at max over links of demand / bandwidth", "[sim][coflow]") {
+  Rng rng(11);
+  for (int trial = 0; trial < 30; ++trial) {
+    Simulator sim;
+    FlowNetwork net(sim);
+    std::vector<LinkId> links;
+    for (int i = 0; i < 6; ++i) links.push_back(net.add_link("l" + std::to_string(i), (1 + rng.uniform01() * 9) * kGBps, 0));
+    std::vector<double> demand(links.size(), 0.0);
+    Coflow c(net);
+    for (int p = 0; p < 12; ++p) {
+      const auto a = static_cast<std::size_t>(rng.uniform01() * 6);
+      const auto b = (a + 1 + static_cast<std::size_t>(rng.uniform01() * 5)) % 6;
+      const double bytes = rng.uniform01() * 1e7;
+      const std::vector<LinkId> path{links[a], links[b]};
+      c.add(path, bytes);
+      demand[a] += bytes;
+      demand[b] += bytes;
+    }
+    double bound_s = 0.0;
+    for (std::size_t i = 0; i < links.size(); ++i) bound_s = std::max(bound_s, demand[i] / net.link_bandwidth(links[i]));
+    Time done = -1;
+    net.start(c, [&] { done = sim.now(); });
+    sim.run();
+    CHECK(std::abs(static_cast<double>(done) - bound_s * 1e9) <= 1.0);
+  }
+}
+
+TEST_CASE("empty coflows finish after their latency; bad parts are refused", "[sim][coflow]") {
+  Simulator sim;
+  FlowNetwork net(sim);
+  const LinkId l = net.add_link("l", 1 * kGBps, 700);
+  const std::vector<LinkId> path{l}, twice{l, l}, unknown{l + 5};
+  Coflow c(net, 2000);
+  c.add(path, 0.0);
+  Time done = -1;
+  net.start(c, [&] { done = sim.now(); });
+  sim.run();
+  CHECK(done == 2700);
+  CHECK(net.solves() == 0);
+  CHECK_THROWS_AS(c.add(path, -1.0), std::invalid_argument);
+  CHECK_THROWS_AS(c.add(path, std::nan("")), std::invalid_argument);
+  CHECK_THROWS_AS(c.add(twice, 1.0), std::invalid_argument);
+  CHECK_THROWS_AS(c.add(unknown, 1.0), std::out_of_range);
+  c.reset(0);
+  CHECK(c.parts() == 0);
+  CHECK(c.latency() == 0);
+}

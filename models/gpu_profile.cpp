@@ -20,29 +20,28 @@ double GpuProfile::peak_for(const std::string& dtype) const {
   return it->second;
 }
 
-sim::Time GpuProfile::roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown) const {
-  const double compute_s = work.flops / (compute_efficiency * peak_for(dtype)) * slowdown.compute;
+sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown) const {
+  const double compute_s = work.flops / (compute_efficiency * peak) * slowdown.compute;
   const double memory_s = work.bytes / (memory_efficiency * hbm_bytes_per_s) * slowdown.memory;
   return sim::from_seconds(std::max(compute_s, memory_s)) + launch_overhead;
 }
 
-sim::Time GpuProfile::op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown) const {
+sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork& work, GpuSlowdown slowdown) const {
   if (tokens <= 0.0) return 0;
-  const auto it = tables.find(key);
-  if (it == tables.end() || tokens < it->second.tokens.front() || tokens > it->second.tokens.back()) {
-    return roofline_time(work, key.dtype, slowdown);
+  const LatencyTable* t = op.table;
+  if (t == nullptr || tokens < t->tokens.front() || tokens > t->tokens.back()) {
+    return roofline_time(work, op.peak_flops, slowdown);
   }
-  const LatencyTable& t = it->second;
-  const auto hi = static_cast<std::size_t>(std::lower_bound(t.tokens.begin(), t.tokens.end(), tokens) - t.tokens.begin());
-  double measured = static_cast<double>(t.time[hi]);
-  if (t.tokens[hi] != tokens) {
+  const auto hi = static_cast<std::size_t>(std::lower_bound(t->tokens.begin(), t->tokens.end(), tokens) - t->tokens.begin());
+  double measured = static_cast<double>(t->time[hi]);
+  if (t->tokens[hi] != tokens) {
     const std::size_t lo = hi - 1;
-    const double f = (std::log(tokens) - std::log(t.tokens[lo])) / (std::log(t.tokens[hi]) - std::log(t.tokens[lo]));
-    measured = static_cast<double>(t.time[lo]) + f * static_cast<double>(t.time[hi] - t.time[lo]);
+    const double f = (std::log(tokens) - std::log(t->tokens[lo])) / (std::log(t->tokens[hi]) - std::log(t->tokens[lo]));
+    measured = static_cast<double>(t->time[lo]) + f * static_cast<double>(t->time[hi] - t->time[lo]);
   }
   if (slowdown.compute != 1.0 || slowdown.memory != 1.0) {
-    const auto nominal = static_cast<double>(roofline_time(work, key.dtype));
-    measured *= static_cast<double>(roofline_time(work, key.dtype, slowdown)) / nominal;
+    const auto nominal = static_cast<double>(roofline_time(work, op.peak_flops));
+    measured *= static_cast<double>(roofline_time(work, op.peak_flops, slowdown)) / nominal;
   }
   return static_cast<sim::Time>(std::llround(measured));
 }

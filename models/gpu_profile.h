@@ -60,12 +60,30 @@ class GpuProfile {
   sim::Time launch_overhead = 0;
   std::map<OpKey, LatencyTable> tables;
 
+  // An op looked up once — its latency table, if measured, and its dtype's peak —
+  // so that engines timing it millions of times skip the lookups by name.
+  struct ResolvedOp {
+    const LatencyTable* table = nullptr;
+    double peak_flops = 0.0;
+  };
+
   // Throws InputError naming the GPU and dtype when the profile lacks that dtype.
   double peak_for(const std::string& dtype) const;
-  sim::Time roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown = {}) const;
+  ResolvedOp resolve(const OpKey& key) const { return ResolvedOp{table_for(key), peak_for(key.dtype)}; }
+  sim::Time roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown = {}) const {
+    return roofline_time(work, peak_for(dtype), slowdown);
+  }
+  sim::Time roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown = {}) const;
   // Table inside its measured range, roofline outside it; 0 tokens cost nothing.
-  sim::Time op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const;
+  sim::Time op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const {
+    return op_time(resolve(key), tokens, work, slowdown);
+  }
+  sim::Time op_time(const ResolvedOp& op, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const;
   bool has_table(const OpKey& key) const { return tables.count(key) != 0; }
+  const LatencyTable* table_for(const OpKey& key) const {
+    const auto it = tables.find(key);
+    return it == tables.end() ? nullptr : &it->second;
+  }
 };
 
 GpuProfile parse_gpu_profile(const JsonInput& json);

@@ -24,11 +24,28 @@ struct AttentionLoad {
   void add_decode(std::int64_t context);
 };
 
-// Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer.
+// The layer costs of one model on one GPU type, with every table and peak looked
+// up once: engines ask for them per layer and GPU of every iteration. Both
+// references must outlive the object.
+class LayerCosts {
+ public:
+  LayerCosts(const MoeModel& m, const GpuProfile& gpu);
+
+  // Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer.
+  sim::Time non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const;
+  // One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
+  sim::Time expert(GpuSlowdown slow, std::int64_t tokens) const;
+
+ private:
+  const MoeModel& m_;
+  const GpuProfile& gpu_;
+  GpuProfile::ResolvedOp prefill_, decode_, gate_, expert_ffn_;
+  double peak_flops_;  // the model's dtype, for the untabulated rest
+};
+
+// One-off forms of the above (each call resolves the lookups again).
 sim::Time non_expert_layer_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, int layer,
                                 const AttentionLoad& load);
-
-// One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
 sim::Time expert_compute_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, std::int64_t tokens);
 
 }  // namespace moesim::models

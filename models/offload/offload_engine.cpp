@@ -33,7 +33,7 @@ ActivationMatrix request_activations(const MoeModel& model, RoutingSource& routi
 OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu, Topology& topology,
                              const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing,
                              OffloadMetrics& metrics)
-    : sim_(sim), model_(model), gpu_(gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
+    : sim_(sim), model_(model), gpu_(gpu), costs_(model, gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
       metrics_(metrics), cache_(model.moe_layer_count(), model.experts, config.cache_experts),
       fetch_rate_cap_(sim::FlowNetwork::kUncapped),
       expert_bytes_(static_cast<double>(model.expert_bytes())),
@@ -203,7 +203,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
           }
           metrics_.stall_time += sim_.now() - wait_start;
         }
-        const sim::Time dense = non_expert_layer_time(model_, gpu_, nominal, layer, load);
+        const sim::Time dense = costs_.non_expert(nominal, layer, load);
         metrics_.compute_time += dense;
         co_await sim_.sleep(dense);
         if (!model_.is_moe_layer(layer)) continue;
@@ -224,7 +224,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
               ++metrics_.hits;
               if (cache_.mark_used(id)) ++metrics_.prefetches_used;
               ready.push_back(id);
-              ready_compute += expert_compute_time(model_, gpu_, nominal, chosen[static_cast<std::size_t>(e)]);
+              ready_compute += costs_.expert(nominal, chosen[static_cast<std::size_t>(e)]);
               break;
             case Residency::kFetching: ++metrics_.prefetch_in_flight; pending.push_back(e); break;
             case Residency::kHost: ++metrics_.misses; pending.push_back(e); break;
@@ -266,7 +266,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
           pending.erase(landed);
           const int id = cache_.id(ml, e);
           if (cache_.mark_used(id)) ++metrics_.prefetches_used;
-          const sim::Time t = expert_compute_time(model_, gpu_, nominal, chosen[static_cast<std::size_t>(e)]);
+          const sim::Time t = costs_.expert(nominal, chosen[static_cast<std::size_t>(e)]);
           metrics_.compute_time += t;
           co_await sim_.sleep(t);
           release(id);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "models/gpu_profile.h"
+#include "models/layer_costs.h"
 #include "models/moe_model.h"
 #include "models/offload/cache_policy.h"
 #include "models/offload/expert_cache.h"
@@ -77,6 +78,7 @@ class OffloadEngine {
   sim::Simulator& sim_;
   const MoeModel& model_;
   const GpuProfile& gpu_;
+  LayerCosts costs_;
   Topology& topology_;
   OffloadConfig config_;
   CachePolicy& policy_;

@@ -76,6 +76,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
     : sim_(sim),
       model_(model),
       gpu_(gpu),
+      costs_(model, gpu),
       slowdowns_(slowdowns),
       topology_(topology),
       collective_(topology.network()),
@@ -96,6 +97,9 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),
                           std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
   running_.resize(static_cast<std::size_t>(gpus_));
+  for (int src = 0; src < gpus_; ++src) {
+    for (int dst = 0; dst < gpus_; ++dst) gpu_paths_.push_back(src == dst ? std::vector<sim::LinkId>{} : topology_.gpu_to_gpu(src, dst));
+  }
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
   if (trace_ != nullptr) {
@@ -189,7 +193,7 @@ sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer
   AttentionLoad load;
   for (const auto& [r, chunk] : b.prefill[g]) load.add_prefill(r->context(), chunk);
   for (const Request* r : b.decode[g]) load.add_decode(r->context());
-  return non_expert_layer_time(model_, gpu_, slowdowns_[g], layer, load);
+  return costs_.non_expert(slowdowns_[g], layer, load);
 }
 
 void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
@@ -348,7 +352,7 @@ sim::Process ServingEngine::run() {
             for (int dst = 0; dst < gpus_; ++dst) {
               const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
               if (n == 0.0 || src == dst) continue;
-              take(combine ? topology_.gpu_to_gpu(dst, src) : topology_.gpu_to_gpu(src, dst), n * row_bytes);
+              take(gpu_paths_[static_cast<std::size_t>(combine ? dst * gpus_ + src : src * gpus_ + dst)], n * row_bytes);
             }
           }
         };
@@ -392,7 +396,7 @@ sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::v
     const auto gi = static_cast<std::size_t>(g);
     stage[gi] = 0;
     for (std::size_t e = 0; e < E; ++e) {
-      const sim::Time t = expert_compute_time(model_, gpu_, slowdowns_[gi], copy_tokens[gi * E + e]);
+      const sim::Time t = costs_.expert(slowdowns_[gi], copy_tokens[gi * E + e]);
       copy_busy_[gi * E + e] = t;
       stage[gi] += t;
     }

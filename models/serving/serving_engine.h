@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "models/gpu_profile.h"
+#include "models/layer_costs.h"
 #include "models/moe_model.h"
 #include "models/serving/expert_placement.h"
 #include "models/serving/expert_provisioner.h"
@@ -119,9 +120,11 @@ class ServingEngine {
   sim::Simulator& sim_;
   const MoeModel& model_;
   const GpuProfile& gpu_;
+  LayerCosts costs_;
   const std::vector<GpuSlowdown>& slowdowns_;
   Topology& topology_;
   sim::Coflow collective_;  // the all-to-all being gathered (buffers reused)
+  std::vector<std::vector<sim::LinkId>> gpu_paths_;  // [src * gpus + dst]: the route, looked up once
   ExpertPlacement placement_;
   ServingPolicies policies_;
   bool migrating_ = false;

@@ -98,7 +98,8 @@ int sweep(const SweepOptions& o, const workflows::Ranks& ranks) {
 int run_sweep(const std::vector<std::string>& args) {
   CommandParser parser("sweep", "<sweep.json> [options]",
                        "Runs a scenario grid: {\"scenario\": file, \"grid\": {\"$.json.path\": [values], ...},\n"
-                       "\"policies\": [...], \"seeds\": [...]} — every combination, on a thread pool and, under\n"
+                       "\"zip\": {\"$.path\": [values], ...}, \"policies\": [...], \"seeds\": [...]} — every combination\n"
+                       "of the grid axes and the zip (whose equal-length lists move in step), on a thread pool and, under\n"
                        "`mpirun -np N moesim sweep ...`, across MPI ranks. Finished points are kept in\n"
                        "<out>/points-<rank>.jsonl; running the same sweep again resumes where it stopped.\n"
                        "Writes <out>/sweep.json and <out>/sweep.csv (sorted by point, whatever the split).");

@@ -13,9 +13,42 @@
 
 namespace moesim::workflows {
 
+namespace {
+
+template <class Json>
+Json axis_json(const SweepAxis& a, bool zipped) {
+  Json j{{"path", a.path}, {"values", a.values}};
+  if (zipped) j["zip"] = true;
+  return j;
+}
+
+// Reads {path: [values]} members as axes: each its own group, or, for a zip, all
+// in one group with lists of one length.
+void read_axes(SweepSpec& spec, const JsonInput& object, bool zip) {
+  const auto members = object.members();
+  object.check(!members.empty(), "an object of JSON path -> list of values, with at least one path");
+  std::size_t group = spec.axes.empty() ? 0 : spec.axes.back().group + 1;
+  std::size_t first = spec.axes.size();  // the zip's first axis, once read
+  for (const auto& [axis_path, values] : members) {
+    SweepAxis axis{axis_path, {}, group};
+    if (!zip) ++group;
+    for (const auto& v : values.items()) axis.values.push_back(v.raw());
+    values.check(!axis.values.empty(), "a non-empty list of values");
+    if (zip && first < spec.axes.size()) {
+      const SweepAxis& lead = spec.axes[first];
+      values.check(axis.values.size() == lead.values.size(),
+                   fmt::format("{} values, as many as '{}' (zipped lists move in step)", lead.values.size(), lead.path));
+    }
+    check_override_path(spec.scenario, axis_path, values);
+    spec.axes.push_back(std::move(axis));
+  }
+}
+
+}  // namespace
+
 nlohmann::json SweepSpec::identity() const {
   nlohmann::json axes_json = nlohmann::json::array();
-  for (const auto& a : axes) axes_json.push_back({{"path", a.path}, {"values", a.values}});
+  for (const auto& a : axes) axes_json.push_back(axis_json<nlohmann::json>(a, is_zipped(a)));
   return {{"scenario", scenario.json}, {"grid", axes_json}, {"policies", policies}, {"seeds", seeds}};
 }
 
@@ -24,16 +57,11 @@ SweepSpec load_sweep_spec(const std::string& path) {
   SweepSpec spec;
   spec.source = path;
   spec.scenario = load_scenario_document(json.at("scenario").path_relative_to_source());
-  const JsonInput grid = json.at("grid");
-  const auto members = grid.members();
-  grid.check(!members.empty(), "an object of JSON path -> list of values, with at least one path");
-  for (const auto& [axis_path, values] : members) {
-    SweepAxis axis{axis_path, {}};
-    for (const auto& v : values.items()) axis.values.push_back(v.raw());
-    values.check(!axis.values.empty(), "a non-empty list of values");
-    check_override_path(spec.scenario, axis_path, values);
-    spec.axes.push_back(std::move(axis));
-  }
+  const auto grid = json.find("grid");
+  const auto zip = json.find("zip");
+  if (!grid && !zip) json.at("grid");  // names what is missing
+  if (grid) read_axes(spec, *grid, false);
+  if (zip) read_axes(spec, *zip, true);
   if (const auto policies = json.find("policies")) {
     for (const auto& p : policies->items()) spec.policies.push_back(p.string());
     policies->check(!spec.policies.empty(), "a non-empty list of placement policies");
@@ -50,8 +78,10 @@ std::vector<SweepPoint> sweep_points(const SweepSpec& spec) {
   std::vector<std::optional<std::uint64_t>> seeds;
   for (const auto s : spec.seeds) seeds.emplace_back(s);
   if (seeds.empty()) seeds.emplace_back(std::nullopt);
-  // Odometer over the axes, last axis fastest; then policies, then seeds innermost.
-  std::vector<std::size_t> digit(spec.axes.size(), 0);
+  // Odometer over the axis groups, last group fastest; then policies, then seeds innermost.
+  const std::size_t groups = spec.axes.empty() ? 0 : spec.axes.back().group + 1;
+  std::vector<std::size_t> digit(groups, 0), radix(groups, 0);
+  for (const auto& a : spec.axes) radix[a.group] = a.values.size();
   std::vector<SweepPoint> points;
   for (;;) {
     for (const auto& policy : policies) {
@@ -59,7 +89,7 @@ std::vector<SweepPoint> sweep_points(const SweepSpec& spec) {
         SweepPoint p;
         p.index = points.size();
         for (std::size_t a = 0; a < spec.axes.size(); ++a) {
-          p.overrides.values.emplace_back(spec.axes[a].path, spec.axes[a].values[digit[a]]);
+          p.overrides.values.emplace_back(spec.axes[a].path, spec.axes[a].values[digit[spec.axes[a].group]]);
         }
         p.overrides.policy = policy;
         p.overrides.seed = seed;
@@ -69,9 +99,9 @@ std::vector<SweepPoint> sweep_points(const SweepSpec& spec) {
         points.push_back(std::move(p));
       }
     }
-    std::size_t a = spec.axes.size();
-    while (a > 0 && ++digit[a - 1] == spec.axes[a - 1].values.size()) digit[--a] = 0;
-    if (a == 0) break;
+    std::size_t g = groups;
+    while (g > 0 && ++digit[g - 1] == radix[g - 1]) digit[--g] = 0;
+    if (g == 0) break;
   }
   return points;
 }
@@ -152,7 +182,7 @@ std::string sweep_json(const SweepSpec& spec, const std::vector<nlohmann::ordere
   j["sweep"] = spec.source;
   j["scenario"] = spec.scenario.path;
   j["grid"] = nlohmann::ordered_json::array();
-  for (const auto& a : spec.axes) j["grid"].push_back({{"path", a.path}, {"values", a.values}});
+  for (const auto& a : spec.axes) j["grid"].push_back(axis_json<nlohmann::ordered_json>(a, spec.is_zipped(a)));
   j["points"] = nlohmann::ordered_json::array();
   for (auto r : sorted(results)) {
     r.erase("key");

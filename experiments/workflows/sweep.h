@@ -16,6 +16,9 @@ namespace moesim::workflows {
 struct SweepAxis {
   std::string path;
   std::vector<nlohmann::json> values;
+  // Axes of one group move together (a "zip": the i-th values of each); every
+  // "grid" axis is a group of its own, and the sweep is the product of groups.
+  std::size_t group = 0;
 };
 
 struct SweepSpec {
@@ -24,6 +27,12 @@ struct SweepSpec {
   std::vector<SweepAxis> axes;
   std::vector<std::string> policies;  // empty: the scenario's own placement
   std::vector<std::uint64_t> seeds;   // empty: the scenario's seed
+  // Whether `a` shares its group with another axis.
+  bool is_zipped(const SweepAxis& a) const {
+    std::size_t n = 0;
+    for (const auto& b : axes) n += b.group == a.group ? 1 : 0;
+    return n > 1;
+  }
   // Everything that decides the results (scenario document included): a resumed
   // sweep must match it exactly.
   nlohmann::json identity() const;
@@ -35,9 +44,11 @@ struct SweepPoint {
   std::string key;  // canonical text of the overrides: what resuming matches on
 };
 
-// {"scenario": file, "grid": {path: [values], ...}, "policies": [...], "seeds": [...]}.
-// Throws InputError naming the JSON path for bad specs, empty grids and paths the
-// scenario does not have.
+// {"scenario": file, "grid": {path: [values], ...}, "zip": {path: [values], ...},
+//  "policies": [...], "seeds": [...]}: the product of the grid axes and the zip
+// (whose lists, of one length, are walked in step; e.g. GPUs and arrival rate).
+// Throws InputError naming the JSON path for bad specs, empty grids, zips of
+// unequal lengths and paths the scenario does not have.
 SweepSpec load_sweep_spec(const std::string& path);
 std::vector<SweepPoint> sweep_points(const SweepSpec& spec);
 // Builds every point's scenario once, so that a bad value fails before any run.

@@ -106,6 +106,8 @@ TEST_CASE("sweep: bad sweeps fail naming what and where, and write nothing", "[s
       {R"({})", "$.grid: expected an object of JSON path -> list of values"},
       {R"({"$.workload.duration_s": []})", "$.grid.$.workload.duration_s: expected a non-empty list of values"},
       {R"({"$.workload.duration_s": [1, -2]})", "point 4 ($.workload.duration_s=-2, policy=static-contiguous, seed=1)"},
+      {R"({"$.workload.duration_s": [1]}, "zip": {"$.cluster.variability.spread": [0.0, 0.1], "$.workload.arrivals.rate_per_s": [2]})",
+       "$.zip.$.workload.arrivals.rate_per_s: expected 2 values, as many as '$.cluster.variability.spread' (zipped lists move in step)"},
   };
   for (const auto& c : cases) {
     const auto spec = sweep_file("sweep-bad", c.grid);

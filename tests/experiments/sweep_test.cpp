@@ -32,7 +32,7 @@ TEST_CASE("set_at_path refuses paths the document does not have, saying where th
 
 TEST_CASE("sweep points: every combination once, last axis fastest, seeds innermost", "[sweep]") {
   moesim::workflows::SweepSpec spec;
-  spec.axes = {{"$.x", {1, 2, 3}}, {"$.y", {"a", "b"}}};
+  spec.axes = {{"$.x", {1, 2, 3}, 0}, {"$.y", {"a", "b"}, 1}};
   spec.policies = {"p", "q"};
   spec.seeds = {5, 6};
   const auto points = moesim::workflows::sweep_points(spec);
@@ -52,6 +52,22 @@ TEST_CASE("sweep points: every combination once, last axis fastest, seeds innerm
   CHECK(points[4].overrides.values[1].second == "b");
   CHECK(points[8].overrides.values[0].second == 2);
   CHECK(points.back().overrides.values[0].second == 3);
+}
+
+TEST_CASE("zipped axes move in step; the product runs over groups", "[sweep]") {
+  moesim::workflows::SweepSpec spec;
+  // machines and rate zipped (group 0), spread its own axis (group 1).
+  spec.axes = {{"$.machines", {1, 2, 4}, 0}, {"$.rate", {10, 20, 40}, 0}, {"$.spread", {0.0, 0.1}, 1}};
+  CHECK(spec.is_zipped(spec.axes[0]));
+  CHECK_FALSE(spec.is_zipped(spec.axes[2]));
+  const auto points = moesim::workflows::sweep_points(spec);
+  REQUIRE(points.size() == 3 * 2);
+  for (const auto& p : points) {
+    CHECK(p.overrides.values[1].second.get<int>() == 10 * p.overrides.values[0].second.get<int>());
+  }
+  CHECK(points[1].overrides.values[2].second == 0.1);
+  CHECK(points[2].overrides.values[0].second == 2);
+  CHECK(points.back().overrides.values[1].second == 40);
 }
 
 TEST_CASE("a sweep without axes' companions runs the scenario's own policy and seed", "[sweep]") {

@@ -217,4 +217,42 @@ TEST_CASE("bad batching settings name the field", "[models][serving]") {
   CHECK_THROWS_WITH(parse_serving_config(JsonInput::parse(R"({"batching": "dynamic"})", "s.json")),
                     Catch::Contains("$.batching") && Catch::Contains("static-buckets"));
   CHECK_THROWS_WITH(parse_serving_config(JsonInput::parse(R"({"bucket_s": 0})", "s.json")), Catch::Contains("bucket_s"));
+  CHECK_THROWS_WITH(parse_serving_config(JsonInput::parse(R"({"collectives": "ring"})", "s.json")),
+                    Catch::Contains("$.collectives") && Catch::Contains("coflow, flows"));
+  CHECK(parse_serving_config(JsonInput::parse(R"({"collectives": "flows"})", "s.json")).collectives ==
+        ServingConfig::Collectives::kFlows);
+}
+
+TEST_CASE("an all-to-all as one coflow lasts as long as its busiest port; as flows, as its last flow", "[models][serving]") {
+  // One request of 14 prompt tokens on GPU 0; token t goes to expert 1 + t % 7, i.e. two
+  // rows to each of GPUs 1..7. Dispatch: GPU 0's NVLink egress carries 14 rows. Combine:
+  // the same back into GPU 0's ingress. Both models give 14 rows / 370 GB/s here, since the
+  // seven equal flows share the port evenly; with unequal pairs the coflow is shorter.
+  struct Spread final : RoutingSource {
+    std::string label() const override { return "spread"; }
+    RoutingCounts route(const BatchSpans& batch) override {
+      const auto tokens = tokens_per_gpu(batch);
+      RoutingCounts c(1, std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(8, 0)));
+      for (std::size_t g = 0; g < tokens.size(); ++g) {
+        for (std::int64_t t = 0; t < tokens[g]; ++t) ++c[0][g][static_cast<std::size_t>(1 + t % 7)];
+      }
+      return c;
+    }
+  };
+  sim::Time first_token[2] = {0, 0};
+  std::uint64_t solves[2] = {0, 0};
+  for (const bool flows : {false, true}) {
+    Spread routing;
+    ServingConfig config;
+    config.collectives = flows ? ServingConfig::Collectives::kFlows : ServingConfig::Collectives::kCoflow;
+    Harness h(one_layer_model(), routing, config);
+    h.submit_at(0, 14, 1, 0);
+    h.finish();
+    REQUIRE(h.metrics.requests().size() == 1);
+    first_token[flows ? 1 : 0] = h.metrics.requests()[0].first_token;
+    solves[flows ? 1 : 0] = h.net.solves();
+  }
+  CHECK(first_token[0] == first_token[1]);
+  CHECK(solves[0] == 4);   // start and end of each of the two coflows
+  CHECK(solves[1] >= 4);   // the flows' starts and ends, batched per nanosecond
 }

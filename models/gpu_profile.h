@@ -79,11 +79,11 @@ class GpuProfile {
     return op_time(resolve(key), tokens, work, slowdown);
   }
   sim::Time op_time(const ResolvedOp& op, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const;
-  bool has_table(const OpKey& key) const { return tables.count(key) != 0; }
   const LatencyTable* table_for(const OpKey& key) const {
     const auto it = tables.find(key);
     return it == tables.end() ? nullptr : &it->second;
   }
+  bool has_table(const OpKey& key) const { return table_for(key) != nullptr; }
 };
 
 GpuProfile parse_gpu_profile(const JsonInput& json);

@@ -79,13 +79,4 @@ sim::Time LayerCosts::expert(GpuSlowdown slow, std::int64_t tokens) const {
   return gpu_.op_time(expert_ffn_, n, expert_ffn_work(m_, n), slow);
 }
 
-sim::Time non_expert_layer_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, int layer,
-                                const AttentionLoad& load) {
-  return LayerCosts(m, gpu).non_expert(slow, layer, load);
-}
-
-sim::Time expert_compute_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, std::int64_t tokens) {
-  return LayerCosts(m, gpu).expert(slow, tokens);
-}
-
 }  // namespace moesim::models

@@ -43,9 +43,4 @@ class LayerCosts {
   double peak_flops_;  // the model's dtype, for the untabulated rest
 };
 
-// One-off forms of the above (each call resolves the lookups again).
-sim::Time non_expert_layer_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, int layer,
-                                const AttentionLoad& load);
-sim::Time expert_compute_time(const MoeModel& m, const GpuProfile& gpu, GpuSlowdown slow, std::int64_t tokens);
-
 }  // namespace moesim::models

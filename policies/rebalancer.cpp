@@ -7,9 +7,13 @@
 
 namespace moesim::policies {
 
+ProfiledExpertTime::ProfiledExpertTime(const models::MoeModel& model, const models::GpuProfile& gpu,
+                                       std::vector<models::GpuSlowdown> speeds)
+    : model_(model), gpu_(gpu), expert_ffn_(gpu.resolve(models::expert_ffn_key(model))), speeds_(std::move(speeds)) {}
+
 double ProfiledExpertTime::seconds(int gpu, double tokens) const {
-  return sim::to_seconds(gpu_.op_time(models::expert_ffn_key(model_), tokens, models::expert_ffn_work(model_, tokens),
-                                      speeds_[static_cast<std::size_t>(gpu)]));
+  return sim::to_seconds(
+      gpu_.op_time(expert_ffn_, tokens, models::expert_ffn_work(model_, tokens), speeds_[static_cast<std::size_t>(gpu)]));
 }
 
 Rebalancer::Rebalancer(PlacementPolicy& policy, LoadPredictor& predictor, PlacementContext context, RebalanceConfig config,

@@ -26,8 +26,7 @@ namespace moesim::policies {
 // each GPU's measured slowdown (what a profiling pass would find).
 class ProfiledExpertTime final : public ExpertTimeModel {
  public:
-  ProfiledExpertTime(const models::MoeModel& model, const models::GpuProfile& gpu, std::vector<models::GpuSlowdown> speeds)
-      : model_(model), gpu_(gpu), speeds_(std::move(speeds)) {}
+  ProfiledExpertTime(const models::MoeModel& model, const models::GpuProfile& gpu, std::vector<models::GpuSlowdown> speeds);
   double seconds(int gpu, double tokens) const override;
   void remeasure(const std::vector<models::GpuSlowdown>& now) { speeds_ = now; }
   const std::vector<models::GpuSlowdown>& speeds() const { return speeds_; }
@@ -35,6 +34,7 @@ class ProfiledExpertTime final : public ExpertTimeModel {
  private:
   const models::MoeModel& model_;
   const models::GpuProfile& gpu_;
+  models::GpuProfile::ResolvedOp expert_ffn_;  // binning asks for it per (expert, GPU) candidate
   std::vector<models::GpuSlowdown> speeds_;
 };
 

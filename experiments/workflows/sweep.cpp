@@ -59,7 +59,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
   spec.scenario = load_scenario_document(json.at("scenario").path_relative_to_source());
   const auto grid = json.find("grid");
   const auto zip = json.find("zip");
-  if (!grid && !zip) json.at("grid");  // names what is missing
+  json.check(grid || zip, "a \"grid\" or a \"zip\" object of JSON path -> list of values");
   if (grid) read_axes(spec, *grid, false);
   if (zip) read_axes(spec, *zip, true);
   if (const auto policies = json.find("policies")) {

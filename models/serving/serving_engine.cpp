@@ -89,7 +89,6 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       gpus_(topology.gpu_count()),
       work_(sim) {
   if (static_cast<int>(slowdowns_.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
-  gpu_.peak_for(dtype_name(model_.dtype_bytes));  // the GPU must support the model's dtype
   memory_ = policies_.provisioner != nullptr
                 ? memory_budget(model_, "serverless expert pool", policies_.provisioner->reserved_expert_bytes(), 0,
                                 gpu_.memory_bytes, config_.activation_reserve_bytes)

@@ -120,7 +120,7 @@ class ServingEngine {
   sim::Simulator& sim_;
   const MoeModel& model_;
   const GpuProfile& gpu_;
-  LayerCosts costs_;
+  LayerCosts costs_;  // also refuses a GPU without the model's dtype
   const std::vector<GpuSlowdown>& slowdowns_;
   Topology& topology_;
   sim::Coflow collective_;  // the all-to-all being gathered (buffers reused)

@@ -117,6 +117,12 @@ TEST_CASE("sweep: bad sweeps fail naming what and where, and write nothing", "[s
     CHECK_THAT(r.output, Catch::Contains(c.message));
     CHECK_FALSE(fs::exists(dir / "o"));
   }
+  // Neither a grid nor a zip: nothing to sweep.
+  const auto bare = moesim_test::write_temp_file("sweep-bad", "bare.json", R"({"scenario": "scenario.json"})");
+  const Result r = run("sweep " + bare + " --out " + (dir / "o").string());
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.output, Catch::Contains("expected a \"grid\" or a \"zip\" object of JSON path -> list of values"));
+  CHECK_FALSE(fs::exists(dir / "o"));
 }
 
 TEST_CASE("sweep: two MPI ranks give the single-process results", "[sweep][cli][mpi]") {

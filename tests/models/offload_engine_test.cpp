@@ -78,10 +78,11 @@ Run run_one_decode_step(const MoeModel& m, const GpuProfile& gpu, CachePolicy& p
 sim::Time compute_only(const MoeModel& m, const GpuProfile& gpu) {
   AttentionLoad load;
   load.add_decode(1);
+  const LayerCosts costs(m, gpu);
   sim::Time t = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
-    t += non_expert_layer_time(m, gpu, {}, layer, load);
-    if (m.is_moe_layer(layer)) t += 2 * expert_compute_time(m, gpu, {}, 1);
+    t += costs.non_expert({}, layer, load);
+    if (m.is_moe_layer(layer)) t += 2 * costs.expert({}, 1);
   }
   return t;
 }

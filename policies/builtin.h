@@ -5,6 +5,7 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
+#include "models/serving/workload.h"
 #include "policies/load_predictor.h"
 #include "policies/moeless/moeless.h"
 #include "policies/placement_policy.h"
@@ -17,9 +18,11 @@ std::unique_ptr<PlacementPolicy> make_static_round_robin(PolicyParams& p);
 std::unique_ptr<PlacementPolicy> make_eplb(PolicyParams& p);
 std::unique_ptr<PlacementPolicy> make_vibe(PolicyParams& p);
 
-std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p);
-std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p);
-std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p);
+// Predictors are given the run's routing source; only the oracle reads it.
+std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p, const models::RoutingSource* routing);
+std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p, const models::RoutingSource* routing);
+std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p, const models::RoutingSource* routing);
+std::unique_ptr<LoadPredictor> make_oracle(PolicyParams& p, const models::RoutingSource* routing);
 
 std::unique_ptr<models::ReplicaDispatch> make_even(PolicyParams& p, const std::vector<double>& gpu_speed);
 std::unique_ptr<models::ReplicaDispatch> make_least_loaded(PolicyParams& p, const std::vector<double>& gpu_speed);

@@ -1,10 +1,14 @@
-// Last-value, EWMA and sliding-window-mean load predictors.
+// Last-value, EWMA and sliding-window-mean load predictors, and the oracle.
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <numeric>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "policies/builtin.h"
+#include "sim/errors.h"
 
 namespace moesim::policies {
 namespace {
@@ -89,6 +93,33 @@ class WindowMean final : public LoadPredictor {
   std::deque<Loads> history_;
 };
 
+// Knows the distribution the routing source draws from (for a replayed trace: the
+// whole trace's counts) before anything is observed. It cannot foresee an
+// interval's sampling noise, so its accuracy is the floor any predictor of a
+// stationary source could reach.
+class Oracle final : public LoadPredictor {
+ public:
+  explicit Oracle(const models::RoutingSource* routing) : routing_(routing) {}
+  std::string name() const override { return "oracle"; }
+  Loads predict() const override {
+    if (truth_.empty()) {
+      if (routing_ == nullptr) throw std::logic_error("oracle predictor used without a routing source");
+      truth_ = routing_->expected_selections();
+      if (truth_.empty()) {
+        throw InputError(fmt::format("predictor 'oracle': the routing ({}) cannot state its expert distribution", routing_->label()));
+      }
+    }
+    return truth_;
+  }
+
+ protected:
+  void update(const Loads&) override {}
+
+ private:
+  const models::RoutingSource* routing_;
+  mutable Loads truth_;  // read from the source on first use
+};
+
 }  // namespace
 
 ForecastError forecast_error(const std::vector<double>& predicted, const std::vector<double>& actual, int top_h) {
@@ -124,21 +155,26 @@ void LoadPredictor::observe(const Loads& actual) {
   update(actual);
 }
 
-std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p) {
+std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p, const models::RoutingSource*) {
   p.reject_unknown();
   return std::make_unique<LastValue>();
 }
 
-std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p) {
+std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p, const models::RoutingSource*) {
   const double alpha = p.number("alpha", 0.3, 1e-9, 1.0);
   p.reject_unknown();
   return std::make_unique<Ewma>(alpha);
 }
 
-std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p) {
+std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p, const models::RoutingSource*) {
   const auto window = static_cast<std::size_t>(p.integer("window", 5, 1));
   p.reject_unknown();
   return std::make_unique<WindowMean>(window);
+}
+
+std::unique_ptr<LoadPredictor> make_oracle(PolicyParams& p, const models::RoutingSource* routing) {
+  p.reject_unknown();
+  return std::make_unique<Oracle>(routing);
 }
 
 }  // namespace moesim::policies

@@ -27,8 +27,13 @@ Rebalancer::Rebalancer(PlacementPolicy& policy, LoadPredictor& predictor, Placem
 }
 
 models::ExpertPlacement Rebalancer::initial() {
-  context_.loads = interval_;  // zeros ...
-  for (auto& row : context_.loads) std::fill(row.begin(), row.end(), 1.0);  // ... read as uniform
+  context_.loads = predictor_.predict();
+  if (context_.loads.empty()) {
+    context_.loads = interval_;  // zeros ...
+    for (auto& row : context_.loads) std::fill(row.begin(), row.end(), 1.0);  // ... read as uniform
+  } else {
+    context_.batch_tokens = config_.initial_batch_tokens;
+  }
   profile_ = context_.loads;
   return policy_.place(context_);
 }

@@ -8,8 +8,9 @@
 //    current placement was made for; when the cosine distance exceeds the threshold
 //    (or a GPU's measured speed moved by more than speed_tolerance), update the
 //    placement incrementally (policy.update: a few swaps).
-// The first placement is made from uniform loads: nothing has been observed yet;
-// the first full interval then always re-places from what was observed.
+// The first placement is made from the predictor's forecast where it has one before
+// any observation (the oracle), else from uniform loads; the first full interval
+// then always re-places from what was observed.
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,13 +44,16 @@ struct RebalanceConfig {
   std::string trigger = "periodic";  // periodic | drift
   double drift_threshold = 0.02;     // cosine distance of activation distributions
   double speed_tolerance = 0.03;     // relative change of a GPU's measured compute speed
+  // Routed selections per iteration and layer the first placement is made for when
+  // it has a forecast (nothing has run yet): the serving capacity, where placement matters most.
+  double initial_batch_tokens = 1.0;
 };
 
 class Rebalancer final : public models::PlacementController {
  public:
   Rebalancer(PlacementPolicy& policy, LoadPredictor& predictor, PlacementContext context, RebalanceConfig config,
              ProfiledExpertTime* time_model, const std::vector<models::GpuSlowdown>* live_speeds);
-  // The placement to start with (uniform loads).
+  // The placement to start with.
   models::ExpertPlacement initial();
   void observe(sim::Time now, const std::vector<std::vector<std::int64_t>>& expert_tokens) override;
   std::optional<models::ExpertPlacement> propose(sim::Time now, const models::ExpertPlacement& current) override;

@@ -16,7 +16,7 @@ struct Entry {
 };
 
 using PlacementEntry = Entry<std::unique_ptr<PlacementPolicy>>;
-using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>>;
+using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>, const models::RoutingSource*>;
 using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
 using CacheEntry = Entry<std::unique_ptr<models::CachePolicy>>;
 using ServerlessEntry = Entry<MoelessOptions>;
@@ -43,6 +43,8 @@ const std::vector<PredictorEntry>& predictors() {
       {{"predictor", "ewma", "exponentially weighted moving average of interval loads", {{"alpha", "0.3", "weight of the newest interval"}}},
        make_ewma},
       {{"predictor", "window-mean", "mean of the last W intervals", {{"window", "5", "intervals averaged"}}}, make_window_mean},
+      {{"predictor", "oracle", "the routing source's true expert distribution, known from t = 0 (an upper bound, not a real system)", {}},
+       make_oracle},
   };
   return list;
 }
@@ -138,9 +140,10 @@ std::unique_ptr<PlacementPolicy> make_placement(const std::string& name, const s
   return find(placements(), "placement", name, json).make(params);
 }
 
-std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json) {
+std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json,
+                                              const models::RoutingSource* routing) {
   PolicyParams params(name, json);
-  return find(predictors(), "predictor", name, json).make(params);
+  return find(predictors(), "predictor", name, json).make(params, routing);
 }
 
 std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,

@@ -9,6 +9,7 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
+#include "models/serving/workload.h"
 #include "policies/load_predictor.h"
 #include "policies/moeless/moeless.h"
 #include "policies/placement_policy.h"
@@ -35,7 +36,10 @@ std::vector<std::string> policy_names(const std::string& kind);
 // `json` is the policy's object ({"policy": name, params...}) or nullopt for defaults.
 // Unknown names list the registered ones; bad parameters name the policy and parameter.
 std::unique_ptr<PlacementPolicy> make_placement(const std::string& name, const std::optional<JsonInput>& json);
-std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json);
+// `routing` is the run's routing source (the oracle reads its distribution); null
+// where only the name and parameters are being checked.
+std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std::optional<JsonInput>& json,
+                                              const models::RoutingSource* routing = nullptr);
 std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,
                                                        const std::vector<double>& gpu_speed);
 

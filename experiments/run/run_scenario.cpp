@@ -63,7 +63,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
   const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
                                                          serverless ? std::nullopt : s.placement_params);
-  const auto predictor = policies::make_predictor(s.predictor, s.predictor_params);
+  const auto predictor = policies::make_predictor(s.predictor, s.predictor_params, routing.get());
   const auto dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
   policies::ProfiledExpertTime time_model(s.model, s.gpu, throttle.current());
   policies::PlacementContext context;
@@ -74,6 +74,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   rebalance.interval_s = s.rebalance_interval_s;
   rebalance.trigger = s.rebalance_trigger == "auto" ? placement_policy->default_trigger() : s.rebalance_trigger;
   rebalance.drift_threshold = s.drift_threshold;
+  rebalance.initial_batch_tokens = static_cast<double>(s.serving.max_batched_tokens * result.gpus * s.model.top_k);
   policies::Rebalancer rebalancer(*placement_policy, *predictor, context, rebalance, &time_model, &throttle.current());
   models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};
   // Serverless: the runtime and the policy provision experts layer by layer.

@@ -10,21 +10,6 @@
 
 namespace moesim::models {
 
-std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k) {
-  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  std::vector<double> p(weights.size(), 0.0);
-  for (std::size_t e = 0; e < weights.size(); ++e) p[e] = weights[e] / total;
-  if (k == 1) return p;
-  // P(e second) = Σ_{f≠e} p_f · p_e / (1 − p_f)
-  std::vector<double> incl(p);
-  for (std::size_t e = 0; e < p.size(); ++e) {
-    for (std::size_t f = 0; f < p.size(); ++f) {
-      if (f != e && p[f] < 1.0) incl[e] += p[f] * p[e] / (1.0 - p[f]);
-    }
-  }
-  return incl;
-}
-
 std::vector<double> fit_sampling_weights(const std::vector<double>& target, int k) {
   std::vector<double> w(target);
   for (int iter = 0; iter < 10000; ++iter) {

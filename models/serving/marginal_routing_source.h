@@ -31,10 +31,6 @@
 
 namespace moesim::models {
 
-// Inclusion probabilities of each expert when k (1 or 2) distinct experts are
-// drawn sequentially with probabilities proportional to `weights`.
-std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k);
-
 // Weights whose inclusion probabilities equal `target` (which sums to k).
 std::vector<double> fit_sampling_weights(const std::vector<double>& target, int k);
 
@@ -53,6 +49,7 @@ class MarginalRoutingSource final : public RoutingSource {
                         RoutingCorrelations correlations = {});
   std::string label() const override;
   RoutingCounts route(const BatchSpans& batch) override;
+  std::vector<std::vector<double>> expected_selections() const override { return targets_; }
   const std::vector<double>& target(int moe_layer) const { return targets_[static_cast<std::size_t>(moe_layer)]; }
   // β of each layer pair (index l: layers l−1 → l; index 0 unused) and the lift it gives.
   double affinity(int moe_layer) const { return beta_[static_cast<std::size_t>(moe_layer)]; }

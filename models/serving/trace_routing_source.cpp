@@ -60,4 +60,21 @@ RoutingCounts TraceRoutingSource::route(const BatchSpans& batch) {
   return counts;
 }
 
+std::vector<std::vector<double>> TraceRoutingSource::expected_selections() const {
+  std::vector<std::vector<double>> out(static_cast<std::size_t>(moe_layers_), std::vector<double>(static_cast<std::size_t>(experts_), 0.0));
+  double tokens = 0.0;
+  for (const traces::RequestRouting& r : requests_) {
+    for (const traces::RoutingStep& step : r.steps) {
+      tokens += step.tokens;
+      for (std::size_t l = 0; l < out.size(); ++l) {
+        for (std::uint16_t e : step.experts[l]) out[l][e] += 1.0;
+      }
+    }
+  }
+  for (auto& row : out) {
+    for (double& x : row) x /= tokens;
+  }
+  return out;
+}
+
 }  // namespace moesim::models

@@ -20,6 +20,8 @@ class TraceRoutingSource final : public RoutingSource {
   TraceRoutingSource(const MoeModel& model, const std::string& path);
   std::string label() const override { return label_; }
   RoutingCounts route(const BatchSpans& batch) override;
+  // Selections per token over the whole trace (prefill and decode tokens alike).
+  std::vector<std::vector<double>> expected_selections() const override;
   std::size_t trace_requests() const { return requests_.size(); }
   // The trace request that run request `id` replays (id mod N).
   const traces::RequestRouting& trace_request(std::uint64_t id) const { return requests_[id % requests_.size()]; }

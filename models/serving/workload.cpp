@@ -2,10 +2,49 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <fmt/format.h>
 #include <numeric>
 
 namespace moesim::models {
+
+std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k) {
+  const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+  std::vector<double> p(weights.size(), 0.0);
+  for (std::size_t e = 0; e < weights.size(); ++e) p[e] = weights[e] / total;
+  if (k == 1) return p;
+  // P(e second) = Σ_{f≠e} p_f · p_e / (1 − p_f)
+  std::vector<double> incl(p);
+  for (std::size_t e = 0; e < p.size(); ++e) {
+    for (std::size_t f = 0; f < p.size(); ++f) {
+      if (f != e && p[f] < 1.0) incl[e] += p[f] * p[e] / (1.0 - p[f]);
+    }
+  }
+  return incl;
+}
+
+std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples) {
+  if (k <= 2) return inclusion_probabilities(weights, k);
+  if (std::adjacent_find(weights.begin(), weights.end(), std::not_equal_to<>()) == weights.end()) {
+    return std::vector<double>(weights.size(), static_cast<double>(k) / static_cast<double>(weights.size()));
+  }
+  const sim::AliasTable table(weights);
+  sim::Rng rng(0x1ac1u);  // a fixed stream: the estimate is part of the source's definition
+  std::vector<double> hits(weights.size(), 0.0);
+  std::vector<std::size_t> chosen(static_cast<std::size_t>(k));
+  for (int s = 0; s < samples; ++s) {
+    for (int j = 0; j < k; ++j) {
+      std::size_t e = 0;
+      do {
+        e = table.draw(rng);
+      } while (std::find(chosen.begin(), chosen.begin() + j, e) != chosen.begin() + j);
+      chosen[static_cast<std::size_t>(j)] = e;
+      hits[e] += 1.0;
+    }
+  }
+  for (double& h : hits) h /= samples;
+  return hits;
+}
 
 ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng)
     : experts_(model.experts), top_k_(model.top_k), moe_layers_(model.moe_layer_count()), skew_(skew), rng_(rng) {
@@ -17,7 +56,20 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     for (int rank = 0; rank < experts_; ++rank) w[static_cast<std::size_t>(order[static_cast<std::size_t>(rank)])] = 1.0 / std::pow(rank + 1.0, skew_);
     alias_.emplace_back(w);
     weights_.push_back(std::move(w));
+    ranking_.push_back(std::move(order));
   }
+}
+
+std::vector<std::vector<double>> ZipfRoutingSource::expected_selections() const {
+  // Every layer's weights are one rank profile permuted: one estimate serves all.
+  std::vector<double> by_rank(static_cast<std::size_t>(experts_));
+  for (std::size_t r = 0; r < by_rank.size(); ++r) by_rank[r] = 1.0 / std::pow(static_cast<double>(r) + 1.0, skew_);
+  const std::vector<double> incl = successive_inclusion(by_rank, top_k_);
+  std::vector<std::vector<double>> out(static_cast<std::size_t>(moe_layers_), std::vector<double>(by_rank.size()));
+  for (std::size_t l = 0; l < out.size(); ++l) {
+    for (std::size_t r = 0; r < by_rank.size(); ++r) out[l][static_cast<std::size_t>(ranking_[l][r])] = incl[r];
+  }
+  return out;
 }
 
 std::string ZipfRoutingSource::label() const { return fmt::format("synthetic Zipf routing (skew {})", skew_); }

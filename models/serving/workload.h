@@ -35,7 +35,19 @@ class RoutingSource {
   virtual ~RoutingSource() = default;
   virtual std::string label() const = 0;
   virtual RoutingCounts route(const BatchSpans& batch) = 0;
+  // The distribution route() draws from: expected selections of each expert per
+  // token at each MoE layer (each row sums to top_k). What an oracle predictor
+  // knows; empty when the source cannot say.
+  virtual std::vector<std::vector<double>> expected_selections() const { return {}; }
 };
+
+// Inclusion probability of each expert when k distinct experts are drawn one after
+// another with probabilities ∝ `weights` among those not yet drawn.
+// inclusion_probabilities: exact, k = 1 or 2. successive_inclusion: any k; exact
+// for k <= 2, else estimated from `samples` draws of a fixed stream (a share p is
+// off by about sqrt(p / samples)).
+std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k);
+std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples = 1 << 18);
 
 // Each MoE layer has its own random ranking of experts; a token's k experts are
 // drawn without replacement with probability ∝ 1/rank^skew (skew 0: uniform).
@@ -44,6 +56,7 @@ class ZipfRoutingSource final : public RoutingSource {
   ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng);
   std::string label() const override;
   RoutingCounts route(const BatchSpans& batch) override;
+  std::vector<std::vector<double>> expected_selections() const override;
   const std::vector<double>& layer_weights(int moe_layer) const { return weights_[static_cast<std::size_t>(moe_layer)]; }
 
  private:
@@ -54,6 +67,7 @@ class ZipfRoutingSource final : public RoutingSource {
   sim::Rng rng_;
   std::vector<std::vector<double>> weights_;  // per MoE layer, per expert
   std::vector<sim::AliasTable> alias_;        // the same, for O(1) draws
+  std::vector<std::vector<int>> ranking_;     // per MoE layer: experts by rank
 };
 
 }  // namespace moesim::models

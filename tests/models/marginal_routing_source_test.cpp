@@ -1,6 +1,9 @@
-// Real-marginal routing: exact inclusion probabilities, the weight fit, and a
+// Routing distributions: exact and sampled inclusion probabilities, the Zipf
+// source against its stated distribution, the real-marginal weight fit, and a
 // chi-square check of sampled routing against the real Mixtral marginals.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "models/catalog.h"
@@ -19,11 +22,53 @@ TEST_CASE("top-2 inclusion probabilities by hand", "[models][routing]") {
   CHECK(std::accumulate(incl.begin(), incl.end(), 0.0) == Approx(2.0));
 }
 
+TEST_CASE("top-3 inclusion probabilities: the sampled estimate against enumerated orders", "[models][routing]") {
+  // Sequential draws without replacement from weights (1, 2, 3, 4): the excluded
+  // expert is the one drawn last; enumerate all 24 orders for the truth.
+  const std::vector<double> w{1, 2, 3, 4};
+  std::vector<int> order{0, 1, 2, 3};
+  std::vector<double> excluded(4, 0.0);
+  do {
+    double p = 1.0;
+    double left = 10.0;
+    for (int i : order) {
+      p *= w[static_cast<std::size_t>(i)] / left;
+      left -= w[static_cast<std::size_t>(i)];
+    }
+    excluded[static_cast<std::size_t>(order[3])] += p;
+  } while (std::next_permutation(order.begin(), order.end()));
+  const auto incl = successive_inclusion(w, 3);
+  for (std::size_t e = 0; e < 4; ++e) CHECK(incl[e] == Approx(1.0 - excluded[e]).margin(0.004));  // s.d. <= 0.001
+  CHECK(successive_inclusion({2, 2, 2, 2, 2}, 3) == std::vector<double>(5, 0.6));  // equal weights: exact
+  CHECK(successive_inclusion({1, 1, 2}, 2)[0] == Approx(7.0 / 12.0));            // k <= 2: exact
+}
+
+TEST_CASE("Zipf routing's stated distribution is what it draws (top-8 of 128)", "[models][routing]") {
+  const MoeModel qwen = load_moe_model("qwen3-30b-a3b");
+  ZipfRoutingSource source(qwen, 0.8, sim::Rng(9));
+  const auto expected = source.expected_selections();
+  REQUIRE(expected.size() == static_cast<std::size_t>(qwen.moe_layer_count()));
+  BatchSpans batch(1);
+  batch[0].push_back(TokenSpan{0, 0, 50000, true});
+  const RoutingCounts counts = source.route(batch);
+  for (std::size_t l = 0; l < expected.size(); ++l) {
+    CHECK(std::accumulate(expected[l].begin(), expected[l].end(), 0.0) == Approx(8.0));
+    for (std::size_t e = 0; e < 128; ++e) {
+      const double mean = 50000.0 * expected[l][e];
+      // Routing noise (Poisson-like) plus the estimate's (2^18 samples): 5 s.d.
+      const double sd = std::sqrt(mean * (1.0 + 50000.0 / (1 << 18)));
+      INFO("layer " << l << " expert " << e);
+      CHECK(std::abs(static_cast<double>(counts[l][0][e]) - mean) < 5.0 * sd);
+    }
+  }
+}
+
 TEST_CASE("sampled Mixtral routing reproduces the real per-layer marginals", "[models][routing][data]") {
   const MoeModel mixtral = load_moe_model("mixtral-8x7b");
   const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_instruct");
   REQUIRE(pop.sources.size() == 7);
   MarginalRoutingSource source(mixtral, pop, "fiddler", sim::Rng(11));
+  CHECK(source.expected_selections()[5] == source.target(5));
   // The fitted weights reproduce the targets exactly.
   for (int l = 0; l < 32; ++l) {
     const double total = std::accumulate(pop.counts[static_cast<std::size_t>(l)].begin(),

@@ -39,6 +39,28 @@ TEST_CASE("prefill and decode tokens replay the bound trace request's routing", 
   }
 }
 
+TEST_CASE("a replayed trace states its whole-trace expert distribution", "[models][routing][data]") {
+  TraceRoutingSource source(load_moe_model("llama-4-maverick-17b-128e-fp8"), kTrace);
+  const auto expected = source.expected_selections();
+  // The truth: a tally of every token's layer-0 and last-layer expert, straight from the reader.
+  traces::CompactRoutingReader reader(kTrace);
+  std::vector<double> first(128, 0.0), last(128, 0.0);
+  double tokens = 0;
+  while (auto r = reader.next()) {
+    for (const auto& step : r->steps) {
+      tokens += step.tokens;
+      for (std::uint32_t t = 0; t < step.tokens; ++t) {
+        first[step.experts.front()[t]] += 1;
+        last[step.experts.back()[t]] += 1;
+      }
+    }
+  }
+  for (std::size_t e = 0; e < 128; ++e) {
+    CHECK(expected.front()[e] == Approx(first[e] / tokens));
+    CHECK(expected.back()[e] == Approx(last[e] / tokens));
+  }
+}
+
 TEST_CASE("a routing trace that does not match the model is rejected with both shapes", "[models][routing][data]") {
   CHECK_THROWS_WITH(TraceRoutingSource(load_moe_model("mixtral-8x7b"), kTrace),
                     Catch::Contains("24 MoE layers × 128 experts, top-1") &&

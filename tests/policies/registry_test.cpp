@@ -10,12 +10,12 @@ using namespace moesim::policies;
 
 TEST_CASE("the registry lists every kind and rejects unknown names with the registered ones", "[policies][registry]") {
   CHECK(policy_names("placement") == std::vector<std::string>{"static-contiguous", "static-round-robin", "eplb", "vibe"});
-  CHECK(policy_names("predictor").size() == 3);
+  CHECK(policy_names("predictor") == std::vector<std::string>{"last-value", "ewma", "window-mean", "oracle"});
   CHECK(policy_names("dispatch").size() == 3);
   CHECK_THROWS_WITH(make_placement("lina", std::nullopt),
                     Catch::Contains("unknown placement policy 'lina'") && Catch::Contains("eplb, vibe"));
-  const auto json = JsonInput::parse(R"({"policy": "oracle"})", "s.json");
-  CHECK_THROWS_WITH(make_predictor("oracle", json), Catch::Contains("s.json: $.policy") && Catch::Contains("last-value"));
+  const auto json = JsonInput::parse(R"({"policy": "lstm"})", "s.json");
+  CHECK_THROWS_WITH(make_predictor("lstm", json), Catch::Contains("s.json: $.policy") && Catch::Contains("last-value, ewma"));
 }
 
 TEST_CASE("policy parameters are range-checked and unknown ones named", "[policies][registry]") {
@@ -64,4 +64,35 @@ TEST_CASE("load predictors forecast and score themselves by hand", "[policies][p
   CHECK(last->accuracy().scored == 1);
   CHECK(last->accuracy().share_mae == Approx(0.5));
   CHECK(last->accuracy().top_recall == 0.0);
+}
+
+namespace {
+// A routing source that states a fixed distribution (or none).
+class StatedRouting final : public models::RoutingSource {
+ public:
+  explicit StatedRouting(Loads truth) : truth_(std::move(truth)) {}
+  std::string label() const override { return "stated"; }
+  models::RoutingCounts route(const models::BatchSpans&) override { return {}; }
+  Loads expected_selections() const override { return truth_; }
+
+ private:
+  Loads truth_;
+};
+}  // namespace
+
+TEST_CASE("the oracle predictor forecasts the source's distribution from the start and scores its noise", "[policies][predictors]") {
+  StatedRouting source({{0.75, 0.25}});
+  auto oracle = make_predictor("oracle", std::nullopt, &source);
+  oracle->set_top_h(1);
+  CHECK(oracle->predict() == Loads{{0.75, 0.25}});  // before anything is observed
+  oracle->observe({{60, 40}});                      // shares 0.6 / 0.4: MAE 0.15, top-1 hit
+  CHECK(oracle->predict() == Loads{{0.75, 0.25}});  // observing does not move it
+  CHECK(oracle->accuracy().scored == 1);
+  CHECK(oracle->accuracy().share_mae == Approx(0.15));
+  CHECK(oracle->accuracy().top_recall == 1.0);
+  StatedRouting silent({});
+  CHECK_THROWS_WITH(make_predictor("oracle", std::nullopt, &silent)->predict(),
+                    Catch::Contains("predictor 'oracle'") && Catch::Contains("stated"));
+  const auto extra = JsonInput::parse(R"({"policy": "oracle", "window": 3})", "s.json");
+  CHECK_THROWS_WITH(make_predictor("oracle", extra, &source), Catch::Contains("policy 'oracle' has no parameter 'window'"));
 }

@@ -42,6 +42,9 @@ void Rebalancer::observe(sim::Time, const std::vector<std::vector<std::int64_t>>
   for (std::size_t l = 0; l < interval_.size(); ++l) {
     for (std::size_t e = 0; e < interval_[l].size(); ++e) interval_[l][e] += static_cast<double>(expert_tokens[l][e]);
   }
+  double batch = 0.0;
+  for (std::int64_t n : expert_tokens[0]) batch += static_cast<double>(n);
+  interval_squares_ += batch * batch;
   interval_iterations_ += 1.0;
 }
 
@@ -70,10 +73,15 @@ bool Rebalancer::drifted(const Loads& forecast) {
 
 std::optional<models::ExpertPlacement> Rebalancer::propose(sim::Time now, const models::ExpertPlacement& current) {
   if (sim::to_seconds(now - interval_start_) < config_.interval_s || interval_iterations_ == 0.0) return std::nullopt;
-  // Tokens per iteration and layer: what the performance model is evaluated at.
   double tokens = 0.0;
   for (double x : interval_[0]) tokens += x;
-  context_.batch_tokens = std::max(1.0, tokens / interval_iterations_);
+  // The batch the performance model is evaluated at: the token-weighted mean of the
+  // interval's iterations (Σ n² / Σ n), the size of the iteration an average routed
+  // token is in. Time is spent in the large (prefill) iterations; the plain mean
+  // sits among the small decode ones, where expert time hardly depends on tokens
+  // and a binning for it may unbalance the tokens the large iterations then carry.
+  context_.batch_tokens = std::max(1.0, interval_squares_ / std::max(tokens, 1.0));
+  interval_squares_ = 0.0;
   predictor_.observe(interval_);
   for (auto& row : interval_) std::fill(row.begin(), row.end(), 0.0);
   interval_iterations_ = 0.0;

@@ -69,6 +69,7 @@ class Rebalancer final : public models::PlacementController {
   const std::vector<models::GpuSlowdown>* live_speeds_;
   Loads interval_;
   double interval_iterations_ = 0.0;
+  double interval_squares_ = 0.0;
   sim::Time interval_start_ = 0;
   Loads profile_;  // the loads the current placement was made for
   bool profiled_ = false;  // false until a placement was made from observed loads

@@ -134,7 +134,9 @@ nlohmann::ordered_json run_point(const SweepSpec& spec, const SweepPoint& point)
   for (const auto& [path, value] : point.overrides.values) parameters[path] = value;
   out["parameters"] = parameters;
   const run::Scenario s = make_variant(spec.scenario, point.overrides);
-  out["policy"] = s.placement;
+  // The policy as the sweep names it, parameters included ("eplb:redundant_per_gpu=0"),
+  // so that two variants of one policy stay apart in the table and CSV.
+  out["policy"] = point.overrides.policy.empty() ? s.placement : point.overrides.policy;
   out["seed"] = s.seed;
   try {
     const run::RunResult r = run::run_scenario(s);

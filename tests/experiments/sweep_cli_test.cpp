@@ -32,7 +32,7 @@ std::string sweep_file(const std::string& folder, const std::string& grid) {
   small_scenario(folder);
   return moesim_test::write_temp_file(folder, "sweep.json",
                                       R"({"scenario": "scenario.json", "grid": )" + grid +
-                                          R"(, "policies": ["static-contiguous", "eplb"], "seeds": [1, 2]})");
+                                          R"(, "policies": ["static-contiguous", "eplb:redundant_per_gpu=0"], "seeds": [1, 2]})");
 }
 
 const std::string kGrid = R"({"$.cluster.variability.spread": [0.0, 0.1], "$.workload.arrivals.rate_per_s": [2, 6]})";
@@ -54,6 +54,9 @@ TEST_CASE("sweep: one thread and three threads write byte-identical results", "[
   REQUIRE(json["points"].size() == 16);
   CHECK(json["points"][0]["metrics"]["requests"].get<double>() < json["points"][4]["metrics"]["requests"].get<double>());
   CHECK(json["points"][0]["parameters"]["$.workload.arrivals.rate_per_s"] == 2);
+  // A policy keeps its parameters in the results, so variants of one policy stay apart.
+  CHECK(json["points"][2]["policy"] == "eplb:redundant_per_gpu=0");
+  CHECK_THAT(slurp(dir / "one/sweep.csv"), Catch::Contains(",eplb:redundant_per_gpu=0,1,"));
   // Seeds differ: the same grid point under seed 1 and 2 sees different arrivals.
   CHECK(json["points"][0]["metrics"] != json["points"][1]["metrics"]);
 }

@@ -1,18 +1,67 @@
 #include "sim/json_input.h"
 
 #include <cmath>
+#include <functional>
 #include <fmt/format.h>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 
 namespace moesim {
+
+struct JsonInput::AskedKeys {
+  std::mutex mutex;  // copies of one document may be read from several threads
+  std::unordered_map<const nlohmann::json*, std::set<std::string, std::less<>>> keys;
+};
+
+void JsonInput::note_asked(std::string_view key) const {
+  const std::lock_guard lock(asked_->mutex);
+  asked_->keys[value_].emplace(key);
+}
+
+namespace {
+
+// The first member of an opened object, at or below `value`, that was never asked for.
+void check_asked(const nlohmann::json& value, const std::string& path,
+                 const std::unordered_map<const nlohmann::json*, std::set<std::string, std::less<>>>& asked,
+                 const std::function<void(const std::string&, const std::string&)>& report) {
+  if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) check_asked(value[i], fmt::format("{}[{}]", path, i), asked, report);
+    return;
+  }
+  if (!value.is_object()) return;
+  const auto opened = asked.find(&value);
+  if (opened == asked.end()) return;  // passed on whole
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (it.key() == "comment") continue;
+    if (opened->second.count(it.key()) == 0) {
+      report(fmt::format("{}.{}", path, it.key()),
+             fmt::format("unknown key '{}' (known here: {})", it.key(), fmt::join(opened->second, ", ")));
+    }
+    check_asked(it.value(), fmt::format("{}.{}", path, it.key()), asked, report);
+  }
+}
+
+}  // namespace
+
+void JsonInput::reject_unknown_keys() const {
+  std::unordered_map<const nlohmann::json*, std::set<std::string, std::less<>>> asked;
+  {
+    const std::lock_guard lock(asked_->mutex);
+    asked = asked_->keys;
+  }
+  check_asked(*value_, path_, asked, [&](const std::string& where, const std::string& message) {
+    throw InputError(fmt::format("{}: {}: {}", source(), where, message));
+  });
+}
 
 JsonInput JsonInput::parse(std::string_view text, std::string source) {
   auto src = std::make_shared<const std::string>(std::move(source));
   try {
     auto root = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text));
     const nlohmann::json* value = root.get();
-    return JsonInput(std::move(root), value, std::move(src), "$");
+    return JsonInput(std::move(root), value, std::move(src), "$", std::make_shared<AskedKeys>());
   } catch (const nlohmann::json::parse_error& e) {
     // Translate the byte offset into a line and column.
     std::size_t line = 1;
@@ -53,14 +102,17 @@ std::string JsonInput::describe() const {
 }
 
 bool JsonInput::has(std::string_view key) const {
-  return value_->is_object() && value_->find(std::string(key)) != value_->end();
+  if (!value_->is_object()) return false;
+  note_asked(key);
+  return value_->find(std::string(key)) != value_->end();
 }
 
 std::optional<JsonInput> JsonInput::find(std::string_view key) const {
   check(value_->is_object(), "an object");
+  note_asked(key);
   const auto it = value_->find(std::string(key));
   if (it == value_->end()) return std::nullopt;
-  return JsonInput(root_, &*it, source_, fmt::format("{}.{}", path_, key));
+  return child(&*it, fmt::format("{}.{}", path_, key));
 }
 
 JsonInput JsonInput::at(std::string_view key) const {
@@ -73,7 +125,7 @@ std::vector<JsonInput> JsonInput::items() const {
   check(value_->is_array(), "an array");
   std::vector<JsonInput> out;
   for (std::size_t i = 0; i < value_->size(); ++i) {
-    out.push_back(JsonInput(root_, &(*value_)[i], source_, fmt::format("{}[{}]", path_, i)));
+    out.push_back(child(&(*value_)[i], fmt::format("{}[{}]", path_, i)));
   }
   return out;
 }
@@ -82,7 +134,8 @@ std::vector<std::pair<std::string, JsonInput>> JsonInput::members() const {
   check(value_->is_object(), "an object");
   std::vector<std::pair<std::string, JsonInput>> out;
   for (auto it = value_->begin(); it != value_->end(); ++it) {
-    out.emplace_back(it.key(), JsonInput(root_, &it.value(), source_, fmt::format("{}.{}", path_, it.key())));
+    note_asked(it.key());
+    out.emplace_back(it.key(), child(&it.value(), fmt::format("{}.{}", path_, it.key())));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sim/errors.h"
@@ -50,20 +51,34 @@ class JsonInput {
   std::int64_t integer_or(std::string_view key, std::int64_t fallback) const;
   std::string string_or(std::string_view key, std::string fallback) const;
 
+  // Every key a reader looked up (found or not) is remembered per object. This throws
+  // InputError naming the first member, in this value's subtree, of an object the
+  // reader opened but never asked for — a typo ("rate_per_sec") that would otherwise
+  // be ignored and silently leave a default in place — and the keys that object
+  // does know. "comment" members are always allowed; objects the reader never
+  // opened (passed on whole) are not checked.
+  void reject_unknown_keys() const;
+
   // Throws InputError("<where>: <message>").
   [[noreturn]] void fail(const std::string& message) const;
   void check(bool ok, const std::string& expected) const;
 
  private:
+  struct AskedKeys;  // per document: the keys looked up in each object
   JsonInput(std::shared_ptr<const nlohmann::json> root, const nlohmann::json* value,
-            std::shared_ptr<const std::string> source, std::string path)
-      : root_(std::move(root)), value_(value), source_(std::move(source)), path_(std::move(path)) {}
+            std::shared_ptr<const std::string> source, std::string path, std::shared_ptr<AskedKeys> asked)
+      : root_(std::move(root)), value_(value), source_(std::move(source)), path_(std::move(path)), asked_(std::move(asked)) {}
+  JsonInput child(const nlohmann::json* value, std::string path) const {
+    return JsonInput(root_, value, source_, std::move(path), asked_);
+  }
+  void note_asked(std::string_view key) const;
   std::string describe() const;  // the value as found, for "got ..."
 
   std::shared_ptr<const nlohmann::json> root_;  // keeps the document alive
   const nlohmann::json* value_;
   std::shared_ptr<const std::string> source_;
   std::string path_;
+  std::shared_ptr<AskedKeys> asked_;
 };
 
 }  // namespace moesim

@@ -45,6 +45,7 @@ OffloadScenario parse_offload_scenario(const JsonInput& json) {
   } else {
     s.policies = {"on-demand", "lru", "mixtral-offloading", "moe-infinity"};
   }
+  json.reject_unknown_keys();  // a typo would otherwise leave a default in place
   const std::int64_t all = static_cast<std::int64_t>(s.model.experts) * s.model.moe_layer_count();
   s.resolved = {{"name", s.name},
                 {"seed", s.seed},

@@ -94,6 +94,8 @@ Scenario parse_scenario(const JsonInput& json) {
     s.slo.ttft_s = slo->at("ttft_ms").positive_number() / 1e3;
     s.slo.tpot_s = slo->at("tpot_ms").positive_number() / 1e3;
   }
+  // Everything is read: a key nobody asked for is a typo that would leave a default in place.
+  json.reject_unknown_keys();
   s.resolved = {{"name", s.name},
                 {"seed", s.seed},
                 {"model", s.model.name},

@@ -147,6 +147,8 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
        {"does not fit", "GiB of expert weights"}},
       {small_scenario(R"("mixtral-8x7b")", "4", R"({"topology": {"preset": "dgx-h100"}, "gpu": "h200"})"),
        {"$.cluster.gpu", "unknown GPU profile 'h200'"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", R"({"topology": {"preset": "dgx-h100", "machine": 2}, "gpu": "h100-sxm"})"),
+       {"$.cluster.topology.machine: unknown key 'machine'", "machines"}},
       {R"({"model": "mixtral-8x7b", )", {"invalid JSON"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {

@@ -7,6 +7,21 @@
 #include <numeric>
 
 namespace moesim::models {
+namespace {
+
+// k distinct experts into chosen[0..k) by rejection: redrawing a taken expert gives
+// exactly sequential sampling without replacement (P(e | taken S) = w_e / (W − w_S)).
+inline void draw_distinct(const sim::AliasTable& table, sim::Rng& rng, int k, std::size_t* chosen) {
+  for (int j = 0; j < k; ++j) {
+    std::size_t e = 0;
+    do {
+      e = table.draw(rng);
+    } while (std::find(chosen, chosen + j, e) != chosen + j);
+    chosen[j] = e;
+  }
+}
+
+}  // namespace
 
 std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k) {
   const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
@@ -33,14 +48,8 @@ std::vector<double> successive_inclusion(const std::vector<double>& weights, int
   std::vector<double> hits(weights.size(), 0.0);
   std::vector<std::size_t> chosen(static_cast<std::size_t>(k));
   for (int s = 0; s < samples; ++s) {
-    for (int j = 0; j < k; ++j) {
-      std::size_t e = 0;
-      do {
-        e = table.draw(rng);
-      } while (std::find(chosen.begin(), chosen.begin() + j, e) != chosen.begin() + j);
-      chosen[static_cast<std::size_t>(j)] = e;
-      hits[e] += 1.0;
-    }
+    draw_distinct(table, rng, k, chosen.data());
+    for (int j = 0; j < k; ++j) hits[chosen[static_cast<std::size_t>(j)]] += 1.0;
   }
   for (double& h : hits) h /= samples;
   return hits;
@@ -93,16 +102,8 @@ RoutingCounts ZipfRoutingSource::route(const BatchSpans& batch) {
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
       auto& row = counts[static_cast<std::size_t>(l)][g];
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
-        // k distinct experts by rejection: redrawing a taken expert gives exactly
-        // sequential sampling without replacement (P(e | taken S) = w_e / (W − w_S)).
-        for (int k = 0; k < top_k_; ++k) {
-          std::size_t e = 0;
-          do {
-            e = table.draw(rng_);
-          } while (std::find(chosen.begin(), chosen.begin() + k, e) != chosen.begin() + k);
-          chosen[static_cast<std::size_t>(k)] = e;
-          ++row[e];
-        }
+        draw_distinct(table, rng_, top_k_, chosen.data());
+        for (int k = 0; k < top_k_; ++k) ++row[chosen[static_cast<std::size_t>(k)]];
       }
     }
   }

@@ -14,6 +14,14 @@ constexpr std::uint32_t kNoFlow = 0xffffffffu;
 // of that instant are solved together.
 constexpr int kSolvePriority = EventQueue::kMaxPriority - 1;
 
+// Nanoseconds to drain `remaining` bytes at `rate`. Multiply before dividing (exact
+// for round numbers) and forgive sub-femtosecond rounding so that 1 MB at 1 GB/s
+// ends at exactly 1 ms, not 1 ms + 1 ns.
+Time drain_time(double remaining, double rate) {
+  const double exact_ns = remaining * 1e9 / rate;
+  return static_cast<Time>(std::max(0.0, std::ceil(exact_ns - 1e-6)));
+}
+
 }  // namespace
 
 FlowNetwork::FlowNetwork(Simulator& sim) : sim_(sim) {}
@@ -56,11 +64,18 @@ std::uint32_t FlowNetwork::allocate_flow() {
   } else {
     free_head_ = flows_[index].next_free;
   }
+  ++live_count_;
   Flow& f = flows_[index];
   f.rate = 0.0;
   f.sequence = next_sequence_++;
   f.state = FlowState::kLatency;
   return index;
+}
+
+void FlowNetwork::check_not_booked() const {
+  if (sim_.now() < booked_until_) {
+    throw std::logic_error("a transfer started while a coflow run in closed form still held the network");
+  }
 }
 
 std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double bytes, double max_rate) {
@@ -159,16 +174,59 @@ void FlowNetwork::finish(std::uint32_t index) {
     --active_count_;
     request_solve();
   }
+  // The callback may start flows (reusing no slot until we free this one).
+  release_flow(index);
+}
+
+void FlowNetwork::release_flow(std::uint32_t index) {
+  Flow& f = flows_[index];
   f.state = FlowState::kFree;
   f.remaining = 0.0;
   f.rate = 0.0;
   ++f.version;
   if (++f.generation == 0) f.generation = 1;
-  // The callback may start flows (reusing no slot until we free this one).
-  f.on_done();
+  --live_count_;
+  if (f.on_done) f.on_done();
   flows_[index].on_done.reset();
   flows_[index].next_free = free_head_;
   free_head_ = index;
+}
+
+Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
+  if (!idle()) throw std::logic_error("run_alone() needs an idle network");
+  if (start < sim_.now() || start < booked_until_) throw std::logic_error("run_alone() cannot start in the past");
+  const Time active_from = start + coflow.latency();
+  const std::uint32_t index = prepare_coflow(coflow);
+  Flow& f = flows_[index];
+  if (f.path.empty() || f.remaining == 0.0) {  // as launch_flow: done once the latency has passed
+    release_flow(index);
+    booked_until_ = active_from;
+    return active_from;
+  }
+  // The same arithmetic as activate() + solve() + finish() on an idle network.
+  comp_links_.assign(f.path.begin(), f.path.end());
+  std::sort(comp_links_.begin(), comp_links_.end());
+  comp_flows_.assign(1, index);
+  for (LinkId l : f.path) {
+    advance_link(links_[l], active_from);
+    links_[l].flows.push_back(index);
+  }
+  assign_rates(comp_flows_, comp_links_);
+  if (!(f.rate > 0.0)) throw std::logic_error("max-min solver gave a coflow no bandwidth");
+  const Time end = active_from + drain_time(f.remaining, f.rate);
+  if (trace_ != nullptr) {
+    for (LinkId l : comp_links_) trace_->counter("links", links_[l].name + " GB/s", active_from, links_[l].total_rate * 1e-9);
+  }
+  for (LinkId l : f.path) {
+    Link& link = links_[l];
+    advance_link(link, end);
+    link.flows.pop_back();
+    link.total_rate = 0.0;
+    if (trace_ != nullptr) trace_->counter("links", link.name + " GB/s", end, 0.0);
+  }
+  release_flow(index);
+  booked_until_ = end;
+  return end;
 }
 
 void FlowNetwork::solve() {
@@ -219,10 +277,7 @@ void FlowNetwork::solve() {
     Flow& f = flows_[fi];
     ++f.version;
     if (!(f.rate > 0.0)) throw std::logic_error("max-min solver gave a flow no bandwidth");
-    // Multiply before dividing (exact for round numbers) and forgive sub-femtosecond
-    // rounding so that 1 MB at 1 GB/s ends at exactly 1 ms, not 1 ms + 1 ns.
-    const double exact_ns = f.remaining * 1e9 / f.rate;
-    const Time at = now + static_cast<Time>(std::max(0.0, std::ceil(exact_ns - 1e-6)));
+    const Time at = now + drain_time(f.remaining, f.rate);
     completions_.push(Completion{at, f.sequence, fi, f.version});
   }
   if (trace_ != nullptr) {

@@ -56,6 +56,7 @@ class FlowNetwork {
   // may appear once). on_done() runs when the last byte arrives.
   template <class F>
   FlowId start(std::span<const LinkId> path, double bytes, F&& on_done, double max_rate_bytes_per_s = kUncapped) {
+    check_not_booked();
     const std::uint32_t index = prepare_flow(path, bytes, max_rate_bytes_per_s);
     flows_[index].on_done.emplace(std::forward<F>(on_done));
     return launch_flow(index, path_latency(path));
@@ -69,10 +70,22 @@ class FlowNetwork {
   // in bytes of that reference link.
   template <class F>
   FlowId start(const Coflow& coflow, F&& on_done) {
+    check_not_booked();
     const std::uint32_t index = prepare_coflow(coflow);
     flows_[index].on_done.emplace(std::forward<F>(on_done));
     return launch_flow(index, coflow.latency());
   }
+
+  // Runs `coflow` in closed form, as if started at `start` (>= now) on an idle
+  // network: returns the instant its last byte arrives, which is exactly when
+  // start() would have finished it, and books its bytes and busy time on its
+  // links. No event is scheduled. Why: a serving iteration whose collectives are
+  // alone on the network needs no events at all (docs/engine.md, "Closed-form
+  // collectives"). Requires idle(); until the returned instant no transfer may
+  // start (start() throws std::logic_error: the coflow should have shared).
+  Time run_alone(const Coflow& coflow, Time start);
+  // No flow or coflow in flight (in its latency phase or moving bytes).
+  bool idle() const { return live_count_ == 0 && !solve_pending_; }
 
   // Throws std::invalid_argument / std::out_of_range unless `bytes` is finite and
   // >= 0 and `path` names known links, each at most once.
@@ -166,6 +179,8 @@ class FlowNetwork {
   FlowId launch_flow(std::uint32_t index, Time latency);
   void activate(std::uint32_t index);
   void finish(std::uint32_t index);
+  void release_flow(std::uint32_t index);
+  void check_not_booked() const;
   void mark_dirty(LinkId l);
   void request_solve();
   void solve();
@@ -180,6 +195,8 @@ class FlowNetwork {
   std::deque<Flow> flows_;  // deque: stable addresses for the inline callbacks
   std::uint32_t free_head_ = 0xffffffffu;
   std::size_t active_count_ = 0;
+  std::size_t live_count_ = 0;  // allocated flows: in their latency phase or active
+  Time booked_until_ = 0;       // the end of the last run_alone()
   std::uint64_t next_sequence_ = 0;
   std::vector<LinkId> dirty_links_;
   bool solve_pending_ = false;

@@ -210,4 +210,9 @@ std::string JsonInput::string_or(std::string_view key, std::string fallback) con
   return v ? v->string() : std::move(fallback);
 }
 
+bool JsonInput::boolean_or(std::string_view key, bool fallback) const {
+  const auto v = find(key);
+  return v ? v->boolean() : fallback;
+}
+
 }  // namespace moesim

@@ -50,6 +50,7 @@ class JsonInput {
   double number_or(std::string_view key, double fallback) const;
   std::int64_t integer_or(std::string_view key, std::int64_t fallback) const;
   std::string string_or(std::string_view key, std::string fallback) const;
+  bool boolean_or(std::string_view key, bool fallback) const;
 
   // Every key a reader looked up (found or not) is remembered per object. This throws
   // InputError naming the first member, in this value's subtree, of an object the

@@ -37,6 +37,7 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   } else if (collectives != "coflow") {
     json.at("collectives").fail(fmt::format("unknown collective model '{}' (known: coflow, flows)", collectives));
   }
+  c.closed_form_iterations = json.boolean_or("closed_form_iterations", c.closed_form_iterations);
   c.activation_reserve_bytes =
       static_cast<std::int64_t>(json.number_or("activation_reserve_gib", 4.0) * static_cast<double>(1LL << 30));
   json.check(c.activation_reserve_bytes >= 0, "activation_reserve_gib >= 0");
@@ -312,17 +313,27 @@ sim::Process ServingEngine::run() {
     metrics_.record_iteration(batch.total());
     const RoutingCounts routing = routing_.route(batch_spans(batch));
     if (policies_.provisioner != nullptr) policies_.provisioner->begin_iteration(sim_.now(), routing);
+    // In closed form the iteration's clock `now` runs ahead of the simulator's, which
+    // catches up once at the end; otherwise every stage is waited for as it happens.
+    const bool closed_form = closed_form_iteration_possible();
+    sim::Time now = sim_.now();
     int moe_layer = 0;
     for (int layer = 0; layer < model_.layers; ++layer) {
       // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.
       for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(batch, g, layer);
-      trace_stage("attention", layer, sim_.now(), stage);
-      co_await sim_.sleep(*std::max_element(stage.begin(), stage.end()));
+      trace_stage("attention", layer, now, stage);
+      const sim::Time attention = *std::max_element(stage.begin(), stage.end());
+      if (closed_form) {
+        now += attention;
+      } else {
+        co_await sim_.sleep(attention);
+        now = sim_.now();
+      }
       if (!model_.is_moe_layer(layer)) continue;
 
       const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
       if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
-      const sim::Time gate = sim_.now();
+      const sim::Time gate = now;
       const auto* replicas = &placement_.replicas[static_cast<std::size_t>(moe_layer)];
       if (policies_.provisioner != nullptr) {
         std::fill(per_expert.begin(), per_expert.end(), 0);
@@ -338,11 +349,17 @@ sim::Process ServingEngine::run() {
       // Dispatch: rows to the experts' GPUs; combine: the same volumes back.
       for (const bool combine : {false, true}) {
         if (combine) {
-          const sim::Time dispatched = sim_.now();
+          const sim::Time dispatched = now;
           if (policies_.provisioner != nullptr) {
             if (sim::Signal* ready = policies_.provisioner->pending()) co_await ready->wait();
           }
-          co_await sim_.sleep(std::max(sim_.now(), expert_stage_end(layer, dispatched, copy_tokens, stage)) - sim_.now());
+          const sim::Time experts_done = std::max(now, expert_stage_end(layer, dispatched, copy_tokens, stage));
+          if (closed_form) {
+            now = experts_done;
+          } else {
+            co_await sim_.sleep(experts_done - sim_.now());
+            now = sim_.now();
+          }
           if (policies_.provisioner != nullptr) policies_.provisioner->release(moe_layer, copy_busy_);
         }
         // Every (source, destination) pair of GPUs that exchanges rows.
@@ -355,33 +372,53 @@ sim::Process ServingEngine::run() {
             }
           }
         };
-        Exchange exchange(sim_);
         if (config_.collectives == ServingConfig::Collectives::kCoflow) {
           // The collective's fixed cost (launch and synchronisation) precedes the data.
           collective_.reset(config_.collective_overhead);
           each_part([&](const std::vector<sim::LinkId>& path, double bytes) { collective_.add(path, bytes); });
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective
+          if (closed_form) {
+            now = net.run_alone(collective_, now);
+            continue;
+          }
+          Exchange exchange(sim_);
           exchange.start(net, collective_);
+          co_await exchange.done.wait();
         } else {
           bool any_remote = false;
           each_part([&](const std::vector<sim::LinkId>&, double) { any_remote = true; });
           if (!any_remote) continue;
           co_await sim_.sleep(config_.collective_overhead);
+          Exchange exchange(sim_);
           each_part([&](const std::vector<sim::LinkId>& path, double bytes) { exchange.start(net, path, bytes); });
+          co_await exchange.done.wait();
         }
-        co_await exchange.done.wait();
+        now = sim_.now();
       }
-      metrics_.record_moe_layer(sim_.now() - gate);
+      metrics_.record_moe_layer(now - gate);
       ++moe_layer;
     }
+    if (closed_form) co_await sim_.sleep(now - sim_.now());
     complete_iteration(batch);
     if (policies_.controller != nullptr) {
       policies_.controller->observe(sim_.now(), iteration_loads_);
       if (!migrating_) {
-        if (auto next = policies_.controller->propose(sim_.now(), placement_)) sim_.spawn(migrate(std::move(*next)));
+        if (auto next = policies_.controller->propose(sim_.now(), placement_)) {
+          migrating_ = true;  // from now: the spawned migration starts after this process yields
+          sim_.spawn(migrate(std::move(*next)));
+        }
       }
     }
   }
+}
+
+bool ServingEngine::closed_form_iteration_possible() const {
+  // Exact only when the iteration's collectives are alone on the network from start
+  // to end: nothing in flight now, nobody else starting transfers (a migration or
+  // a provisioner's loads), and one entity per collective. Traced runs take the
+  // event path so that link counters appear as the network changes.
+  return config_.closed_form_iterations && config_.collectives == ServingConfig::Collectives::kCoflow &&
+         policies_.provisioner == nullptr && !migrating_ && trace_ == nullptr && topology_.network().idle();
 }
 
 sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::vector<std::int64_t>& copy_tokens,

@@ -39,7 +39,7 @@ TEST_CASE("bench e2e runs the whole serving model for the asked time and reports
   CHECK(r.simulated_seconds < 7.2 + 30.0);
   CHECK(r.requests > 0);
   CHECK(r.iterations > r.requests);
-  CHECK(r.events > 1000 * r.iterations / 10);  // per-layer granularity: many events per iteration
+  CHECK(r.events >= r.iterations);  // closed-form iterations: at least the one wake-up each
   CHECK(r.peak_rss_mib > 0);
   const std::string text = format_e2e(r);
   CHECK_THAT(text, Catch::Contains("x real time") && Catch::Contains("peak RSS"));

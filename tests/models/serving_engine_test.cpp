@@ -244,6 +244,7 @@ TEST_CASE("an all-to-all as one coflow lasts as long as its busiest port; as flo
   for (const bool flows : {false, true}) {
     Spread routing;
     ServingConfig config;
+    config.closed_form_iterations = false;  // count the event path's solves
     config.collectives = flows ? ServingConfig::Collectives::kFlows : ServingConfig::Collectives::kCoflow;
     Harness h(one_layer_model(), routing, config);
     h.submit_at(0, 14, 1, 0);
@@ -255,4 +256,38 @@ TEST_CASE("an all-to-all as one coflow lasts as long as its busiest port; as flo
   CHECK(first_token[0] == first_token[1]);
   CHECK(solves[0] == 4);   // start and end of each of the two coflows
   CHECK(solves[1] >= 4);   // the flows' starts and ends, batched per nanosecond
+}
+
+TEST_CASE("an iteration in closed form gives the event path's timeline to the nanosecond", "[models][serving]") {
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  std::vector<GpuSlowdown> slow(8);
+  slow[3] = GpuSlowdown{1.3, 1.1};
+  std::vector<RequestRecord> records[2];
+  std::uint64_t events[2] = {0, 0};
+  double link_bytes[2] = {0.0, 0.0};
+  for (const bool closed : {false, true}) {
+    ZipfRoutingSource zipf(mixtral, 1.2, sim::Rng(9));
+    ServingConfig config;
+    config.closed_form_iterations = closed;
+    Harness h(mixtral, zipf, config, slow);
+    // Overlapping requests of mixed sizes: prefill chunks and decodes share iterations.
+    for (std::uint64_t i = 0; i < 30; ++i) {
+      h.submit_at(static_cast<sim::Time>(i) * 1700000 + 31 * static_cast<sim::Time>(i * i), 64 + 211 * static_cast<std::int64_t>(i % 5),
+                  3 + static_cast<std::int64_t>(i % 6), i);
+    }
+    h.finish();
+    records[closed ? 1 : 0] = h.metrics.requests();
+    events[closed ? 1 : 0] = h.sim.events_executed();
+    for (std::size_t l = 0; l < h.net.link_count(); ++l) link_bytes[closed ? 1 : 0] += h.net.link_bytes(static_cast<sim::LinkId>(l));
+  }
+  REQUIRE(records[0].size() == 30);
+  REQUIRE(records[1].size() == records[0].size());
+  for (std::size_t i = 0; i < records[0].size(); ++i) {
+    CHECK(records[1][i].id == records[0][i].id);
+    CHECK(records[1][i].first_token == records[0][i].first_token);
+    CHECK(records[1][i].last_token == records[0][i].last_token);
+  }
+  CHECK(link_bytes[1] == link_bytes[0]);
+  CHECK(link_bytes[0] > 0.0);
+  CHECK(events[1] * 20 < events[0]);  // one wake-up per iteration instead of several per layer
 }

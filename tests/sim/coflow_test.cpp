@@ -163,3 +163,66 @@ TEST_CASE("empty coflows finish after their latency; bad parts are refused", "[s
   CHECK(c.parts() == 0);
   CHECK(c.latency() == 0);
 }
+
+TEST_CASE("run_alone gives the instant and link accounting of a coflow started on an idle network", "[sim][coflow]") {
+  Rng rng(23);
+  for (int trial = 0; trial < 40; ++trial) {
+    // Two identical networks: one runs the coflow through events, one in closed form.
+    Simulator sim_a, sim_b;
+    FlowNetwork net_a(sim_a), net_b(sim_b);
+    std::vector<LinkId> links;
+    for (int i = 0; i < 6; ++i) {
+      const double bw = (1 + rng.uniform01() * 9) * kGBps;
+      const auto latency = static_cast<Time>(rng.uniform01() * 3000);
+      links.push_back(net_a.add_link("l" + std::to_string(i), bw, latency));
+      net_b.add_link("l" + std::to_string(i), bw, latency);
+    }
+    const auto overhead = static_cast<Time>(rng.uniform01() * 10000);
+    Coflow a(net_a, overhead), b(net_b, overhead);
+    for (int p = 0; p < 10; ++p) {
+      const auto x = static_cast<std::size_t>(rng.uniform01() * 6);
+      const auto y = (x + 1 + static_cast<std::size_t>(rng.uniform01() * 5)) % 6;
+      const double bytes = trial % 7 == 0 ? 0.0 : std::round(rng.uniform01() * 1e7);
+      const std::vector<LinkId> path{links[x], links[y]};
+      a.add(path, bytes);
+      b.add(path, bytes);
+    }
+    Time done = -1;
+    const Time start = static_cast<Time>(rng.uniform01() * 1e6);
+    struct Started {
+      Simulator& sim;
+      FlowNetwork& net;
+      Coflow& coflow;
+      Time& done;
+    } started{sim_a, net_a, a, done};
+    sim_a.schedule_at(start, [s = &started] { s->net.start(s->coflow, [s] { s->done = s->sim.now(); }); });
+    sim_a.run();
+    REQUIRE(net_b.idle());
+    const Time end = net_b.run_alone(b, start);
+    CHECK(end == done);
+    CHECK(net_b.idle());
+    sim_b.schedule_at(end, [] {});
+    sim_b.run();
+    for (LinkId l : links) {
+      CHECK(net_b.link_bytes(l) == net_a.link_bytes(l));  // the same arithmetic, not just close
+      CHECK(net_b.link_busy_time(l) == net_a.link_busy_time(l));
+    }
+  }
+}
+
+TEST_CASE("a transfer may not start while a closed-form coflow holds the network", "[sim][coflow]") {
+  Simulator sim;
+  FlowNetwork net(sim);
+  const LinkId l = net.add_link("l", 1 * kGBps, 0);
+  const std::vector<LinkId> path{l};
+  Coflow c(net);
+  c.add(path, 1e6);
+  CHECK(net.run_alone(c, 0) == 1000000);
+  CHECK_THROWS_AS(net.start(path, 1.0, [] {}), std::logic_error);  // it should have shared the link
+  CHECK_THROWS_AS(net.run_alone(c, 500000), std::logic_error);      // overlaps the first
+  bool done = false;
+  sim.schedule_at(1000000, [&] { net.start(path, 1e6, [&] { done = true; }); });
+  sim.run();
+  CHECK(done);
+  CHECK(sim.now() == 2000000);
+}

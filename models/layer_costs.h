@@ -32,6 +32,7 @@ class LayerCosts {
   LayerCosts(const MoeModel& m, const GpuProfile& gpu);
 
   // Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer.
+  // Depends on `layer` only through those two facts (the serving engine memoises on them).
   sim::Time non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const;
   // One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
   sim::Time expert(GpuSlowdown slow, std::int64_t tokens) const;

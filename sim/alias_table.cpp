@@ -1,6 +1,7 @@
 #include "sim/alias_table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <stdexcept>
 
@@ -37,6 +38,11 @@ AliasTable::AliasTable(const std::vector<double>& weights) {
   for (std::size_t i : small) {
     prob_[i] = weights[i] > 0.0 ? 1.0 : 0.0;
     alias_[i] = heaviest;
+  }
+  columns_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    // A zero-weight column (prob 0) must never be kept, a full one always.
+    columns_[i] = Column{static_cast<std::uint64_t>(std::ldexp(prob_[i], 32)), alias_[i]};
   }
 }
 

@@ -1,19 +1,26 @@
 #include "sim/coflow.h"
 
+#include <cmath>
+#include <stdexcept>
+
 #include "sim/flow_network.h"
 
 namespace moesim::sim {
 
 Coflow::Coflow(const FlowNetwork& net, Time fixed_overhead) : net_(net), overhead_(fixed_overhead) {}
 
-void Coflow::add(std::span<const LinkId> path, double bytes) {
-  net_.check_transfer(path, bytes);
+Coflow::Route Coflow::route(std::span<const LinkId> path) const {
+  net_.check_transfer(path, 0.0);
+  return Route{std::vector<LinkId>(path.begin(), path.end()), net_.path_latency(path)};
+}
+
+void Coflow::add(const Route& route, double bytes) {
+  if (!(bytes >= 0.0) || !std::isfinite(bytes)) throw std::invalid_argument("coflow part size must be finite and >= 0 bytes");
   ++parts_;
-  const Time latency = net_.path_latency(path);
-  if (latency > max_path_latency_) max_path_latency_ = latency;
+  if (route.latency > max_path_latency_) max_path_latency_ = route.latency;
   if (bytes == 0.0) return;
   if (slot_.size() < net_.link_count()) slot_.resize(net_.link_count(), 0);
-  for (LinkId l : path) {
+  for (LinkId l : route.links) {
     std::uint32_t& slot = slot_[l];
     if (slot == 0) {
       links_.push_back(l);

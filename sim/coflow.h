@@ -26,8 +26,17 @@ class Coflow {
   // synchronisation), added to the slowest part's path latency.
   explicit Coflow(const FlowNetwork& net, Time fixed_overhead = 0);
 
-  // Adds a part moving `bytes` over `path` (a link at most once per path).
-  void add(std::span<const LinkId> path, double bytes);
+  // A path checked once (known links, none twice) with its latency, so that parts
+  // can be added over it every iteration without re-checking it.
+  struct Route {
+    std::vector<LinkId> links;
+    Time latency = 0;
+  };
+  Route route(std::span<const LinkId> path) const;
+
+  // Adds a part moving `bytes` (finite, >= 0) over `path` (a link at most once per path).
+  void add(std::span<const LinkId> path, double bytes) { add(route(path), bytes); }
+  void add(const Route& route, double bytes);
   // Forgets the parts (keeps the buffers) and sets the next collective's overhead.
   void reset(Time fixed_overhead = 0);
 

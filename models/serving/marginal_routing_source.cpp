@@ -106,7 +106,6 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
   // successor order (drawn even when unused, so the sampling stream is the same).
   const auto E = static_cast<std::size_t>(experts_);
   coupling_.resize(weights_.size());
-  successors_.resize(weights_.size());
   beta_.assign(weights_.size(), 0.0);
   for (std::size_t l = 1; l < weights_.size(); ++l) {
     std::vector<std::size_t> order(E);
@@ -118,16 +117,6 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
       cols[e] = weights_[l][e] / weight_totals_[l];
     }
     coupling_[l] = north_west_corner(rows, cols, order);
-    successors_[l].resize(E);
-    for (std::size_t i = 0; i < E; ++i) {
-      double cum = 0.0;
-      for (std::size_t j = 0; j < E; ++j) {
-        if (coupling_[l][i * E + j] <= 0.0 || rows[i] <= 0.0) continue;
-        cum += coupling_[l][i * E + j] / rows[i];
-        successors_[l][i].expert.push_back(static_cast<std::uint16_t>(j));
-        successors_[l][i].cumulative.push_back(cum);
-      }
-    }
     // The lift grows monotonically with β (the pair joint's accuracy is convex in β
     // and never below the popular guess): bisect for the target.
     if (corr_.cross_layer_lift <= 0.0) continue;
@@ -141,6 +130,36 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
       (successor_lift(pair_joint(l, mid), E) < corr_.cross_layer_lift ? lo : hi) = mid;
     }
     beta_[l] = 0.5 * (lo + hi);
+  }
+  build_tables();
+}
+
+void MarginalRoutingSource::build_tables() {
+  const auto E = static_cast<std::size_t>(experts_);
+  fresh_.assign(weights_.size(), {});
+  second_.assign(weights_.size(), {});
+  for (std::size_t l = 0; l < weights_.size(); ++l) {
+    const std::vector<double>& w = weights_[l];
+    if (l == 0 || beta_[l] == 0.0) {
+      fresh_[l].emplace_back(w);
+    } else {
+      for (std::size_t i = 0; i < E; ++i) {
+        const double p_prev = weights_[l - 1][i] / weight_totals_[l - 1];
+        std::vector<double> mix(E);
+        for (std::size_t j = 0; j < E; ++j) {
+          const double follow = p_prev > 0.0 ? coupling_[l][i * E + j] / p_prev : w[j] / weight_totals_[l];
+          mix[j] = (1.0 - beta_[l]) * w[j] / weight_totals_[l] + beta_[l] * follow;
+        }
+        fresh_[l].emplace_back(mix);
+      }
+    }
+    if (top_k_ < 2) continue;
+    // Second draw: ∝ w among the experts other than the primary (unused for a primary of weight 0).
+    for (std::size_t a = 0; a < E; ++a) {
+      std::vector<double> others(w);
+      others[a] = 0.0;
+      second_[l].emplace_back(w[a] > 0.0 ? sim::AliasTable(others) : sim::AliasTable());
+    }
   }
 }
 
@@ -170,60 +189,43 @@ std::string MarginalRoutingSource::label() const {
                      corr_.fitted_from.empty() ? "" : ", fitted on " + corr_.fitted_from);
 }
 
-std::uint16_t MarginalRoutingSource::draw(std::size_t l, std::size_t exclude) {
-  const auto& w = weights_[l];
-  double u = rng_.uniform01() * (weight_totals_[l] - (exclude < w.size() ? w[exclude] : 0.0));
-  std::size_t e = 0;
-  for (; e + 1 < w.size(); ++e) {
-    if (e == exclude) continue;
-    if (u < w[e]) break;
-    u -= w[e];
-  }
-  if (e == exclude || w[e] == 0.0) {  // rounding ran past the end: take the last usable expert
-    e = w.size();
-    while (e-- > 0 && (e == exclude || w[e] == 0.0)) {}
-  }
-  return static_cast<std::uint16_t>(e);
-}
-
-void MarginalRoutingSource::draw_token(std::vector<std::uint16_t>& previous, std::uint16_t* out) {
+template <class Emit>
+void MarginalRoutingSource::draw_token(std::vector<std::uint16_t>& previous, Emit&& emit) {
   const std::size_t L = weights_.size();
-  const auto K = static_cast<std::size_t>(top_k_);
   const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng_.bernoulli(corr_.locality_lift);
   previous.resize(L);
   for (std::size_t l = 0; l < L; ++l) {
+    // One 64-bit draw per layer: the high half picks the primary, the low half the second.
+    const std::uint64_t bits = rng_.next_u64();
     if (!repeat) {
-      if (l > 0 && beta_[l] > 0.0 && rng_.bernoulli(beta_[l])) {
-        const Successors& s = successors_[l][previous[l - 1]];
-        const double u = rng_.uniform01() * s.cumulative.back();
-        const auto at = std::upper_bound(s.cumulative.begin(), s.cumulative.end(), u) - s.cumulative.begin();
-        previous[l] = s.expert[std::min<std::size_t>(static_cast<std::size_t>(at), s.expert.size() - 1)];
-      } else {
-        previous[l] = draw(l, weights_[l].size());
-      }
+      const auto& tables = fresh_[l];
+      const auto& table = tables.size() == 1 ? tables.front() : tables[previous[l - 1]];
+      previous[l] = static_cast<std::uint16_t>(table.draw(static_cast<std::uint32_t>(bits >> 32)));
     }
-    out[l * K] = previous[l];
-    for (std::size_t j = 1; j < K; ++j) out[l * K + j] = draw(l, previous[l]);
+    const std::uint16_t primary = previous[l];
+    const std::uint16_t second =
+        top_k_ == 2 ? static_cast<std::uint16_t>(second_[l][primary].draw(static_cast<std::uint32_t>(bits))) : primary;
+    emit(l, primary, second);
   }
 }
 
-RoutingCounts MarginalRoutingSource::route(const BatchSpans& batch) {
+void MarginalRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::size_t L = weights_.size();
-  const auto K = static_cast<std::size_t>(top_k_);
-  RoutingCounts counts(L, std::vector<std::vector<std::int64_t>>(batch.size(), std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
-  scratch_.resize(L * K);
+  reset_counts(counts, L, batch.size(), static_cast<std::size_t>(experts_));
+  rows_.resize(L);
+  const bool two = top_k_ == 2;
   for (std::size_t g = 0; g < batch.size(); ++g) {
+    for (std::size_t l = 0; l < L; ++l) rows_[l] = counts[l][g].data();
     for (const TokenSpan& span : batch[g]) {
       std::vector<std::uint16_t>& previous = last_path_[span.request];
       for (std::int64_t t = 0; t < span.count; ++t) {
-        draw_token(previous, scratch_.data());
-        for (std::size_t l = 0; l < L; ++l) {
-          for (std::size_t j = 0; j < K; ++j) ++counts[l][g][scratch_[l * K + j]];
-        }
+        draw_token(previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
+          ++rows_[l][primary];
+          if (two) ++rows_[l][second];
+        });
       }
     }
   }
-  return counts;
 }
 
 traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, std::uint32_t tokens) {
@@ -234,12 +236,11 @@ traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, s
   step.tokens = tokens;
   step.experts.assign(L, std::vector<std::uint16_t>(tokens * K));
   std::vector<std::uint16_t> previous;
-  scratch_.resize(L * K);
   for (std::uint32_t t = 0; t < tokens; ++t) {
-    draw_token(previous, scratch_.data());
-    for (std::size_t l = 0; l < L; ++l) {
-      for (std::size_t j = 0; j < K; ++j) step.experts[l][t * K + j] = scratch_[l * K + j];
-    }
+    draw_token(previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
+      step.experts[l][t * K] = primary;
+      if (K == 2) step.experts[l][t * K + 1] = second;
+    });
   }
   return r;
 }

@@ -25,6 +25,7 @@
 
 #include "models/moe_model.h"
 #include "models/serving/workload.h"
+#include "sim/alias_table.h"
 #include "sim/rng.h"
 #include "traces/expert_popularity.h"
 #include "traces/routing_trace.h"
@@ -48,7 +49,8 @@ class MarginalRoutingSource final : public RoutingSource {
   MarginalRoutingSource(const MoeModel& model, const traces::ExpertPopularity& popularity, std::string origin, sim::Rng rng,
                         RoutingCorrelations correlations = {});
   std::string label() const override;
-  RoutingCounts route(const BatchSpans& batch) override;
+  using RoutingSource::route;
+  void route(const BatchSpans& batch, RoutingCounts& counts) override;
   std::vector<std::vector<double>> expected_selections() const override { return targets_; }
   const std::vector<double>& target(int moe_layer) const { return targets_[static_cast<std::size_t>(moe_layer)]; }
   // β of each layer pair (index l: layers l−1 → l; index 0 unused) and the lift it gives.
@@ -60,15 +62,13 @@ class MarginalRoutingSource final : public RoutingSource {
   traces::RoutingTraceHeader trace_header() const;
 
  private:
-  struct Successors {
-    std::vector<std::uint16_t> expert;  // candidates for the next layer's primary
-    std::vector<double> cumulative;     // their cumulative conditional probability
-  };
-  // Draws the token's experts into out[l * top_k + j]; `previous` is the request's
-  // last primary path (empty for its first token) and becomes this token's.
-  void draw_token(std::vector<std::uint16_t>& previous, std::uint16_t* out);
-  std::uint16_t draw(std::size_t layer, std::size_t exclude);
+  // Draws one token's experts, calling emit(layer, primary, second) per MoE layer
+  // (second = primary when top-1); `previous` is the request's last primary path
+  // (empty for its first token) and becomes this token's.
+  template <class Emit>
+  void draw_token(std::vector<std::uint16_t>& previous, Emit&& emit);
   std::vector<double> pair_joint(std::size_t layer, double beta) const;
+  void build_tables();
 
   int experts_;
   int top_k_;
@@ -79,11 +79,15 @@ class MarginalRoutingSource final : public RoutingSource {
   std::vector<std::vector<double>> targets_;  // inclusion probability per expert
   std::vector<std::vector<double>> weights_;
   std::vector<double> weight_totals_;
-  std::vector<std::vector<double>> coupling_;            // J_l flattened [i * E + j], l >= 1
-  std::vector<std::vector<Successors>> successors_;      // J_l rows normalised
+  std::vector<std::vector<double>> coupling_;  // J_l flattened [i * E + j], l >= 1
   std::vector<double> beta_;
+  // Sampling tables (one 32-bit alias draw each). fresh_[l][i]: a fresh path's
+  // primary at layer l after primary i at l − 1, the mixture (1 − β_l) p_l + β_l J_l(i, ·) / p_{l−1}(i)
+  // (a single table when β_l = 0 or l = 0). second_[l][a]: the second expert given primary a.
+  std::vector<std::vector<sim::AliasTable>> fresh_;
+  std::vector<std::vector<sim::AliasTable>> second_;
   std::unordered_map<std::uint64_t, std::vector<std::uint16_t>> last_path_;  // per request
-  std::vector<std::uint16_t> scratch_;
+  std::vector<std::int64_t*> rows_;  // route(): counts[l][g] of the GPU being filled
 };
 
 }  // namespace moesim::models

@@ -98,7 +98,9 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
                           std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
   running_.resize(static_cast<std::size_t>(gpus_));
   for (int src = 0; src < gpus_; ++src) {
-    for (int dst = 0; dst < gpus_; ++dst) gpu_paths_.push_back(src == dst ? std::vector<sim::LinkId>{} : topology_.gpu_to_gpu(src, dst));
+    for (int dst = 0; dst < gpus_; ++dst) {
+      gpu_routes_.push_back(src == dst ? sim::Coflow::Route{} : collective_.route(topology_.gpu_to_gpu(src, dst)));
+    }
   }
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
@@ -188,12 +190,21 @@ BatchSpans ServingEngine::batch_spans(const Batch& b) const {
   return spans;
 }
 
-sim::Time ServingEngine::attention_stage_time(const Batch& b, int gpu, int layer) const {
+void ServingEngine::prepare_attention(const Batch& b) {
+  attention_loads_.assign(static_cast<std::size_t>(gpus_), AttentionLoad{});
+  for (std::size_t g = 0; g < attention_loads_.size(); ++g) {
+    for (const auto& [r, chunk] : b.prefill[g]) attention_loads_[g].add_prefill(r->context(), chunk);
+    for (const Request* r : b.decode[g]) attention_loads_[g].add_decode(r->context());
+  }
+  attention_memo_.assign(attention_loads_.size() * 4, -1);
+}
+
+sim::Time ServingEngine::attention_stage_time(int gpu, int layer) {
   const auto g = static_cast<std::size_t>(gpu);
-  AttentionLoad load;
-  for (const auto& [r, chunk] : b.prefill[g]) load.add_prefill(r->context(), chunk);
-  for (const Request* r : b.decode[g]) load.add_decode(r->context());
-  return costs_.non_expert(slowdowns_[g], layer, load);
+  const std::size_t kind = (model_.is_moe_layer(layer) ? 1 : 0) + (layer == model_.layers - 1 ? 2 : 0);
+  sim::Time& t = attention_memo_[g * 4 + kind];
+  if (t < 0) t = costs_.non_expert(slowdowns_[g], layer, attention_loads_[g]);
+  return t;
 }
 
 void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
@@ -290,6 +301,7 @@ sim::Process ServingEngine::run() {
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
   std::vector<std::int64_t> copy_tokens(static_cast<std::size_t>(gpus_ * model_.experts));
   std::vector<double> rows(static_cast<std::size_t>(gpus_ * gpus_));
+  RoutingCounts routing;  // refilled every iteration, its storage kept
   for (;;) {
     bool busy = !waiting_.empty();
     for (const auto& r : running_) busy = busy || !r.empty();
@@ -311,16 +323,17 @@ sim::Process ServingEngine::run() {
       continue;
     }
     metrics_.record_iteration(batch.total());
-    const RoutingCounts routing = routing_.route(batch_spans(batch));
+    routing_.route(batch_spans(batch), routing);
     if (policies_.provisioner != nullptr) policies_.provisioner->begin_iteration(sim_.now(), routing);
     // In closed form the iteration's clock `now` runs ahead of the simulator's, which
     // catches up once at the end; otherwise every stage is waited for as it happens.
     const bool closed_form = closed_form_iteration_possible();
+    prepare_attention(batch);
     sim::Time now = sim_.now();
     int moe_layer = 0;
     for (int layer = 0; layer < model_.layers; ++layer) {
       // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.
-      for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(batch, g, layer);
+      for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(g, layer);
       trace_stage("attention", layer, now, stage);
       const sim::Time attention = *std::max_element(stage.begin(), stage.end());
       if (closed_form) {
@@ -368,14 +381,14 @@ sim::Process ServingEngine::run() {
             for (int dst = 0; dst < gpus_; ++dst) {
               const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
               if (n == 0.0 || src == dst) continue;
-              take(gpu_paths_[static_cast<std::size_t>(combine ? dst * gpus_ + src : src * gpus_ + dst)], n * row_bytes);
+              take(gpu_routes_[static_cast<std::size_t>(combine ? dst * gpus_ + src : src * gpus_ + dst)], n * row_bytes);
             }
           }
         };
         if (config_.collectives == ServingConfig::Collectives::kCoflow) {
           // The collective's fixed cost (launch and synchronisation) precedes the data.
           collective_.reset(config_.collective_overhead);
-          each_part([&](const std::vector<sim::LinkId>& path, double bytes) { collective_.add(path, bytes); });
+          each_part([&](const sim::Coflow::Route& route, double bytes) { collective_.add(route, bytes); });
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective
           if (closed_form) {
             now = net.run_alone(collective_, now);
@@ -386,11 +399,11 @@ sim::Process ServingEngine::run() {
           co_await exchange.done.wait();
         } else {
           bool any_remote = false;
-          each_part([&](const std::vector<sim::LinkId>&, double) { any_remote = true; });
+          each_part([&](const sim::Coflow::Route&, double) { any_remote = true; });
           if (!any_remote) continue;
           co_await sim_.sleep(config_.collective_overhead);
           Exchange exchange(sim_);
-          each_part([&](const std::vector<sim::LinkId>& path, double bytes) { exchange.start(net, path, bytes); });
+          each_part([&](const sim::Coflow::Route& route, double bytes) { exchange.start(net, route.links, bytes); });
           co_await exchange.done.wait();
         }
         now = sim_.now();

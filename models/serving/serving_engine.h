@@ -105,7 +105,11 @@ class ServingEngine {
   std::int64_t kv_reservation(const Request& r) const {
     return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
   }
-  sim::Time attention_stage_time(const Batch& b, int gpu, int layer) const;
+  // The batch's attention load per GPU, for attention_stage_time() in this iteration.
+  void prepare_attention(const Batch& b);
+  // A layer's attention stage on a GPU. It depends on the layer only through its kind
+  // (MoE or dense, last or not), so each kind is computed once per GPU and iteration.
+  sim::Time attention_stage_time(int gpu, int layer);
   // Assigns a layer's routed tokens to expert copies; fills rows (src × dst) and per-copy tokens.
   void assign_tokens(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
                      std::vector<double>& rows,
@@ -129,13 +133,15 @@ class ServingEngine {
   const std::vector<GpuSlowdown>& slowdowns_;
   Topology& topology_;
   sim::Coflow collective_;  // the all-to-all being gathered (buffers reused)
-  std::vector<std::vector<sim::LinkId>> gpu_paths_;  // [src * gpus + dst]: the route, looked up once
+  std::vector<sim::Coflow::Route> gpu_routes_;  // [src * gpus + dst]: looked up and checked once
   ExpertPlacement placement_;
   ServingPolicies policies_;
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
   std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
+  std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
+  std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet
   RoutingSource& routing_;
   ServingConfig config_;
   ServingMetrics& metrics_;

@@ -38,10 +38,8 @@ const traces::RoutingStep& TraceRoutingSource::step_for(const traces::RequestRou
   return r.steps[static_cast<std::size_t>(1 + (position - 1) % decode_steps)];
 }
 
-RoutingCounts TraceRoutingSource::route(const BatchSpans& batch) {
-  RoutingCounts counts(static_cast<std::size_t>(moe_layers_),
-                       std::vector<std::vector<std::int64_t>>(batch.size(),
-                                                              std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
+void TraceRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
+  reset_counts(counts, static_cast<std::size_t>(moe_layers_), batch.size(), static_cast<std::size_t>(experts_));
   for (std::size_t g = 0; g < batch.size(); ++g) {
     for (const TokenSpan& span : batch[g]) {
       const traces::RequestRouting& r = requests_[span.request % requests_.size()];
@@ -57,7 +55,6 @@ RoutingCounts TraceRoutingSource::route(const BatchSpans& batch) {
       }
     }
   }
-  return counts;
 }
 
 std::vector<std::vector<double>> TraceRoutingSource::expected_selections() const {

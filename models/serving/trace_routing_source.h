@@ -19,7 +19,8 @@ class TraceRoutingSource final : public RoutingSource {
  public:
   TraceRoutingSource(const MoeModel& model, const std::string& path);
   std::string label() const override { return label_; }
-  RoutingCounts route(const BatchSpans& batch) override;
+  using RoutingSource::route;
+  void route(const BatchSpans& batch, RoutingCounts& counts) override;
   // Selections per token over the whole trace (prefill and decode tokens alike).
   std::vector<std::vector<double>> expected_selections() const override;
   std::size_t trace_requests() const { return requests_.size(); }

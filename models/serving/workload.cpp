@@ -91,11 +91,17 @@ std::vector<std::int64_t> tokens_per_gpu(const BatchSpans& spans) {
   return n;
 }
 
-RoutingCounts ZipfRoutingSource::route(const BatchSpans& batch) {
+void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, std::size_t experts) {
+  counts.resize(layers);
+  for (auto& layer : counts) {
+    layer.resize(gpus);
+    for (auto& row : layer) row.assign(experts, 0);
+  }
+}
+
+void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);
-  RoutingCounts counts(static_cast<std::size_t>(moe_layers_),
-                       std::vector<std::vector<std::int64_t>>(tokens_per_gpu.size(),
-                                                              std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
+  reset_counts(counts, static_cast<std::size_t>(moe_layers_), tokens_per_gpu.size(), static_cast<std::size_t>(experts_));
   std::vector<std::size_t> chosen(static_cast<std::size_t>(top_k_));
   for (int l = 0; l < moe_layers_; ++l) {
     const auto& table = alias_[static_cast<std::size_t>(l)];
@@ -107,7 +113,6 @@ RoutingCounts ZipfRoutingSource::route(const BatchSpans& batch) {
       }
     }
   }
-  return counts;
 }
 
 }  // namespace moesim::models

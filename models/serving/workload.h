@@ -29,12 +29,21 @@ struct TokenSpan {
 using BatchSpans = std::vector<std::vector<TokenSpan>>;  // per GPU
 
 std::vector<std::int64_t> tokens_per_gpu(const BatchSpans& spans);
+// Shapes `counts` to layers × gpus × experts of zeros, keeping its storage when the
+// shape is unchanged (routing is asked for every iteration: no allocation then).
+void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, std::size_t experts);
 
 class RoutingSource {
  public:
   virtual ~RoutingSource() = default;
   virtual std::string label() const = 0;
-  virtual RoutingCounts route(const BatchSpans& batch) = 0;
+  // Fills `counts` (any prior content; reset_counts shapes it) with the batch's routing.
+  virtual void route(const BatchSpans& batch, RoutingCounts& counts) = 0;
+  RoutingCounts route(const BatchSpans& batch) {
+    RoutingCounts counts;
+    route(batch, counts);
+    return counts;
+  }
   // The distribution route() draws from: expected selections of each expert per
   // token at each MoE layer (each row sums to top_k). What an oracle predictor
   // knows; empty when the source cannot say.
@@ -55,7 +64,8 @@ class ZipfRoutingSource final : public RoutingSource {
  public:
   ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng);
   std::string label() const override;
-  RoutingCounts route(const BatchSpans& batch) override;
+  using RoutingSource::route;
+  void route(const BatchSpans& batch, RoutingCounts& counts) override;
   std::vector<std::vector<double>> expected_selections() const override;
   const std::vector<double>& layer_weights(int moe_layer) const { return weights_[static_cast<std::size_t>(moe_layer)]; }
 

@@ -19,15 +19,13 @@ class PairRouting final : public RoutingSource {
  public:
   PairRouting(const MoeModel& m, int a, int b) : experts_(m.experts), layers_(m.moe_layer_count()), a_(a), b_(b) {}
   std::string label() const override { return "pair test routing"; }
-  RoutingCounts route(const BatchSpans& batch) override {
+  void route(const BatchSpans& batch, RoutingCounts& c) override {
     const std::int64_t tokens = tokens_per_gpu(batch)[0];
-    RoutingCounts c(static_cast<std::size_t>(layers_),
-                    std::vector<std::vector<std::int64_t>>(1, std::vector<std::int64_t>(static_cast<std::size_t>(experts_), 0)));
+    reset_counts(c, static_cast<std::size_t>(layers_), 1, static_cast<std::size_t>(experts_));
     for (auto& layer : c) {
       layer[0][static_cast<std::size_t>(a_)] = tokens;
       layer[0][static_cast<std::size_t>(b_)] = tokens;
     }
-    return c;
   }
 
  private:

@@ -20,10 +20,9 @@ class FixedRouting final : public RoutingSource {
   FixedRouting(int experts, int moe_layers, int offset, bool spread)
       : experts_(experts), layers_(moe_layers), offset_(offset), spread_(spread) {}
   std::string label() const override { return "fixed test routing"; }
-  RoutingCounts route(const BatchSpans& batch) override {
+  void route(const BatchSpans& batch, RoutingCounts& c) override {
     const std::vector<std::int64_t> tokens = tokens_per_gpu(batch);
-    RoutingCounts c(static_cast<std::size_t>(layers_),
-                    std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(experts_, 0)));
+    reset_counts(c, static_cast<std::size_t>(layers_), tokens.size(), static_cast<std::size_t>(experts_));
     for (auto& layer : c) {
       for (std::size_t g = 0; g < tokens.size(); ++g) {
         for (std::int64_t t = 0; t < tokens[g]; ++t) {
@@ -31,7 +30,6 @@ class FixedRouting final : public RoutingSource {
         }
       }
     }
-    return c;
   }
 
  private:
@@ -230,13 +228,12 @@ TEST_CASE("an all-to-all as one coflow lasts as long as its busiest port; as flo
   // seven equal flows share the port evenly; with unequal pairs the coflow is shorter.
   struct Spread final : RoutingSource {
     std::string label() const override { return "spread"; }
-    RoutingCounts route(const BatchSpans& batch) override {
+    void route(const BatchSpans& batch, RoutingCounts& c) override {
       const auto tokens = tokens_per_gpu(batch);
-      RoutingCounts c(1, std::vector<std::vector<std::int64_t>>(tokens.size(), std::vector<std::int64_t>(8, 0)));
+      reset_counts(c, 1, tokens.size(), 8);
       for (std::size_t g = 0; g < tokens.size(); ++g) {
         for (std::int64_t t = 0; t < tokens[g]; ++t) ++c[0][g][static_cast<std::size_t>(1 + t % 7)];
       }
-      return c;
     }
   };
   sim::Time first_token[2] = {0, 0};

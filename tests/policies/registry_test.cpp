@@ -72,7 +72,7 @@ class StatedRouting final : public models::RoutingSource {
  public:
   explicit StatedRouting(Loads truth) : truth_(std::move(truth)) {}
   std::string label() const override { return "stated"; }
-  models::RoutingCounts route(const models::BatchSpans&) override { return {}; }
+  void route(const models::BatchSpans&, models::RoutingCounts& counts) override { counts.clear(); }
   Loads expected_selections() const override { return truth_; }
 
  private:

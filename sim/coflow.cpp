@@ -1,5 +1,6 @@
 #include "sim/coflow.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -30,6 +31,46 @@ void Coflow::add(const Route& route, double bytes) {
     }
     demand_[slot - 1] += bytes;
     ++crossings_[slot - 1];
+  }
+}
+
+Coflow::Pattern::Pattern(std::vector<Route> routes) : routes_(std::move(routes)) {
+  for (std::size_t p = 0; p < routes_.size(); ++p) {
+    for (const LinkId l : routes_[p].links) {
+      const auto at = static_cast<std::size_t>(std::find(links_.begin(), links_.end(), l) - links_.begin());
+      if (at == links_.size()) {
+        links_.push_back(l);
+        crossings_.emplace_back();
+      }
+      crossings_[at].push_back(static_cast<std::uint32_t>(p));
+    }
+  }
+}
+
+void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead) {
+  if (bytes.size() != pattern.parts()) throw std::invalid_argument("coflow pattern: one size per part expected");
+  reset(fixed_overhead);
+  for (std::size_t p = 0; p < bytes.size(); ++p) {
+    const Time used = bytes[p] > 0.0;  // sizes are >= 0; `>` compiles without a NaN branch
+    parts_ += static_cast<std::size_t>(used);
+    max_path_latency_ = std::max(max_path_latency_, used * pattern.routes_[p].latency);
+  }
+  if (slot_.size() < net_.link_count()) slot_.resize(net_.link_count(), 0);
+  // Per link: the demand summed in part order (as add() sums it) and the parts that
+  // carry bytes over it.
+  for (std::size_t u = 0; u < pattern.links_.size(); ++u) {
+    double demand = 0.0;
+    std::uint32_t crossings = 0;
+    for (const std::uint32_t part : pattern.crossings_[u]) {
+      const double b = bytes[part];
+      demand += b;
+      crossings += static_cast<std::uint32_t>(b > 0.0);
+    }
+    if (crossings == 0) continue;
+    links_.push_back(pattern.links_[u]);
+    demand_.push_back(demand);
+    crossings_.push_back(crossings);
+    slot_[pattern.links_[u]] = static_cast<std::uint32_t>(links_.size());
   }
 }
 

@@ -37,13 +37,35 @@ class Coflow {
   // Adds a part moving `bytes` (finite, >= 0) over `path` (a link at most once per path).
   void add(std::span<const LinkId> path, double bytes) { add(route(path), bytes); }
   void add(const Route& route, double bytes);
+  // A fixed list of routes whose parts come back with new sizes every time (the
+  // pairs of an all-to-all), indexed by link for assign().
+  class Pattern {
+   public:
+    Pattern() = default;
+    explicit Pattern(std::vector<Route> routes);
+    std::size_t parts() const { return routes_.size(); }
+
+   private:
+    friend class Coflow;
+    std::vector<Route> routes_;
+    std::vector<LinkId> links_;                          // every link some route crosses
+    std::vector<std::vector<std::uint32_t>> crossings_;  // per entry of links_: the parts crossing it, in order
+  };
+  // The same coflow as reset() followed by add(route_p, bytes[p]) for every part p
+  // whose bytes are not 0 (the same links with bitwise the same demands; links()
+  // may list them in another order, which the network ignores), computed per link
+  // without a data-dependent branch per part: with a third of an all-to-all's pairs
+  // empty at random, skipping them mispredicted often.
+  // `bytes` has one finite, non-negative entry per part of the pattern.
+  void assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead = 0);
+
   // Forgets the parts (keeps the buffers) and sets the next collective's overhead.
   void reset(Time fixed_overhead = 0);
 
   std::size_t parts() const { return parts_; }
   // Fixed overhead plus the longest path latency of a part.
   Time latency() const { return overhead_ + max_path_latency_; }
-  std::span<const LinkId> links() const { return links_; }
+  std::span<const LinkId> links() const { return links_; }  // in no meaningful order
   // Bytes over links()[i], and how many parts cross it.
   double demand(std::size_t i) const { return demand_[i]; }
   std::uint32_t crossings(std::size_t i) const { return crossings_[i]; }
@@ -53,7 +75,7 @@ class Coflow {
   Time overhead_ = 0;
   Time max_path_latency_ = 0;
   std::size_t parts_ = 0;
-  std::vector<LinkId> links_;  // in order of first use, so the result is deterministic
+  std::vector<LinkId> links_;
   std::vector<double> demand_;
   std::vector<std::uint32_t> crossings_;
   std::vector<std::uint32_t> slot_;  // link id -> 1 + index in links_, 0 = unused

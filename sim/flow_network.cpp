@@ -91,13 +91,22 @@ std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double byt
   return index;
 }
 
-std::uint32_t FlowNetwork::prepare_coflow(const Coflow& coflow) {
+std::size_t FlowNetwork::reference_link(const Coflow& coflow) const {
+  // The link that bounds the coflow when it is alone; of equals, the lowest id, so
+  // that the order in which the coflow lists its links does not matter.
   const std::span<const LinkId> links = coflow.links();
-  // Reference link: the one that bounds the coflow when it is alone.
   std::size_t ref = 0;
   for (std::size_t i = 1; i < links.size(); ++i) {
-    if (coflow.demand(i) / links_[links[i]].bandwidth > coflow.demand(ref) / links_[links[ref]].bandwidth) ref = i;
+    const double here = coflow.demand(i) / links_[links[i]].bandwidth;
+    const double best = coflow.demand(ref) / links_[links[ref]].bandwidth;
+    if (here > best || (here == best && links[i] < links[ref])) ref = i;
   }
+  return ref;
+}
+
+std::uint32_t FlowNetwork::prepare_coflow(const Coflow& coflow) {
+  const std::span<const LinkId> links = coflow.links();
+  const std::size_t ref = reference_link(coflow);
   const std::uint32_t index = allocate_flow();
   Flow& f = flows_[index];
   f.path.assign(links.begin(), links.end());
@@ -196,35 +205,38 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   if (!idle()) throw std::logic_error("run_alone() needs an idle network");
   if (start < sim_.now() || start < booked_until_) throw std::logic_error("run_alone() cannot start in the past");
   const Time active_from = start + coflow.latency();
-  const std::uint32_t index = prepare_coflow(coflow);
-  Flow& f = flows_[index];
-  if (f.path.empty() || f.remaining == 0.0) {  // as launch_flow: done once the latency has passed
-    release_flow(index);
-    booked_until_ = active_from;
-    return active_from;
+  const std::span<const LinkId> links = coflow.links();
+  booked_until_ = active_from;
+  if (links.empty()) return active_from;  // as launch_flow: done once the latency has passed
+  // What prepare_coflow() + assign_rates() compute for one entity alone, operation
+  // for operation (tests/sim/coflow_test.cpp holds the two to the same bits): the
+  // entity's share is min over its links of C_l / (w · a_l), its rate share · w.
+  const std::size_t ref = reference_link(coflow);
+  const double reference_demand = coflow.demand(ref);
+  const double weight = static_cast<double>(coflow.crossings(ref));
+  double share = std::numeric_limits<double>::infinity();
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const double coef = coflow.demand(i) / reference_demand;
+    share = std::min(share, links_[links[i]].bandwidth / (weight * coef));
   }
-  // The same arithmetic as activate() + solve() + finish() on an idle network.
-  comp_links_.assign(f.path.begin(), f.path.end());
-  std::sort(comp_links_.begin(), comp_links_.end());
-  comp_flows_.assign(1, index);
-  for (LinkId l : f.path) {
-    advance_link(links_[l], active_from);
-    links_[l].flows.push_back(index);
-  }
-  assign_rates(comp_flows_, comp_links_);
-  if (!(f.rate > 0.0)) throw std::logic_error("max-min solver gave a coflow no bandwidth");
-  const Time end = active_from + drain_time(f.remaining, f.rate);
-  if (trace_ != nullptr) {
-    for (LinkId l : comp_links_) trace_->counter("links", links_[l].name + " GB/s", active_from, links_[l].total_rate * 1e-9);
-  }
-  for (LinkId l : f.path) {
-    Link& link = links_[l];
-    advance_link(link, end);
-    link.flows.pop_back();
+  const double rate = share * weight;
+  if (!(rate > 0.0)) throw std::logic_error("max-min solver gave a coflow no bandwidth");
+  const Time end = active_from + drain_time(reference_demand, rate);
+  // Book what activate() and finish() would: bytes at a_l · rate and busy time over
+  // [active_from, end].
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    Link& link = links_[links[i]];
+    advance_link(link, active_from);
+    link.total_rate = coflow.demand(i) / reference_demand * rate;
+    link.bytes += link.total_rate * static_cast<double>(end - active_from) / 1e9;
+    link.busy += end - active_from;
     link.total_rate = 0.0;
-    if (trace_ != nullptr) trace_->counter("links", link.name + " GB/s", end, 0.0);
+    link.last_update = end;
+    if (trace_ != nullptr) {
+      trace_->counter("links", link.name + " GB/s", active_from, coflow.demand(i) / reference_demand * rate * 1e-9);
+      trace_->counter("links", link.name + " GB/s", end, 0.0);
+    }
   }
-  release_flow(index);
   booked_until_ = end;
   return end;
 }

@@ -176,6 +176,7 @@ class FlowNetwork {
   std::uint32_t allocate_flow();
   std::uint32_t prepare_flow(std::span<const LinkId> path, double bytes, double max_rate);
   std::uint32_t prepare_coflow(const Coflow& coflow);
+  std::size_t reference_link(const Coflow& coflow) const;
   FlowId launch_flow(std::uint32_t index, Time latency);
   void activate(std::uint32_t index);
   void finish(std::uint32_t index);

@@ -102,6 +102,17 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       gpu_routes_.push_back(src == dst ? sim::Coflow::Route{} : collective_.route(topology_.gpu_to_gpu(src, dst)));
     }
   }
+  std::vector<sim::Coflow::Route> dispatch, combine;
+  for (int src = 0; src < gpus_; ++src) {
+    for (int dst = 0; dst < gpus_; ++dst) {
+      if (src == dst) continue;
+      dispatch.push_back(gpu_routes_[static_cast<std::size_t>(src * gpus_ + dst)]);
+      combine.push_back(gpu_routes_[static_cast<std::size_t>(dst * gpus_ + src)]);
+    }
+  }
+  dispatch_pattern_ = sim::Coflow::Pattern(std::move(dispatch));
+  combine_pattern_ = sim::Coflow::Pattern(std::move(combine));
+  part_bytes_.resize(dispatch_pattern_.parts());
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
   if (trace_ != nullptr) {
@@ -386,9 +397,16 @@ sim::Process ServingEngine::run() {
           }
         };
         if (config_.collectives == ServingConfig::Collectives::kCoflow) {
+          if (!combine) {
+            std::size_t part = 0;
+            for (int src = 0; src < gpus_; ++src) {
+              for (int dst = 0; dst < gpus_; ++dst) {
+                if (src != dst) part_bytes_[part++] = rows[static_cast<std::size_t>(src * gpus_ + dst)] * row_bytes;
+              }
+            }
+          }
           // The collective's fixed cost (launch and synchronisation) precedes the data.
-          collective_.reset(config_.collective_overhead);
-          each_part([&](const sim::Coflow::Route& route, double bytes) { collective_.add(route, bytes); });
+          collective_.assign(combine ? combine_pattern_ : dispatch_pattern_, part_bytes_, config_.collective_overhead);
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective
           if (closed_form) {
             now = net.run_alone(collective_, now);

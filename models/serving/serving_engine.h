@@ -134,6 +134,10 @@ class ServingEngine {
   Topology& topology_;
   sim::Coflow collective_;  // the all-to-all being gathered (buffers reused)
   std::vector<sim::Coflow::Route> gpu_routes_;  // [src * gpus + dst]: looked up and checked once
+  // The all-to-all's parts, pairs src != dst in (src, dst) order: dispatch src -> dst,
+  // combine dst -> src; part_bytes_ holds the current layer's sizes.
+  sim::Coflow::Pattern dispatch_pattern_, combine_pattern_;
+  std::vector<double> part_bytes_;
   ExpertPlacement placement_;
   ServingPolicies policies_;
   bool migrating_ = false;

@@ -42,8 +42,17 @@ AliasTable::AliasTable(const std::vector<double>& weights) {
   columns_.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     // A zero-weight column (prob 0) must never be kept, a full one always.
-    columns_[i] = Column{static_cast<std::uint64_t>(std::ldexp(prob_[i], 32)), alias_[i]};
+    const bool full = prob_[i] >= 1.0;
+    columns_[i] = AliasColumn{full ? 0u : static_cast<std::uint32_t>(std::ldexp(prob_[i], 32)),
+                              full ? static_cast<std::uint32_t>(i) : alias_[i]};
   }
+}
+
+std::uint32_t AliasBank::add(const AliasTable& table) {
+  if (table.size() != width_) throw std::invalid_argument("alias bank: every table must have the bank's width");
+  const auto index = static_cast<std::uint32_t>(tables());
+  columns_.insert(columns_.end(), table.columns().begin(), table.columns().end());
+  return index;
 }
 
 std::size_t AliasTable::draw(Rng& rng) const {

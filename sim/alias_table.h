@@ -10,29 +10,57 @@
 
 namespace moesim::sim {
 
+// One column of a table in 32-bit fixed point: a coin below `keep` keeps the column,
+// otherwise `alias` is drawn. A full column (probability 1) names itself as its
+// alias, so `keep` fits 32 bits; a zero-weight column has keep 0.
+struct AliasColumn {
+  std::uint32_t keep;
+  std::uint32_t alias;
+};
+
+// One draw from 32 random bits among `n` columns: the column is the high half of
+// bits · n, the coin the low half, uniform on a grid of step n / 2^32 — probabilities
+// are exact to within n · 2^-32. Branch-free, because the coin is random and a
+// branch on it would mispredict half the time.
+inline std::size_t draw_alias(const AliasColumn* columns, std::size_t n, std::uint32_t bits) {
+  const std::uint64_t m = static_cast<std::uint64_t>(bits) * n;
+  const auto column = static_cast<std::size_t>(m >> 32);
+  const AliasColumn& c = columns[column];
+  const std::size_t take_alias = static_cast<std::size_t>(static_cast<std::uint32_t>(m) >= c.keep);
+  return column ^ ((column ^ c.alias) & (0 - take_alias));
+}
+
 class AliasTable {
  public:
   AliasTable() = default;
   explicit AliasTable(const std::vector<double>& weights);
   std::size_t draw(Rng& rng) const;
-  // One draw from 32 random bits, so that one next_u64() serves two draws: the
-  // column is the high half of bits · size(), the coin the low half, uniform on a
-  // grid of step size() / 2^32 — probabilities are exact to within size() · 2^-32.
-  std::size_t draw(std::uint32_t bits) const {
-    const std::uint64_t m = static_cast<std::uint64_t>(bits) * columns_.size();
-    const Column& c = columns_[static_cast<std::size_t>(m >> 32)];
-    return (m & 0xffffffffu) < c.keep ? static_cast<std::size_t>(m >> 32) : c.alias;
-  }
+  // One draw from 32 random bits, so that one next_u64() serves two draws.
+  std::size_t draw(std::uint32_t bits) const { return draw_alias(columns_.data(), columns_.size(), bits); }
   std::size_t size() const { return prob_.size(); }
+  const std::vector<AliasColumn>& columns() const { return columns_; }
 
  private:
-  struct Column {
-    std::uint64_t keep;  // prob_ · 2^32: the coin below it keeps the column
-    std::uint32_t alias;
-  };
-  std::vector<double> prob_;        // probability of keeping column i
+  std::vector<double> prob_;          // probability of keeping column i
   std::vector<std::uint32_t> alias_;  // the other index in column i
-  std::vector<Column> columns_;     // the same in 32-bit fixed point, side by side
+  std::vector<AliasColumn> columns_;  // the same in 32-bit fixed point
+};
+
+// Many tables of one width in one contiguous array, for hot loops that pick a
+// table per draw (a table index is arithmetic, not a pointer to follow).
+class AliasBank {
+ public:
+  explicit AliasBank(std::size_t width = 0) : width_(width) {}
+  // Appends `table` (of this bank's width) and returns its index.
+  std::uint32_t add(const AliasTable& table);
+  std::size_t tables() const { return width_ == 0 ? 0 : columns_.size() / width_; }
+  std::size_t draw(std::uint32_t table, std::uint32_t bits) const {
+    return draw_alias(columns_.data() + static_cast<std::size_t>(table) * width_, width_, bits);
+  }
+
+ private:
+  std::size_t width_;
+  std::vector<AliasColumn> columns_;
 };
 
 }  // namespace moesim::sim

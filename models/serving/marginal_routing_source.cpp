@@ -136,13 +136,15 @@ MarginalRoutingSource::MarginalRoutingSource(const MoeModel& model, const traces
 
 void MarginalRoutingSource::build_tables() {
   const auto E = static_cast<std::size_t>(experts_);
-  fresh_.assign(weights_.size(), {});
-  second_.assign(weights_.size(), {});
+  bank_ = sim::AliasBank(E);
+  tables_.assign(weights_.size(), {});
   for (std::size_t l = 0; l < weights_.size(); ++l) {
     const std::vector<double>& w = weights_[l];
+    LayerTables& t = tables_[l];
     if (l == 0 || beta_[l] == 0.0) {
-      fresh_[l].emplace_back(w);
+      t.fresh = bank_.add(sim::AliasTable(w));
     } else {
+      t.fresh_stride = 1;
       for (std::size_t i = 0; i < E; ++i) {
         const double p_prev = weights_[l - 1][i] / weight_totals_[l - 1];
         std::vector<double> mix(E);
@@ -150,15 +152,18 @@ void MarginalRoutingSource::build_tables() {
           const double follow = p_prev > 0.0 ? coupling_[l][i * E + j] / p_prev : w[j] / weight_totals_[l];
           mix[j] = (1.0 - beta_[l]) * w[j] / weight_totals_[l] + beta_[l] * follow;
         }
-        fresh_[l].emplace_back(mix);
+        const std::uint32_t index = bank_.add(sim::AliasTable(mix));
+        if (i == 0) t.fresh = index;
       }
     }
     if (top_k_ < 2) continue;
-    // Second draw: ∝ w among the experts other than the primary (unused for a primary of weight 0).
+    // Second draw: ∝ w among the experts other than the primary (for a primary of
+    // weight 0, never drawn, the table is w itself).
     for (std::size_t a = 0; a < E; ++a) {
       std::vector<double> others(w);
       others[a] = 0.0;
-      second_[l].emplace_back(w[a] > 0.0 ? sim::AliasTable(others) : sim::AliasTable());
+      const std::uint32_t index = bank_.add(sim::AliasTable(others));
+      if (a == 0) t.second = index;
     }
   }
 }
@@ -194,17 +199,18 @@ void MarginalRoutingSource::draw_token(std::vector<std::uint16_t>& previous, Emi
   const std::size_t L = weights_.size();
   const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng_.bernoulli(corr_.locality_lift);
   previous.resize(L);
+  std::uint32_t before = 0;  // the primary at l − 1 (fresh tables of layer 0 have stride 0)
   for (std::size_t l = 0; l < L; ++l) {
     // One 64-bit draw per layer: the high half picks the primary, the low half the second.
     const std::uint64_t bits = rng_.next_u64();
+    const LayerTables& t = tables_[l];
     if (!repeat) {
-      const auto& tables = fresh_[l];
-      const auto& table = tables.size() == 1 ? tables.front() : tables[previous[l - 1]];
-      previous[l] = static_cast<std::uint16_t>(table.draw(static_cast<std::uint32_t>(bits >> 32)));
+      previous[l] = static_cast<std::uint16_t>(bank_.draw(t.fresh + before * t.fresh_stride, static_cast<std::uint32_t>(bits >> 32)));
     }
     const std::uint16_t primary = previous[l];
+    before = primary;
     const std::uint16_t second =
-        top_k_ == 2 ? static_cast<std::uint16_t>(second_[l][primary].draw(static_cast<std::uint32_t>(bits))) : primary;
+        top_k_ == 2 ? static_cast<std::uint16_t>(bank_.draw(t.second + primary, static_cast<std::uint32_t>(bits))) : primary;
     emit(l, primary, second);
   }
 }

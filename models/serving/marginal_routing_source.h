@@ -81,11 +81,17 @@ class MarginalRoutingSource final : public RoutingSource {
   std::vector<double> weight_totals_;
   std::vector<std::vector<double>> coupling_;  // J_l flattened [i * E + j], l >= 1
   std::vector<double> beta_;
-  // Sampling tables (one 32-bit alias draw each). fresh_[l][i]: a fresh path's
-  // primary at layer l after primary i at l − 1, the mixture (1 − β_l) p_l + β_l J_l(i, ·) / p_{l−1}(i)
-  // (a single table when β_l = 0 or l = 0). second_[l][a]: the second expert given primary a.
-  std::vector<std::vector<sim::AliasTable>> fresh_;
-  std::vector<std::vector<sim::AliasTable>> second_;
+  // Sampling tables (one 32-bit alias draw each), all in one bank. Per layer l:
+  // fresh[i] is a fresh path's primary at l after primary i at l − 1, the mixture
+  // (1 − β_l) p_l + β_l J_l(i, ·) / p_{l−1}(i) — one table (stride 0) when β_l = 0
+  // or l = 0; second[a] is the second expert given primary a.
+  struct LayerTables {
+    std::uint32_t fresh = 0;         // bank index of fresh[0]
+    std::uint32_t fresh_stride = 0;  // 1, or 0 when every predecessor shares one table
+    std::uint32_t second = 0;        // bank index of second[0]
+  };
+  sim::AliasBank bank_;
+  std::vector<LayerTables> tables_;
   std::unordered_map<std::uint64_t, std::vector<std::uint16_t>> last_path_;  // per request
   std::vector<std::int64_t*> rows_;  // route(): counts[l][g] of the GPU being filled
 };

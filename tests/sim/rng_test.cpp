@@ -145,3 +145,25 @@ TEST_CASE("alias table draws indices in proportion to their weights, never a zer
   CHECK(chi2 < 16.27);  // chi-square, 3 degrees of freedom, 0.1% level
   CHECK_THROWS(moesim::sim::AliasTable(std::vector<double>{0, 0}));
 }
+
+TEST_CASE("alias bank draws what each of its tables draws from the same bits", "[sim][rng]") {
+  // Equal weights make every column full (its own alias): the bank must keep that too.
+  const std::vector<std::vector<double>> weights{{5, 0, 1, 3}, {1, 1, 1, 1}, {0, 0, 2, 0}};
+  moesim::sim::AliasBank bank(4);
+  std::vector<moesim::sim::AliasTable> tables;
+  for (const auto& w : weights) {
+    tables.emplace_back(w);
+    CHECK(bank.add(tables.back()) == tables.size() - 1);
+  }
+  CHECK(bank.tables() == 3);
+  moesim::sim::Rng rng(11);
+  std::vector<double> seen(4, 0.0);
+  for (int i = 0; i < 100000; ++i) {
+    const auto bits = static_cast<std::uint32_t>(rng.next_u64());
+    for (std::uint32_t t = 0; t < tables.size(); ++t) REQUIRE(bank.draw(t, bits) == tables[t].draw(bits));
+    seen[bank.draw(1, bits)] += 1.0;
+    CHECK(bank.draw(2, bits) == 2);
+  }
+  for (double s : seen) CHECK(std::abs(s / 100000.0 - 0.25) < 0.01);
+  CHECK_THROWS(bank.add(moesim::sim::AliasTable(std::vector<double>{1, 2})));
+}

@@ -20,7 +20,11 @@ void Coflow::add(const Route& route, double bytes) {
   ++parts_;
   if (route.latency > max_path_latency_) max_path_latency_ = route.latency;
   if (bytes == 0.0) return;
-  if (slot_.size() < net_.link_count()) slot_.resize(net_.link_count(), 0);
+  if (!slots_valid_ || slot_.size() < net_.link_count()) {
+    slot_.assign(net_.link_count(), 0);
+    for (std::size_t i = 0; i < links_.size(); ++i) slot_[links_[i]] = static_cast<std::uint32_t>(i + 1);
+    slots_valid_ = true;
+  }
   for (LinkId l : route.links) {
     std::uint32_t& slot = slot_[l];
     if (slot == 0) {
@@ -35,15 +39,21 @@ void Coflow::add(const Route& route, double bytes) {
 }
 
 Coflow::Pattern::Pattern(std::vector<Route> routes) : routes_(std::move(routes)) {
+  std::vector<std::vector<std::uint32_t>> crossing;
   for (std::size_t p = 0; p < routes_.size(); ++p) {
     for (const LinkId l : routes_[p].links) {
       const auto at = static_cast<std::size_t>(std::find(links_.begin(), links_.end(), l) - links_.begin());
       if (at == links_.size()) {
         links_.push_back(l);
-        crossings_.emplace_back();
+        crossing.emplace_back();
       }
-      crossings_[at].push_back(static_cast<std::uint32_t>(p));
+      crossing[at].push_back(static_cast<std::uint32_t>(p));
     }
+  }
+  offsets_.push_back(0);
+  for (const auto& parts : crossing) {
+    members_.insert(members_.end(), parts.begin(), parts.end());
+    offsets_.push_back(static_cast<std::uint32_t>(members_.size()));
   }
 }
 
@@ -55,27 +65,37 @@ void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time 
     parts_ += static_cast<std::size_t>(used);
     max_path_latency_ = std::max(max_path_latency_, used * pattern.routes_[p].latency);
   }
-  if (slot_.size() < net_.link_count()) slot_.resize(net_.link_count(), 0);
   // Per link: the demand summed in part order (as add() sums it) and the parts that
-  // carry bytes over it.
-  for (std::size_t u = 0; u < pattern.links_.size(); ++u) {
+  // carry bytes over it; links no part uses are overwritten by the next (k stays).
+  const std::size_t n = pattern.links_.size();
+  links_.resize(n);
+  demand_.resize(n);
+  crossings_.resize(n);
+  std::size_t k = 0;
+  const std::uint32_t* member = pattern.members_.data();
+  for (std::size_t u = 0; u < n; ++u) {
     double demand = 0.0;
     std::uint32_t crossings = 0;
-    for (const std::uint32_t part : pattern.crossings_[u]) {
-      const double b = bytes[part];
+    for (const std::uint32_t* end = pattern.members_.data() + pattern.offsets_[u + 1]; member != end; ++member) {
+      const double b = bytes[*member];
       demand += b;
       crossings += static_cast<std::uint32_t>(b > 0.0);
     }
-    if (crossings == 0) continue;
-    links_.push_back(pattern.links_[u]);
-    demand_.push_back(demand);
-    crossings_.push_back(crossings);
-    slot_[pattern.links_[u]] = static_cast<std::uint32_t>(links_.size());
+    links_[k] = pattern.links_[u];
+    demand_[k] = demand;
+    crossings_[k] = crossings;
+    k += static_cast<std::size_t>(crossings != 0);
   }
+  links_.resize(k);
+  demand_.resize(k);
+  crossings_.resize(k);
+  slots_valid_ = false;  // add() rebuilds them if it is ever called on this coflow
 }
 
 void Coflow::reset(Time fixed_overhead) {
-  for (LinkId l : links_) slot_[l] = 0;
+  if (slots_valid_) {
+    for (LinkId l : links_) slot_[l] = 0;
+  }
   links_.clear();
   demand_.clear();
   crossings_.clear();

@@ -48,8 +48,10 @@ class Coflow {
    private:
     friend class Coflow;
     std::vector<Route> routes_;
-    std::vector<LinkId> links_;                          // every link some route crosses
-    std::vector<std::vector<std::uint32_t>> crossings_;  // per entry of links_: the parts crossing it, in order
+    std::vector<LinkId> links_;  // every link some route crosses
+    // The parts crossing links_[u], in order: members_[offsets_[u] .. offsets_[u + 1]).
+    std::vector<std::uint32_t> offsets_;
+    std::vector<std::uint32_t> members_;
   };
   // The same coflow as reset() followed by add(route_p, bytes[p]) for every part p
   // whose bytes are not 0 (the same links with bitwise the same demands; links()
@@ -79,6 +81,7 @@ class Coflow {
   std::vector<double> demand_;
   std::vector<std::uint32_t> crossings_;
   std::vector<std::uint32_t> slot_;  // link id -> 1 + index in links_, 0 = unused
+  bool slots_valid_ = true;          // false after assign(), which leaves slot_ to add()
 };
 
 }  // namespace moesim::sim

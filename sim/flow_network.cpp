@@ -96,10 +96,13 @@ std::size_t FlowNetwork::reference_link(const Coflow& coflow) const {
   // that the order in which the coflow lists its links does not matter.
   const std::span<const LinkId> links = coflow.links();
   std::size_t ref = 0;
+  double best = links.empty() ? 0.0 : coflow.demand(0) / links_[links[0]].bandwidth;
   for (std::size_t i = 1; i < links.size(); ++i) {
     const double here = coflow.demand(i) / links_[links[i]].bandwidth;
-    const double best = coflow.demand(ref) / links_[links[ref]].bandwidth;
-    if (here > best || (here == best && links[i] < links[ref])) ref = i;
+    if (here > best || (here == best && links[i] < links[ref])) {
+      ref = i;
+      best = here;
+    }
   }
   return ref;
 }
@@ -215,9 +218,10 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   const double reference_demand = coflow.demand(ref);
   const double weight = static_cast<double>(coflow.crossings(ref));
   double share = std::numeric_limits<double>::infinity();
+  alone_coef_.resize(links.size());
   for (std::size_t i = 0; i < links.size(); ++i) {
-    const double coef = coflow.demand(i) / reference_demand;
-    share = std::min(share, links_[links[i]].bandwidth / (weight * coef));
+    alone_coef_[i] = coflow.demand(i) / reference_demand;
+    share = std::min(share, links_[links[i]].bandwidth / (weight * alone_coef_[i]));
   }
   const double rate = share * weight;
   if (!(rate > 0.0)) throw std::logic_error("max-min solver gave a coflow no bandwidth");
@@ -227,13 +231,13 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   for (std::size_t i = 0; i < links.size(); ++i) {
     Link& link = links_[links[i]];
     advance_link(link, active_from);
-    link.total_rate = coflow.demand(i) / reference_demand * rate;
+    link.total_rate = alone_coef_[i] * rate;
     link.bytes += link.total_rate * static_cast<double>(end - active_from) / 1e9;
     link.busy += end - active_from;
     link.total_rate = 0.0;
     link.last_update = end;
     if (trace_ != nullptr) {
-      trace_->counter("links", link.name + " GB/s", active_from, coflow.demand(i) / reference_demand * rate * 1e-9);
+      trace_->counter("links", link.name + " GB/s", active_from, alone_coef_[i] * rate * 1e-9);
       trace_->counter("links", link.name + " GB/s", end, 0.0);
     }
   }

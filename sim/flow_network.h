@@ -198,6 +198,7 @@ class FlowNetwork {
   std::size_t active_count_ = 0;
   std::size_t live_count_ = 0;  // allocated flows: in their latency phase or active
   Time booked_until_ = 0;       // the end of the last run_alone()
+  std::vector<double> alone_coef_;  // run_alone(): each link's a_l, kept to reuse its storage
   std::uint64_t next_sequence_ = 0;
   std::vector<LinkId> dirty_links_;
   bool solve_pending_ = false;

@@ -2,6 +2,7 @@
 // identity with plain flows where the two models coincide.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <map>
 #include <vector>
 
 #include "sim/coflow.h"
@@ -225,4 +226,47 @@ TEST_CASE("a transfer may not start while a closed-form coflow holds the network
   sim.run();
   CHECK(done);
   CHECK(sim.now() == 2000000);
+}
+
+namespace {
+// Link id -> (demand, crossings) of a coflow, whatever order it lists its links in.
+std::map<LinkId, std::pair<double, std::uint32_t>> per_link(const Coflow& c) {
+  std::map<LinkId, std::pair<double, std::uint32_t>> out;
+  for (std::size_t i = 0; i < c.links().size(); ++i) out[c.links()[i]] = {c.demand(i), c.crossings(i)};
+  return out;
+}
+}  // namespace
+
+TEST_CASE("assigning sizes to a pattern builds the coflow that adding the parts builds", "[sim][coflow]") {
+  Rng rng(5);
+  Simulator sim;
+  FlowNetwork net(sim);
+  std::vector<LinkId> links;
+  for (int i = 0; i < 7; ++i) links.push_back(net.add_link("l" + std::to_string(i), kGBps, (i + 1) * 100));
+  std::vector<Coflow::Route> routes;
+  Coflow builder(net);
+  for (int p = 0; p < 20; ++p) {
+    const auto a = static_cast<std::size_t>(rng.uniform_int(7));
+    const auto b = (a + 1 + static_cast<std::size_t>(rng.uniform_int(6))) % 7;
+    routes.push_back(builder.route(std::vector<LinkId>{links[a], links[b]}));
+  }
+  const Coflow::Pattern pattern(routes);
+  Coflow assigned(net);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<double> bytes(routes.size());
+    for (double& b : bytes) b = rng.bernoulli(0.4) ? 0.0 : rng.uniform01() * 1e6;  // many empty parts
+    Coflow added(net, 7);
+    for (std::size_t p = 0; p < routes.size(); ++p) {
+      if (bytes[p] > 0.0) added.add(routes[p], bytes[p]);
+    }
+    assigned.assign(pattern, bytes, 7);
+    CHECK(assigned.parts() == added.parts());
+    CHECK(assigned.latency() == added.latency());
+    CHECK(per_link(assigned) == per_link(added));  // demands bit for bit
+    // Parts added after an assignment land on the same links as on a built coflow.
+    assigned.add(routes[0], 123.0);
+    added.add(routes[0], 123.0);
+    CHECK(per_link(assigned) == per_link(added));
+  }
+  CHECK_THROWS_AS(assigned.assign(pattern, std::vector<double>(3, 1.0)), std::invalid_argument);
 }

@@ -115,6 +115,8 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   part_bytes_.resize(dispatch_pattern_.parts());
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
+  expert_memo_.assign(static_cast<std::size_t>(gpus_ * kExpertMemoTokens), -1);
+  memo_slowdown_ = slowdowns_;
   if (trace_ != nullptr) {
     for (int g = 0; g < gpus_; ++g) gpu_tracks_.push_back(trace_->add_track("GPUs", fmt::format("gpu{}", g)));
   }
@@ -210,8 +212,25 @@ void ServingEngine::prepare_attention(const Batch& b) {
   attention_memo_.assign(attention_loads_.size() * 4, -1);
 }
 
+void ServingEngine::check_memo(std::size_t g) {
+  const GpuSlowdown now = slowdowns_[g];
+  GpuSlowdown& at = memo_slowdown_[g];
+  if (now.compute == at.compute && now.memory == at.memory) return;
+  at = now;
+  std::fill_n(attention_memo_.begin() + static_cast<std::ptrdiff_t>(g * 4), 4, -1);
+  std::fill_n(expert_memo_.begin() + static_cast<std::ptrdiff_t>(g) * kExpertMemoTokens, kExpertMemoTokens, -1);
+}
+
+sim::Time ServingEngine::expert_time(std::size_t g, std::int64_t tokens) {
+  if (tokens >= kExpertMemoTokens) return costs_.expert(slowdowns_[g], tokens);
+  sim::Time& t = expert_memo_[static_cast<std::size_t>(static_cast<std::int64_t>(g) * kExpertMemoTokens + tokens)];
+  if (t < 0) t = costs_.expert(slowdowns_[g], tokens);
+  return t;
+}
+
 sim::Time ServingEngine::attention_stage_time(int gpu, int layer) {
   const auto g = static_cast<std::size_t>(gpu);
+  check_memo(g);
   const std::size_t kind = (model_.is_moe_layer(layer) ? 1 : 0) + (layer == model_.layers - 1 ? 2 : 0);
   sim::Time& t = attention_memo_[g * 4 + kind];
   if (t < 0) t = costs_.non_expert(slowdowns_[g], layer, attention_loads_[g]);
@@ -464,12 +483,14 @@ sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::v
   double sum = 0.0;
   for (int g = 0; g < gpus_; ++g) {
     const auto gi = static_cast<std::size_t>(g);
-    stage[gi] = 0;
+    check_memo(gi);
+    sim::Time busy = 0;  // a local sum: through stage[gi] every add waited for the last store
     for (std::size_t e = 0; e < E; ++e) {
-      const sim::Time t = costs_.expert(slowdowns_[gi], copy_tokens[gi * E + e]);
+      const sim::Time t = expert_time(gi, copy_tokens[gi * E + e]);
       copy_busy_[gi * E + e] = t;
-      stage[gi] += t;
+      busy += t;
     }
+    stage[gi] = busy;
     // A GPU whose copies were still loading when the dispatch landed starts late.
     const sim::Time start = policies_.provisioner != nullptr ? std::max(now, policies_.provisioner->ready_at(g)) : now;
     if (stage[gi] > 0) {

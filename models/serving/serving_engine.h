@@ -146,6 +146,14 @@ class ServingEngine {
   std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
   std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
   std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet
+  // Expert FFN time per (GPU, token count) below kExpertMemoTokens: decode batches
+  // ask for the same small counts thousands of times. Both memos hold for the GPU's
+  // slowdown they were computed at (throttling episodes change it mid-run).
+  static constexpr std::int64_t kExpertMemoTokens = 256;
+  std::vector<sim::Time> expert_memo_;  // [gpu * kExpertMemoTokens + tokens], -1 = not yet
+  std::vector<GpuSlowdown> memo_slowdown_;
+  void check_memo(std::size_t gpu);
+  sim::Time expert_time(std::size_t gpu, std::int64_t tokens);
   RoutingSource& routing_;
   ServingConfig config_;
   ServingMetrics& metrics_;

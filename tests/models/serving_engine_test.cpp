@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "models/catalog.h"
+#include "models/layer_costs.h"
 #include "models/op_costs.h"
 #include "models/serving/serving_engine.h"
 #include "sim/errors.h"
@@ -287,4 +288,20 @@ TEST_CASE("an iteration in closed form gives the event path's timeline to the na
   CHECK(link_bytes[1] == link_bytes[0]);
   CHECK(link_bytes[0] > 0.0);
   CHECK(events[1] * 20 < events[0]);  // one wake-up per iteration instead of several per layer
+}
+
+TEST_CASE("a GPU slowdown that changes mid-run applies from then on (no stale cost memo)", "[models][serving]") {
+  FixedRouting to_expert7(8, 1, 7, false);  // every token to expert 7, on GPU 7
+  Harness h(one_layer_model(), to_expert7, ServingConfig{});
+  h.submit_at(0, 16, 1, 0);
+  h.sim.schedule_at(seconds_ns(0.5), [&] { h.slowdowns[7] = GpuSlowdown{1.0, 2.0}; });  // e.g. a throttling episode
+  h.submit_at(seconds_ns(1.0), 16, 1, 1);
+  h.finish();
+  REQUIRE(h.metrics.requests().size() == 2);
+  const auto took = [&](std::size_t i) { return h.metrics.requests()[i].first_token - h.metrics.requests()[i].arrival; };
+  // Only GPU 7's expert stage changed: its 16-token expert now reads at half the bandwidth.
+  const LayerCosts costs(h.model, h.gpu);
+  const sim::Time slower = costs.expert(GpuSlowdown{1.0, 2.0}, 16) - costs.expert(GpuSlowdown{}, 16);
+  CHECK(slower > 0);
+  CHECK(took(1) - took(0) == slower);
 }

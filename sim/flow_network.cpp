@@ -99,10 +99,10 @@ std::size_t FlowNetwork::reference_link(const Coflow& coflow) const {
   double best = links.empty() ? 0.0 : coflow.demand(0) / links_[links[0]].bandwidth;
   for (std::size_t i = 1; i < links.size(); ++i) {
     const double here = coflow.demand(i) / links_[links[i]].bandwidth;
-    if (here > best || (here == best && links[i] < links[ref])) {
-      ref = i;
-      best = here;
-    }
+    // Selects without a branch: which link is busiest is random per collective.
+    const bool better = (here > best) | ((here == best) & (links[i] < links[ref]));
+    ref = better ? i : ref;
+    best = better ? here : best;
   }
   return ref;
 }

@@ -9,6 +9,8 @@ namespace {
 
 // Relative tolerance for "this link is a bottleneck at this share".
 constexpr double kShareTolerance = 1e-12;
+// How far below the largest approximate d_l / C_l a link may be a bottleneck candidate.
+constexpr double kCandidateTolerance = 1e-12;
 constexpr std::uint32_t kNoFlow = 0xffffffffu;
 // Solves run after every other event at the same nanosecond so that all changes
 // of that instant are solved together.
@@ -37,6 +39,7 @@ LinkId FlowNetwork::add_link(std::string name, double bytes_per_s, Time latency)
   l.latency = latency;
   l.last_update = sim_.now();
   links_.push_back(std::move(l));
+  inverse_bandwidth_.push_back(1.0 / bytes_per_s);
   return static_cast<LinkId>(links_.size() - 1);
 }
 
@@ -91,18 +94,39 @@ std::uint32_t FlowNetwork::prepare_flow(std::span<const LinkId> path, double byt
   return index;
 }
 
-std::size_t FlowNetwork::reference_link(const Coflow& coflow) const {
+void FlowNetwork::find_bottleneck_candidates(const Coflow& coflow) {
+  // d_l · (1 / C_l) is within 4 ulps of the division d_l / C_l, so a link more than
+  // kCandidateTolerance below the largest product can neither be the reference link
+  // nor give the smallest share C_l / (w · a_l) (which is C_ref · d_ref / (w · d_l)
+  // up to 4 ulps): only the candidates need the exact divisions.
+  const std::span<const LinkId> links = coflow.links();
+  candidates_.resize(links.size());
+  double top = 0.0;
+  for (std::size_t i = 0; i < links.size(); ++i) top = std::max(top, coflow.demand(i) * inverse_bandwidth_[links[i]]);
+  const double floor = top * (1.0 - kCandidateTolerance);
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    candidates_[k] = static_cast<std::uint32_t>(i);  // kept only if near the top, without a branch
+    k += static_cast<std::size_t>(coflow.demand(i) * inverse_bandwidth_[links[i]] >= floor);
+  }
+  candidates_.resize(k);
+}
+
+std::size_t FlowNetwork::reference_link(const Coflow& coflow) {
   // The link that bounds the coflow when it is alone; of equals, the lowest id, so
   // that the order in which the coflow lists its links does not matter.
   const std::span<const LinkId> links = coflow.links();
-  std::size_t ref = 0;
-  double best = links.empty() ? 0.0 : coflow.demand(0) / links_[links[0]].bandwidth;
-  for (std::size_t i = 1; i < links.size(); ++i) {
+  if (links.empty()) return 0;
+  find_bottleneck_candidates(coflow);
+  std::size_t ref = candidates_.front();
+  double best = coflow.demand(ref) / links_[links[ref]].bandwidth;
+  for (std::size_t c = 1; c < candidates_.size(); ++c) {
+    const std::size_t i = candidates_[c];
     const double here = coflow.demand(i) / links_[links[i]].bandwidth;
-    // Selects without a branch: which link is busiest is random per collective.
-    const bool better = (here > best) | ((here == best) & (links[i] < links[ref]));
-    ref = better ? i : ref;
-    best = better ? here : best;
+    if (here > best || (here == best && links[i] < links[ref])) {
+      ref = i;
+      best = here;
+    }
   }
   return ref;
 }
@@ -211,33 +235,30 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   const std::span<const LinkId> links = coflow.links();
   booked_until_ = active_from;
   if (links.empty()) return active_from;  // as launch_flow: done once the latency has passed
-  // What prepare_coflow() + assign_rates() compute for one entity alone, operation
-  // for operation (tests/sim/coflow_test.cpp holds the two to the same bits): the
-  // entity's share is min over its links of C_l / (w · a_l), its rate share · w.
-  const std::size_t ref = reference_link(coflow);
+  // The rate prepare_coflow() + assign_rates() give one entity alone, operation for
+  // operation (tests/sim/coflow_test.cpp holds the end instants to the same bits):
+  // its share is min over its links of C_l / (w · a_l), its rate share · w.
+  const std::size_t ref = reference_link(coflow);  // leaves the bottleneck candidates in candidates_
   const double reference_demand = coflow.demand(ref);
   const double weight = static_cast<double>(coflow.crossings(ref));
   double share = std::numeric_limits<double>::infinity();
-  alone_coef_.resize(links.size());
-  for (std::size_t i = 0; i < links.size(); ++i) {
-    alone_coef_[i] = coflow.demand(i) / reference_demand;
-    share = std::min(share, links_[links[i]].bandwidth / (weight * alone_coef_[i]));
+  for (const std::uint32_t i : candidates_) {
+    share = std::min(share, links_[links[i]].bandwidth / (weight * (coflow.demand(i) / reference_demand)));
   }
   const double rate = share * weight;
   if (!(rate > 0.0)) throw std::logic_error("max-min solver gave a coflow no bandwidth");
   const Time end = active_from + drain_time(reference_demand, rate);
-  // Book what activate() and finish() would: bytes at a_l · rate and busy time over
-  // [active_from, end].
+  // Book what activate() and finish() would: the bytes the coflow moves over each
+  // link (the event path integrates its rate over whole nanoseconds, which can add a
+  // few ulps) and busy time over [active_from, end]. The network was idle, so
+  // nothing else accrued since each link's last update.
   for (std::size_t i = 0; i < links.size(); ++i) {
     Link& link = links_[links[i]];
-    advance_link(link, active_from);
-    link.total_rate = alone_coef_[i] * rate;
-    link.bytes += link.total_rate * static_cast<double>(end - active_from) / 1e9;
+    link.bytes += coflow.demand(i);
     link.busy += end - active_from;
-    link.total_rate = 0.0;
     link.last_update = end;
     if (trace_ != nullptr) {
-      trace_->counter("links", link.name + " GB/s", active_from, alone_coef_[i] * rate * 1e-9);
+      trace_->counter("links", link.name + " GB/s", active_from, coflow.demand(i) / reference_demand * rate * 1e-9);
       trace_->counter("links", link.name + " GB/s", end, 0.0);
     }
   }

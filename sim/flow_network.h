@@ -176,7 +176,8 @@ class FlowNetwork {
   std::uint32_t allocate_flow();
   std::uint32_t prepare_flow(std::span<const LinkId> path, double bytes, double max_rate);
   std::uint32_t prepare_coflow(const Coflow& coflow);
-  std::size_t reference_link(const Coflow& coflow) const;
+  void find_bottleneck_candidates(const Coflow& coflow);
+  std::size_t reference_link(const Coflow& coflow);
   FlowId launch_flow(std::uint32_t index, Time latency);
   void activate(std::uint32_t index);
   void finish(std::uint32_t index);
@@ -198,7 +199,8 @@ class FlowNetwork {
   std::size_t active_count_ = 0;
   std::size_t live_count_ = 0;  // allocated flows: in their latency phase or active
   Time booked_until_ = 0;       // the end of the last run_alone()
-  std::vector<double> alone_coef_;  // run_alone(): each link's a_l, kept to reuse its storage
+  std::vector<double> inverse_bandwidth_;  // 1 / C_l per link, to screen bottleneck candidates
+  std::vector<std::uint32_t> candidates_;  // reference_link(): coflow link indices near the bottleneck
   std::uint64_t next_sequence_ = 0;
   std::vector<LinkId> dirty_links_;
   bool solve_pending_ = false;

@@ -285,7 +285,11 @@ TEST_CASE("an iteration in closed form gives the event path's timeline to the na
     CHECK(records[1][i].first_token == records[0][i].first_token);
     CHECK(records[1][i].last_token == records[0][i].last_token);
   }
-  CHECK(link_bytes[1] == link_bytes[0]);
+  // Closed form books each collective's exact bytes; the event path integrates rates
+  // up to the whole nanosecond the drain is rounded to: up to 1 ns of extra transfer
+  // per collective that lasts some tens of microseconds here, so about 1e-5 more.
+  CHECK(link_bytes[1] <= link_bytes[0]);
+  CHECK(link_bytes[1] == Approx(link_bytes[0]).epsilon(1e-4));
   CHECK(link_bytes[0] > 0.0);
   CHECK(events[1] * 20 < events[0]);  // one wake-up per iteration instead of several per layer
 }

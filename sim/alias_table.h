@@ -50,13 +50,23 @@ class AliasTable {
 // table per draw (a table index is arithmetic, not a pointer to follow).
 class AliasBank {
  public:
+  // The bank's storage as plain values: a hot loop that holds a View in locals does
+  // not reload the width after each store through an integer pointer (which, to the
+  // compiler, might have changed it).
+  struct View {
+    const AliasColumn* columns;
+    std::size_t width;
+    std::size_t draw(std::uint32_t table, std::uint32_t bits) const {
+      return draw_alias(columns + static_cast<std::size_t>(table) * width, width, bits);
+    }
+  };
+
   explicit AliasBank(std::size_t width = 0) : width_(width) {}
   // Appends `table` (of this bank's width) and returns its index.
   std::uint32_t add(const AliasTable& table);
   std::size_t tables() const { return width_ == 0 ? 0 : columns_.size() / width_; }
-  std::size_t draw(std::uint32_t table, std::uint32_t bits) const {
-    return draw_alias(columns_.data() + static_cast<std::size_t>(table) * width_, width_, bits);
-  }
+  std::size_t draw(std::uint32_t table, std::uint32_t bits) const { return view().draw(table, bits); }
+  View view() const { return View{columns_.data(), width_}; }
 
  private:
   std::size_t width_;

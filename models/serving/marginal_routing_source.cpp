@@ -195,43 +195,47 @@ std::string MarginalRoutingSource::label() const {
 }
 
 template <class Emit>
-void MarginalRoutingSource::draw_token(std::vector<std::uint16_t>& previous, Emit&& emit) {
-  const std::size_t L = weights_.size();
-  const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng_.bernoulli(corr_.locality_lift);
+void MarginalRoutingSource::draw_token(sim::Rng& rng, std::vector<std::uint16_t>& previous, Emit&& emit) const {
+  const std::size_t L = tables_.size();
+  const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng.bernoulli(corr_.locality_lift);
   previous.resize(L);
+  std::uint16_t* const path = previous.data();
+  const LayerTables* const tables = tables_.data();
+  const sim::AliasBank::View bank = bank_.view();
+  const bool two = top_k_ == 2;
   std::uint32_t before = 0;  // the primary at l − 1 (fresh tables of layer 0 have stride 0)
   for (std::size_t l = 0; l < L; ++l) {
     // One 64-bit draw per layer: the high half picks the primary, the low half the second.
-    const std::uint64_t bits = rng_.next_u64();
-    const LayerTables& t = tables_[l];
-    if (!repeat) {
-      previous[l] = static_cast<std::uint16_t>(bank_.draw(t.fresh + before * t.fresh_stride, static_cast<std::uint32_t>(bits >> 32)));
-    }
-    const std::uint16_t primary = previous[l];
+    const std::uint64_t bits = rng.next_u64();
+    const LayerTables& t = tables[l];
+    if (!repeat) path[l] = static_cast<std::uint16_t>(bank.draw(t.fresh + before * t.fresh_stride, static_cast<std::uint32_t>(bits >> 32)));
+    const std::uint16_t primary = path[l];
     before = primary;
-    const std::uint16_t second =
-        top_k_ == 2 ? static_cast<std::uint16_t>(bank_.draw(t.second + primary, static_cast<std::uint32_t>(bits))) : primary;
+    const std::uint16_t second = two ? static_cast<std::uint16_t>(bank.draw(t.second + primary, static_cast<std::uint32_t>(bits))) : primary;
     emit(l, primary, second);
   }
 }
 
 void MarginalRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
-  const std::size_t L = weights_.size();
+  const std::size_t L = tables_.size();
   reset_counts(counts, L, batch.size(), static_cast<std::size_t>(experts_));
   rows_.resize(L);
+  std::int64_t* const* const rows = rows_.data();
   const bool two = top_k_ == 2;
+  sim::Rng rng = rng_;
   for (std::size_t g = 0; g < batch.size(); ++g) {
     for (std::size_t l = 0; l < L; ++l) rows_[l] = counts[l][g].data();
     for (const TokenSpan& span : batch[g]) {
       std::vector<std::uint16_t>& previous = last_path_[span.request];
       for (std::int64_t t = 0; t < span.count; ++t) {
-        draw_token(previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
-          ++rows_[l][primary];
-          if (two) ++rows_[l][second];
+        draw_token(rng, previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
+          ++rows[l][primary];
+          rows[l][second] += static_cast<std::int64_t>(two);  // without a branch; adds 0 when top-1
         });
       }
     }
   }
+  rng_ = rng;
 }
 
 traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, std::uint32_t tokens) {
@@ -242,12 +246,14 @@ traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, s
   step.tokens = tokens;
   step.experts.assign(L, std::vector<std::uint16_t>(tokens * K));
   std::vector<std::uint16_t> previous;
+  sim::Rng rng = rng_;
   for (std::uint32_t t = 0; t < tokens; ++t) {
-    draw_token(previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
+    draw_token(rng, previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
       step.experts[l][t * K] = primary;
       if (K == 2) step.experts[l][t * K + 1] = second;
     });
   }
+  rng_ = rng;
   return r;
 }
 

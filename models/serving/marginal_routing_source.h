@@ -62,11 +62,12 @@ class MarginalRoutingSource final : public RoutingSource {
   traces::RoutingTraceHeader trace_header() const;
 
  private:
-  // Draws one token's experts, calling emit(layer, primary, second) per MoE layer
-  // (second = primary when top-1); `previous` is the request's last primary path
-  // (empty for its first token) and becomes this token's.
+  // Draws one token's experts from `rng`, calling emit(layer, primary, second) per
+  // MoE layer (second = primary when top-1); `previous` is the request's last primary
+  // path (empty for its first token) and becomes this token's. Callers pass a local
+  // copy of rng_ so that its state stays in registers across emit's stores.
   template <class Emit>
-  void draw_token(std::vector<std::uint16_t>& previous, Emit&& emit);
+  void draw_token(sim::Rng& rng, std::vector<std::uint16_t>& previous, Emit&& emit) const;
   std::vector<double> pair_joint(std::size_t layer, double beta) const;
   void build_tables();
 

@@ -210,6 +210,7 @@ void ServingEngine::prepare_attention(const Batch& b) {
     for (const Request* r : b.decode[g]) attention_loads_[g].add_decode(r->context());
   }
   attention_memo_.assign(attention_loads_.size() * 4, -1);
+  attention_slowest_.fill(-1);
 }
 
 void ServingEngine::check_memo(std::size_t g) {
@@ -228,18 +229,37 @@ sim::Time ServingEngine::expert_time(std::size_t g, std::int64_t tokens) {
   return t;
 }
 
+std::size_t ServingEngine::layer_kind(int layer) const {
+  return (model_.is_moe_layer(layer) ? 1 : 0) + (layer == model_.layers - 1 ? 2 : 0);
+}
+
 sim::Time ServingEngine::attention_stage_time(int gpu, int layer) {
   const auto g = static_cast<std::size_t>(gpu);
   check_memo(g);
-  const std::size_t kind = (model_.is_moe_layer(layer) ? 1 : 0) + (layer == model_.layers - 1 ? 2 : 0);
-  sim::Time& t = attention_memo_[g * 4 + kind];
+  sim::Time& t = attention_memo_[g * 4 + layer_kind(layer)];
   if (t < 0) t = costs_.non_expert(slowdowns_[g], layer, attention_loads_[g]);
   return t;
+}
+
+sim::Time ServingEngine::attention_stage(int layer, sim::Time start, bool closed_form, std::vector<sim::Time>& stage) {
+  // A closed-form iteration is computed at one simulated instant, so slowdowns cannot
+  // change between its layers: the slowest GPU of each layer kind is found once.
+  sim::Time* slowest = closed_form ? &attention_slowest_[layer_kind(layer)] : nullptr;
+  if (slowest != nullptr && *slowest >= 0) return *slowest;
+  for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(g, layer);
+  trace_stage("attention", layer, start, stage);
+  const sim::Time attention = *std::max_element(stage.begin(), stage.end());
+  if (slowest != nullptr) *slowest = attention;
+  return attention;
 }
 
 void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
                                   const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
                                   std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
+  if (std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
+    assign_to_single_copies(replicas, counts, rows, copy_tokens, expert_tokens);
+    return;
+  }
   const auto E = static_cast<std::size_t>(model_.experts);
   std::fill(rows.begin(), rows.end(), 0.0);
   std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
@@ -275,6 +295,42 @@ void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
       }
     }
   }
+  metrics_.record_routing(0, assignments, remote);
+}
+
+void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
+                                            const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+                                            std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
+  const auto E = static_cast<std::size_t>(model_.experts);
+  const auto G = static_cast<std::size_t>(gpus_);
+  owner_.resize(E);
+  for (std::size_t e = 0; e < E; ++e) owner_[e] = replicas[e].front();
+  pair_tokens_.assign(G * G, 0);
+  std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
+  // Local pointers: the compiler cannot tell that the stores below leave the vectors'
+  // own fields alone, and would reload them after every one.
+  const int* const owner = owner_.data();
+  std::int64_t* const pairs = pair_tokens_.data();
+  std::int64_t* const per_expert = expert_tokens.data();
+  std::int64_t assignments = 0;
+  std::int64_t remote = 0;
+  for (std::size_t src = 0; src < G; ++src) {
+    const std::int64_t* from = counts[src].data();
+    std::int64_t* const row = pairs + src * G;
+    for (std::size_t e = 0; e < E; ++e) {
+      const std::int64_t n = from[e];
+      const auto dst = static_cast<std::size_t>(owner[e]);
+      per_expert[e] += n;
+      row[dst] += n;
+      assignments += n;
+      remote += n * static_cast<std::int64_t>(dst != src);
+    }
+  }
+  // Token counts are integers far below 2^53: summed as integers and converted, rows
+  // hold bitwise what the general path's double sums give.
+  for (std::size_t i = 0; i < G * G; ++i) rows[i] = static_cast<double>(pairs[i]);
+  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
+  for (std::size_t e = 0; e < E; ++e) copy_tokens[static_cast<std::size_t>(owner[e]) * E + e] = per_expert[e];
   metrics_.record_routing(0, assignments, remote);
 }
 
@@ -366,9 +422,7 @@ sim::Process ServingEngine::run() {
     int moe_layer = 0;
     for (int layer = 0; layer < model_.layers; ++layer) {
       // Attention (+ gate, shared experts or dense FFN) on every GPU for its tokens.
-      for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(g, layer);
-      trace_stage("attention", layer, now, stage);
-      const sim::Time attention = *std::max_element(stage.begin(), stage.end());
+      const sim::Time attention = attention_stage(layer, now, closed_form, stage);
       if (closed_form) {
         now += attention;
       } else {
@@ -477,7 +531,7 @@ bool ServingEngine::closed_form_iteration_possible() const {
 sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::vector<std::int64_t>& copy_tokens,
                                           std::vector<sim::Time>& stage) {
   const auto E = static_cast<std::size_t>(model_.experts);
-  copy_busy_.assign(copy_tokens.size(), 0);
+  copy_busy_.resize(copy_tokens.size());  // every entry is written below
   sim::Time end = now;
   sim::Time slowest = 0;
   double sum = 0.0;

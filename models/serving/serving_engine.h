@@ -13,6 +13,7 @@
 // sets the pace. Per-token routing is aggregated to per-(layer, GPU, expert)
 // counts before it reaches the engine, and an all-to-all is one coflow by default,
 // so a layer costs O(1) events and solves, not O(tokens) or O(GPUs²).
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -110,10 +111,20 @@ class ServingEngine {
   // A layer's attention stage on a GPU. It depends on the layer only through its kind
   // (MoE or dense, last or not), so each kind is computed once per GPU and iteration.
   sim::Time attention_stage_time(int gpu, int layer);
+  // 0..3: MoE or dense, last layer or not.
+  std::size_t layer_kind(int layer) const;
+  // The layer's attention stage across GPUs (the slowest GPU's), per-GPU times in `stage`
+  // unless a closed-form iteration already knows the layer kind's slowest.
+  sim::Time attention_stage(int layer, sim::Time start, bool closed_form, std::vector<sim::Time>& stage);
   // Assigns a layer's routed tokens to expert copies; fills rows (src × dst) and per-copy tokens.
   void assign_tokens(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
                      std::vector<double>& rows,
                      std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
+  // assign_tokens() when every expert has one copy (the common static case): no
+  // split to make, so the sums run over plain integer arrays.
+  void assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
+                               const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+                               std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
   // The expert stage of a layer whose tokens landed at `dispatched`: when its slowest
@@ -143,9 +154,12 @@ class ServingEngine {
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
+  std::vector<int> owner_;                                   // assign_to_single_copies(): expert -> GPU
+  std::vector<std::int64_t> pair_tokens_;                    // assign_to_single_copies(): [src * gpus + dst]
   std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
   std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
   std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet
+  std::array<sim::Time, 4> attention_slowest_{};             // closed form: per kind, -1 = not yet
   // Expert FFN time per (GPU, token count) below kExpertMemoTokens: decode batches
   // ask for the same small counts thousands of times. Both memos hold for the GPU's
   // slowdown they were computed at (throttling episodes change it mid-run).

@@ -219,23 +219,87 @@ void MarginalRoutingSource::draw_token(sim::Rng& rng, std::vector<std::uint16_t>
 void MarginalRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::size_t L = tables_.size();
   reset_counts(counts, L, batch.size(), static_cast<std::size_t>(experts_));
-  rows_.resize(L);
-  std::int64_t* const* const rows = rows_.data();
-  const bool two = top_k_ == 2;
+  rows_.resize(batch.size() * L);
+  for (std::size_t g = 0; g < batch.size(); ++g) {
+    for (std::size_t l = 0; l < L; ++l) rows_[g * L + l] = counts[l][g].data();
+  }
+  block_bits_.resize(kBlockTokens * L);
+  block_paths_.resize(kBlockTokens * L);
+  block_.clear();
+  // The random stream is consumed here, token by token, exactly as draw_token() would.
   sim::Rng rng = rng_;
   for (std::size_t g = 0; g < batch.size(); ++g) {
-    for (std::size_t l = 0; l < L; ++l) rows_[l] = counts[l][g].data();
     for (const TokenSpan& span : batch[g]) {
       std::vector<std::uint16_t>& previous = last_path_[span.request];
       for (std::int64_t t = 0; t < span.count; ++t) {
-        draw_token(rng, previous, [&](std::size_t l, std::uint16_t primary, std::uint16_t second) {
-          ++rows[l][primary];
-          rows[l][second] += static_cast<std::int64_t>(two);  // without a branch; adds 0 when top-1
-        });
+        if (block_.size() == kBlockTokens) draw_block();
+        const std::size_t j = block_.size();
+        const bool has_path = t > 0 || !previous.empty();
+        const bool repeat = has_path && corr_.locality_lift > 0.0 && rng.bernoulli(corr_.locality_lift);
+        for (std::size_t l = 0; l < L; ++l) block_bits_[j * L + l] = rng.next_u64();
+        // The token before, if it is in this block, is the one just queued.
+        const std::uint16_t* before = t > 0 && j > 0 ? block_paths_.data() + (j - 1) * L : previous.data();
+        block_.push_back(PendingToken{g, repeat, before, &previous});
       }
     }
   }
+  draw_block();
   rng_ = rng;
+}
+
+void MarginalRoutingSource::draw_block() {
+  const std::size_t L = tables_.size();
+  const std::size_t n = block_.size();
+  const LayerTables* const tables = tables_.data();
+  const sim::AliasBank::View bank = bank_.view();
+  const std::uint64_t* const bits = block_bits_.data();
+  std::uint16_t* const paths = block_paths_.data();
+  fresh_.clear();
+  for (std::size_t j = 0; j < n; ++j) {
+    if (!block_[j].repeat) fresh_.push_back(static_cast<std::uint32_t>(j));
+  }
+  // Fresh paths, four chains at a time (a short last group repeats its last token:
+  // the same values written twice).
+  constexpr std::size_t kLanes = 4;
+  for (std::size_t i = 0; i < fresh_.size(); i += kLanes) {
+    std::size_t at[kLanes];
+    std::uint32_t before[kLanes];
+    for (std::size_t k = 0; k < kLanes; ++k) {
+      at[k] = fresh_[std::min(i + k, fresh_.size() - 1)] * L;
+      before[k] = 0;
+    }
+    for (std::size_t l = 0; l < L; ++l) {
+      const LayerTables& t = tables[l];
+      for (std::size_t k = 0; k < kLanes; ++k) {
+        const auto primary = static_cast<std::uint16_t>(
+            bank.draw(t.fresh + before[k] * t.fresh_stride, static_cast<std::uint32_t>(bits[at[k] + l] >> 32)));
+        paths[at[k] + l] = primary;
+        before[k] = primary;
+      }
+    }
+  }
+  // Repeats, in token order, so that a repeat of a repeat finds its source filled.
+  for (std::size_t j = 0; j < n; ++j) {
+    if (block_[j].repeat) std::copy_n(block_[j].repeat_from, L, paths + j * L);
+  }
+  // Second experts (independent draws given the primary) and the counts.
+  const bool two = top_k_ == 2;
+  for (std::size_t j = 0; j < n; ++j) {
+    std::int64_t* const* const rows = rows_.data() + block_[j].gpu * L;
+    const std::uint16_t* const path = paths + j * L;
+    const std::uint64_t* const token_bits = bits + j * L;
+    for (std::size_t l = 0; l < L; ++l) {
+      const std::uint16_t primary = path[l];
+      const auto second =
+          two ? static_cast<std::uint16_t>(bank.draw(tables[l].second + primary, static_cast<std::uint32_t>(token_bits[l])))
+              : primary;
+      ++rows[l][primary];
+      rows[l][second] += static_cast<std::int64_t>(two);  // without a branch; adds 0 when top-1
+    }
+  }
+  // Each request keeps its last token's path for its next token.
+  for (std::size_t j = 0; j < n; ++j) block_[j].request->assign(paths + j * L, paths + (j + 1) * L);
+  block_.clear();
 }
 
 traces::RequestRouting MarginalRoutingSource::sample_request(std::uint64_t id, std::uint32_t tokens) {

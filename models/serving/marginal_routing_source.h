@@ -94,7 +94,25 @@ class MarginalRoutingSource final : public RoutingSource {
   sim::AliasBank bank_;
   std::vector<LayerTables> tables_;
   std::unordered_map<std::uint64_t, std::vector<std::uint16_t>> last_path_;  // per request
-  std::vector<std::int64_t*> rows_;  // route(): counts[l][g] of the GPU being filled
+
+  // route() draws a block of tokens at a time, in the order draw_token() would, in
+  // three passes: the random bits (in stream order), then the primary paths of the
+  // fresh tokens four at a time — each path is a chain of dependent table lookups,
+  // and four independent chains keep the core busy — then the second experts and
+  // the counts. Repeating tokens copy their predecessor's path.
+  struct PendingToken {
+    std::size_t gpu;
+    bool repeat;
+    const std::uint16_t* repeat_from;     // the predecessor's path (block or request)
+    std::vector<std::uint16_t>* request;  // the request's last path, updated after the block
+  };
+  static constexpr std::size_t kBlockTokens = 64;
+  void draw_block();
+  std::vector<PendingToken> block_;
+  std::vector<std::uint64_t> block_bits_;   // [token * L + l]
+  std::vector<std::uint16_t> block_paths_;  // [token * L + l]: primaries
+  std::vector<std::uint32_t> fresh_;        // block tokens that draw their own path
+  std::vector<std::int64_t*> rows_;         // route(): counts[l][g] at [g * L + l]
 };
 
 }  // namespace moesim::models

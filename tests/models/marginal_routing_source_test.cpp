@@ -154,3 +154,52 @@ TEST_CASE("fitted correlations: real marginals kept, locality and cross-layer li
   CHECK(std::abs(i.locality_lift()) < 0.01);
   CHECK(std::abs(i.cross_layer_lift()) < 0.01);
 }
+
+TEST_CASE("batched routing draws exactly what token-by-token sampling draws", "[models][routing][data]") {
+  // route() draws blocks of 64 tokens in interleaved passes; sample_request() draws
+  // one token after another. From the same seed they must give the same experts.
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_instruct");
+  const RoutingCorrelations strong{0.6, 0.2, ""};  // many repeats, and paths that follow their predecessors
+  using Counts = std::vector<std::vector<std::int64_t>>;  // [layer][expert]
+  const auto histogram = [](const std::vector<traces::RequestRouting>& requests) {
+    Counts h(32, std::vector<std::int64_t>(8, 0));
+    for (const auto& r : requests) {
+      for (std::size_t l = 0; l < 32; ++l) {
+        for (auto e : r.steps[0].experts[l]) ++h[l][e];
+      }
+    }
+    return h;
+  };
+  const auto gpu_counts = [](const RoutingCounts& counts, std::size_t g) {
+    Counts h(32);
+    for (std::size_t l = 0; l < 32; ++l) h[l] = counts[l][g];
+    return h;
+  };
+
+  SECTION("one call: requests on several GPUs, across block boundaries") {
+    MarginalRoutingSource batched(mixtral, pop, "fiddler", sim::Rng(5), strong);
+    MarginalRoutingSource reference(mixtral, pop, "fiddler", sim::Rng(5), strong);
+    const BatchSpans batch{{TokenSpan{1, 0, 100, true}, TokenSpan{2, 0, 1, true}}, {}, {TokenSpan{3, 0, 70, true}}};
+    const RoutingCounts counts = batched.route(batch);
+    const auto r1 = reference.sample_request(1, 100);
+    const auto r2 = reference.sample_request(2, 1);
+    const auto r3 = reference.sample_request(3, 70);
+    CHECK(gpu_counts(counts, 0) == histogram({r1, r2}));
+    CHECK(gpu_counts(counts, 1) == histogram({}));
+    CHECK(gpu_counts(counts, 2) == histogram({r3}));
+  }
+  SECTION("a request routed over several calls continues its own path") {
+    MarginalRoutingSource pieces(mixtral, pop, "fiddler", sim::Rng(6), strong);
+    MarginalRoutingSource whole(mixtral, pop, "fiddler", sim::Rng(6), strong);
+    Counts sum(32, std::vector<std::int64_t>(8, 0));
+    for (const std::int64_t n : {40, 1, 109}) {
+      const RoutingCounts c = pieces.route(BatchSpans{{TokenSpan{1, 0, n, true}}});
+      for (std::size_t l = 0; l < 32; ++l) {
+        for (std::size_t e = 0; e < 8; ++e) sum[l][e] += c[l][0][e];
+      }
+    }
+    const auto reference = whole.sample_request(1, 150);
+    CHECK(sum == histogram({reference}));
+  }
+}

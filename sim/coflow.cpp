@@ -22,16 +22,17 @@ void Coflow::add(const Route& route, double bytes) {
   if (bytes == 0.0) return;
   if (!slots_valid_ || slot_.size() < net_.link_count()) {
     slot_.assign(net_.link_count(), 0);
-    for (std::size_t i = 0; i < links_.size(); ++i) slot_[links_[i]] = static_cast<std::uint32_t>(i + 1);
+    for (std::size_t i = 0; i < link_count_; ++i) slot_[links_[i]] = static_cast<std::uint32_t>(i + 1);
     slots_valid_ = true;
   }
   for (LinkId l : route.links) {
     std::uint32_t& slot = slot_[l];
     if (slot == 0) {
-      links_.push_back(l);
-      demand_.push_back(0.0);
-      crossings_.push_back(0);
-      slot = static_cast<std::uint32_t>(links_.size());
+      if (link_count_ == links_.size()) grow_links(link_count_ + 1);
+      links_[link_count_] = l;
+      demand_[link_count_] = 0.0;
+      crossings_[link_count_] = 0;
+      slot = static_cast<std::uint32_t>(++link_count_);
     }
     demand_[slot - 1] += bytes;
     ++crossings_[slot - 1];
@@ -50,6 +51,7 @@ Coflow::Pattern::Pattern(std::vector<Route> routes) : routes_(std::move(routes))
       crossing[at].push_back(static_cast<std::uint32_t>(p));
     }
   }
+  for (const Route& r : routes_) latencies_.push_back(r.latency);
   offsets_.push_back(0);
   for (const auto& parts : crossing) {
     members_.insert(members_.end(), parts.begin(), parts.end());
@@ -60,48 +62,60 @@ Coflow::Pattern::Pattern(std::vector<Route> routes) : routes_(std::move(routes))
 void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead) {
   if (bytes.size() != pattern.parts()) throw std::invalid_argument("coflow pattern: one size per part expected");
   reset(fixed_overhead);
+  // Locals and the latencies side by side: through the members, every step stored
+  // them back (the compiler cannot rule out that `bytes` aliases them).
+  std::size_t parts = 0;
+  Time max_latency = 0;
+  const Time* const latency = pattern.latencies_.data();
   for (std::size_t p = 0; p < bytes.size(); ++p) {
     const Time used = bytes[p] > 0.0;  // sizes are >= 0; `>` compiles without a NaN branch
-    parts_ += static_cast<std::size_t>(used);
-    max_path_latency_ = std::max(max_path_latency_, used * pattern.routes_[p].latency);
+    parts += static_cast<std::size_t>(used);
+    max_latency = std::max(max_latency, used * latency[p]);
   }
+  parts_ = parts;
+  max_path_latency_ = max_latency;
   // Per link: the demand summed in part order (as add() sums it) and the parts that
   // carry bytes over it; links no part uses are overwritten by the next (k stays).
   const std::size_t n = pattern.links_.size();
-  links_.resize(n);
-  demand_.resize(n);
-  crossings_.resize(n);
-  std::size_t k = 0;
+  if (links_.size() < n) grow_links(n);  // kept at their largest size: no re-initialisation per call
+  LinkId* const links = links_.data();
+  double* const demands = demand_.data();
+  std::uint32_t* const crossing_counts = crossings_.data();
+  const std::uint32_t* const offsets = pattern.offsets_.data();
   const std::uint32_t* member = pattern.members_.data();
+  const std::uint32_t* const members = member;
+  std::size_t k = 0;
   for (std::size_t u = 0; u < n; ++u) {
     double demand = 0.0;
     std::uint32_t crossings = 0;
-    for (const std::uint32_t* end = pattern.members_.data() + pattern.offsets_[u + 1]; member != end; ++member) {
+    for (const std::uint32_t* end = members + offsets[u + 1]; member != end; ++member) {
       const double b = bytes[*member];
       demand += b;
       crossings += static_cast<std::uint32_t>(b > 0.0);
     }
-    links_[k] = pattern.links_[u];
-    demand_[k] = demand;
-    crossings_[k] = crossings;
+    links[k] = pattern.links_[u];
+    demands[k] = demand;
+    crossing_counts[k] = crossings;
     k += static_cast<std::size_t>(crossings != 0);
   }
-  links_.resize(k);
-  demand_.resize(k);
-  crossings_.resize(k);
+  link_count_ = k;
   slots_valid_ = false;  // add() rebuilds them if it is ever called on this coflow
 }
 
 void Coflow::reset(Time fixed_overhead) {
   if (slots_valid_) {
-    for (LinkId l : links_) slot_[l] = 0;
+    for (std::size_t i = 0; i < link_count_; ++i) slot_[links_[i]] = 0;
   }
-  links_.clear();
-  demand_.clear();
-  crossings_.clear();
+  link_count_ = 0;
   parts_ = 0;
   max_path_latency_ = 0;
   overhead_ = fixed_overhead;
+}
+
+void Coflow::grow_links(std::size_t n) {
+  links_.resize(n);
+  demand_.resize(n);
+  crossings_.resize(n);
 }
 
 }  // namespace moesim::sim

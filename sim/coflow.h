@@ -48,7 +48,8 @@ class Coflow {
    private:
     friend class Coflow;
     std::vector<Route> routes_;
-    std::vector<LinkId> links_;  // every link some route crosses
+    std::vector<Time> latencies_;  // routes_[p].latency, contiguous
+    std::vector<LinkId> links_;    // every link some route crosses
     // The parts crossing links_[u], in order: members_[offsets_[u] .. offsets_[u + 1]).
     std::vector<std::uint32_t> offsets_;
     std::vector<std::uint32_t> members_;
@@ -67,7 +68,7 @@ class Coflow {
   std::size_t parts() const { return parts_; }
   // Fixed overhead plus the longest path latency of a part.
   Time latency() const { return overhead_ + max_path_latency_; }
-  std::span<const LinkId> links() const { return links_; }  // in no meaningful order
+  std::span<const LinkId> links() const { return {links_.data(), link_count_}; }  // in no meaningful order
   // Bytes over links()[i], and how many parts cross it.
   double demand(std::size_t i) const { return demand_[i]; }
   std::uint32_t crossings(std::size_t i) const { return crossings_[i]; }
@@ -77,6 +78,9 @@ class Coflow {
   Time overhead_ = 0;
   Time max_path_latency_ = 0;
   std::size_t parts_ = 0;
+  void grow_links(std::size_t n);
+  // The first link_count_ entries are this coflow's links (the rest is spare room).
+  std::size_t link_count_ = 0;
   std::vector<LinkId> links_;
   std::vector<double> demand_;
   std::vector<std::uint32_t> crossings_;

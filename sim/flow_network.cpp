@@ -100,7 +100,7 @@ void FlowNetwork::find_bottleneck_candidates(const Coflow& coflow) {
   // nor give the smallest share C_l / (w · a_l) (which is C_ref · d_ref / (w · d_l)
   // up to 4 ulps): only the candidates need the exact divisions.
   const std::span<const LinkId> links = coflow.links();
-  candidates_.resize(links.size());
+  if (candidates_.size() < links.size()) candidates_.resize(links.size());  // kept at its largest size
   double top = 0.0;
   for (std::size_t i = 0; i < links.size(); ++i) top = std::max(top, coflow.demand(i) * inverse_bandwidth_[links[i]]);
   const double floor = top * (1.0 - kCandidateTolerance);
@@ -109,7 +109,7 @@ void FlowNetwork::find_bottleneck_candidates(const Coflow& coflow) {
     candidates_[k] = static_cast<std::uint32_t>(i);  // kept only if near the top, without a branch
     k += static_cast<std::size_t>(coflow.demand(i) * inverse_bandwidth_[links[i]] >= floor);
   }
-  candidates_.resize(k);
+  candidate_count_ = k;
 }
 
 std::size_t FlowNetwork::reference_link(const Coflow& coflow) {
@@ -120,7 +120,7 @@ std::size_t FlowNetwork::reference_link(const Coflow& coflow) {
   find_bottleneck_candidates(coflow);
   std::size_t ref = candidates_.front();
   double best = coflow.demand(ref) / links_[links[ref]].bandwidth;
-  for (std::size_t c = 1; c < candidates_.size(); ++c) {
+  for (std::size_t c = 1; c < candidate_count_; ++c) {
     const std::size_t i = candidates_[c];
     const double here = coflow.demand(i) / links_[links[i]].bandwidth;
     if (here > best || (here == best && links[i] < links[ref])) {
@@ -242,7 +242,7 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   const double reference_demand = coflow.demand(ref);
   const double weight = static_cast<double>(coflow.crossings(ref));
   double share = std::numeric_limits<double>::infinity();
-  for (const std::uint32_t i : candidates_) {
+  for (const std::uint32_t i : std::span(candidates_.data(), candidate_count_)) {
     share = std::min(share, links_[links[i]].bandwidth / (weight * (coflow.demand(i) / reference_demand)));
   }
   const double rate = share * weight;

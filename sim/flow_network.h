@@ -200,7 +200,9 @@ class FlowNetwork {
   std::size_t live_count_ = 0;  // allocated flows: in their latency phase or active
   Time booked_until_ = 0;       // the end of the last run_alone()
   std::vector<double> inverse_bandwidth_;  // 1 / C_l per link, to screen bottleneck candidates
-  std::vector<std::uint32_t> candidates_;  // reference_link(): coflow link indices near the bottleneck
+  // reference_link(): coflow link indices near the bottleneck, the first candidate_count_.
+  std::vector<std::uint32_t> candidates_;
+  std::size_t candidate_count_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::vector<LinkId> dirty_links_;
   bool solve_pending_ = false;

@@ -303,40 +303,34 @@ void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>&
                                             std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
   const auto E = static_cast<std::size_t>(model_.experts);
   const auto G = static_cast<std::size_t>(gpus_);
-  // The experts grouped by the GPU that holds them (a counting sort): each (source,
-  // destination) sum then runs in a register. Adding into rows[dst] expert by expert
-  // made every add wait for the previous store to the same slot.
-  owned_from_.assign(G + 1, 0);
-  for (std::size_t e = 0; e < E; ++e) ++owned_from_[static_cast<std::size_t>(replicas[e].front()) + 1];
-  for (std::size_t g = 0; g < G; ++g) owned_from_[g + 1] += owned_from_[g];
-  owned_experts_.resize(E);
-  owned_fill_.assign(owned_from_.begin(), owned_from_.end() - 1);
-  for (std::size_t e = 0; e < E; ++e) {
-    owned_experts_[owned_fill_[static_cast<std::size_t>(replicas[e].front())]++] = static_cast<std::uint32_t>(e);
-  }
-  const std::uint32_t* const from_index = owned_from_.data();
-  const std::uint32_t* const owned = owned_experts_.data();
+  owner_.resize(E);
+  for (std::size_t e = 0; e < E; ++e) owner_[e] = replicas[e].front();
+  pair_tokens_.assign(G * G, 0);
   std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
-  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
+  // Local pointers: the compiler cannot tell that the stores below leave the vectors'
+  // own fields alone, and would reload them after every one.
+  const int* const owner = owner_.data();
+  std::int64_t* const pairs = pair_tokens_.data();
   std::int64_t* const per_expert = expert_tokens.data();
   std::int64_t assignments = 0;
   std::int64_t remote = 0;
   for (std::size_t src = 0; src < G; ++src) {
     const std::int64_t* from = counts[src].data();
-    for (std::size_t e = 0; e < E; ++e) per_expert[e] += from[e];
-    std::int64_t sent = 0;
-    for (std::size_t dst = 0; dst < G; ++dst) {
-      std::int64_t n = 0;
-      for (std::uint32_t k = from_index[dst]; k < from_index[dst + 1]; ++k) n += from[owned[k]];
-      // Token counts are integers far below 2^53: summed as integers and converted,
-      // rows hold bitwise what the general path's double sums give.
-      rows[src * G + dst] = static_cast<double>(n);
-      sent += n;
+    std::int64_t* const row = pairs + src * G;
+    for (std::size_t e = 0; e < E; ++e) {
+      const std::int64_t n = from[e];
+      const auto dst = static_cast<std::size_t>(owner[e]);
+      per_expert[e] += n;
+      row[dst] += n;
+      assignments += n;
       remote += n * static_cast<std::int64_t>(dst != src);
     }
-    assignments += sent;
   }
-  for (std::size_t e = 0; e < E; ++e) copy_tokens[static_cast<std::size_t>(replicas[e].front()) * E + e] = per_expert[e];
+  // Token counts are integers far below 2^53: summed as integers and converted, rows
+  // hold bitwise what the general path's double sums give.
+  for (std::size_t i = 0; i < G * G; ++i) rows[i] = static_cast<double>(pairs[i]);
+  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
+  for (std::size_t e = 0; e < E; ++e) copy_tokens[static_cast<std::size_t>(owner[e]) * E + e] = per_expert[e];
   metrics_.record_routing(0, assignments, remote);
 }
 

@@ -154,9 +154,8 @@ class ServingEngine {
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
-  // assign_to_single_copies(): experts grouped by holder, GPU g's at
-  // owned_experts_[owned_from_[g] .. owned_from_[g + 1]); owned_fill_ is scratch.
-  std::vector<std::uint32_t> owned_from_, owned_fill_, owned_experts_;
+  std::vector<int> owner_;                                   // assign_to_single_copies(): expert -> GPU
+  std::vector<std::int64_t> pair_tokens_;                    // assign_to_single_copies(): [src * gpus + dst]
   std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
   std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
   std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet

@@ -11,7 +11,14 @@ std::size_t display_width(const std::string& s) {
   return n;
 }
 
-TextTable::TextTable(std::vector<std::string> header) : header_(std::move(header)) {}
+TextTable::TextTable(std::vector<std::string> header) : header_(std::move(header)), left_(header_.size(), false) {
+  if (!left_.empty()) left_[0] = true;
+}
+
+void TextTable::align_left(std::size_t column) {
+  if (column >= header_.size()) throw std::invalid_argument("table has no such column to align");
+  left_[column] = true;
+}
 
 void TextTable::add_row(std::vector<std::string> cells) {
   if (cells.size() != header_.size()) throw std::invalid_argument("table row width differs from its header");
@@ -29,7 +36,7 @@ std::string TextTable::render() const {
     for (std::size_t c = 0; c < cells.size(); ++c) {
       const std::string pad(width[c] - display_width(cells[c]), ' ');
       if (c > 0) out += "  ";
-      out += c == 0 ? cells[c] + pad : pad + cells[c];
+      out += left_[c] ? cells[c] + pad : pad + cells[c];
     }
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out + "\n";

@@ -11,10 +11,14 @@ class TextTable {
   explicit TextTable(std::vector<std::string> header);
   // Throws std::invalid_argument when the row's width differs from the header's.
   void add_row(std::vector<std::string> cells);
+  // Columns after the first are right-aligned (numbers line up); a column of prose,
+  // such as a summary's values, reads better left-aligned.
+  void align_left(std::size_t column);
   std::string render() const;
 
  private:
   std::vector<std::string> header_;
+  std::vector<bool> left_;
   std::vector<std::vector<std::string>> rows_;
 };
 

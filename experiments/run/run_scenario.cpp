@@ -136,6 +136,7 @@ CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bil
 std::string format_summary(const Scenario& s, const RunResult& r) {
   const auto& m = r.metrics;
   report::TextTable t({"metric", "value"});
+  t.align_left(1);  // values mix numbers and long labels (trace paths)
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
   t.add_row({"arrivals", s.arrivals.label()});
   t.add_row({"routing", r.routing_label});

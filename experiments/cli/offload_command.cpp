@@ -24,6 +24,7 @@ int run_offload(const std::vector<std::string>& args) {
   std::string list;
   std::string fractions;
   std::string png;
+  std::string trace_path;
   std::int64_t seed = -1;
   parser.add_options()("scenario", po::value(&path), "offload scenario JSON file")(
       "policies", po::value(&list), "comma-separated cache policies (default: the scenario's)")(
@@ -31,6 +32,7 @@ int run_offload(const std::vector<std::string>& args) {
                                                 "(default: the scenario's cache)")(
       "out", po::value(&out_dir), "output folder (default: out/<scenario name>)")(
       "png", po::value(&png), "latency vs cache size plot (PNG)")(
+      "trace", po::value(&trace_path), "Perfetto trace of the first policy at the first cache size")(
       "seed", po::value(&seed), "override the scenario's seed");
   parser.add_positional("scenario", 1);
   po::variables_map vm;
@@ -56,9 +58,10 @@ int run_offload(const std::vector<std::string>& args) {
   std::vector<run::OffloadRow> rows;
   report::ProgressBar progress("offload", report::ProgressBar::stderr_is_terminal());
   const std::size_t total = sizes.size() * s.policies.size();
+  sim::TraceWriter trace(1000000);
   for (const int size : sizes) {
     for (const std::string& policy : s.policies) {
-      rows.push_back(run::run_offload(s, policy, size));
+      rows.push_back(run::run_offload(s, policy, size, rows.empty() && !trace_path.empty() ? &trace : nullptr));
       progress.update(rows.size(), total);
     }
   }
@@ -72,6 +75,7 @@ int run_offload(const std::vector<std::string>& args) {
     report::render_plot("offload-latency", json, png);
     std::cout << fmt::format("Wrote {}\n", png);
   }
+  if (!trace_path.empty()) write_trace_and_report(trace_path, trace);
   return 0;
 }
 

@@ -60,10 +60,11 @@ std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<double>
   return sizes;
 }
 
-OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts) {
+OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts, sim::TraceWriter* trace) {
   const auto wall_start = std::chrono::steady_clock::now();
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
+  net.trace_to(trace);
   models::Topology topology(net);
   models::build_topology(topology, s.topology);
   const sim::RngStreams streams(s.seed);
@@ -80,7 +81,7 @@ OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int 
   row.cache_fraction = static_cast<double>(cache_experts) / all_experts(s);
   models::OffloadConfig config = s.offload;
   config.cache_experts = cache_experts;
-  models::OffloadEngine engine(sim, s.model, s.gpu, topology, config, *cache_policy, *routing, row.metrics);
+  models::OffloadEngine engine(sim, s.model, s.gpu, topology, config, *cache_policy, *routing, row.metrics, trace);
   sim.spawn(engine.serve({requests.begin() + static_cast<std::ptrdiff_t>(train), requests.end()}));
   sim.run();
   row.events = sim.events_executed();

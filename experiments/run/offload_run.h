@@ -7,6 +7,7 @@
 
 #include "experiments/run/offload_scenario.h"
 #include "models/offload/offload_metrics.h"
+#include "sim/trace_writer.h"
 
 namespace moesim::run {
 
@@ -19,8 +20,10 @@ struct OffloadRow {
   double wall_s = 0.0;
 };
 
-// One policy spec at one cache size (experts).
-OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts);
+// One policy spec at one cache size (experts); with `trace`, its timeline (requests,
+// GPU compute and stalls, every host→GPU copy, resident experts, link rates).
+OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts,
+                       sim::TraceWriter* trace = nullptr);
 
 // Cache sizes from fractions of all experts (each at least one expert).
 std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<double>& fractions);

@@ -4,6 +4,8 @@
 #include <utility>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "models/layer_costs.h"
 
 namespace moesim::models {
@@ -32,13 +34,14 @@ ActivationMatrix request_activations(const MoeModel& model, RoutingSource& routi
 
 OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu, Topology& topology,
                              const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing,
-                             OffloadMetrics& metrics)
+                             OffloadMetrics& metrics, sim::TraceWriter* trace)
     : sim_(sim), model_(model), gpu_(gpu), costs_(model, gpu), topology_(topology), config_(config), policy_(policy), routing_(routing),
       metrics_(metrics), cache_(model.moe_layer_count(), model.experts, config.cache_experts),
       fetch_rate_cap_(sim::FlowNetwork::kUncapped),
       expert_bytes_(static_cast<double>(model.expert_bytes())),
       chunks_left_(static_cast<std::size_t>(model.moe_layer_count()) * static_cast<std::size_t>(model.experts), 0),
-      changed_(sim) {
+      changed_(sim),
+      trace_(trace, model.experts, model.moe_layer_count() * model.experts) {
   fetch_path_ = topology.host_to_gpu(0);
   writeback_path_ = topology.route(topology.gpu_node(0), topology.host_node(topology.node(topology.gpu_node(0)).machine));
   switch (config.home) {
@@ -66,6 +69,7 @@ std::vector<int> OffloadEngine::evictable() const {
 
 void OffloadEngine::evict(int id) {
   cache_.evict(id);
+  trace_.resident(cache_.residents().size(), sim_.now());
   ++metrics_.evictions;
   if (policy_.writes_back()) {
     metrics_.gpu_to_host_bytes += expert_bytes_;
@@ -90,6 +94,7 @@ void OffloadEngine::evict_chosen(const std::vector<int>& candidates, int victim)
 
 void OffloadEngine::start_copy(int id, bool prefetch) {
   cache_.begin_fetch(id, prefetch);
+  trace_.copy_started(id, prefetch, sim_.now());
   if (!prefetch) {
     ++on_demand_in_flight_;
     copy_bytes(expert_bytes_, id, false);
@@ -135,6 +140,7 @@ void OffloadEngine::on_chunk(int id) {
 
 void OffloadEngine::cancel_prefetch(int id) {
   cache_.abort_fetch(id);
+  trace_.copy_ended(id, true, sim_.now());
   --prefetches_in_flight_;
   ++metrics_.prefetches_cancelled;
   changed_.fire();
@@ -143,6 +149,8 @@ void OffloadEngine::cancel_prefetch(int id) {
 
 void OffloadEngine::on_copied(int id, bool prefetch) {
   cache_.complete_fetch(id);
+  trace_.copy_ended(id, false, sim_.now());
+  trace_.resident(cache_.residents().size(), sim_.now());
   --(prefetch ? prefetches_in_flight_ : on_demand_in_flight_);
   changed_.fire();
   if (on_demand_in_flight_ == 0 && !parked_.empty()) {
@@ -178,11 +186,14 @@ void OffloadEngine::release(int id) {
 
 sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
   for (const int id : policy_.warm_start(cache_)) cache_.insert_resident(id);
+  trace_.resident(cache_.residents().size(), sim_.now());
   const GpuSlowdown nominal{};
   std::vector<int> pending;  // experts of the layer not yet resident
   std::vector<int> ready;    // ids of the layer's experts resident when chosen
   for (const OffloadRequest& r : requests) {
     policy_.begin_request(r.id);
+    const sim::Time request_start = sim_.now();
+    sim::Time first_token = request_start;
     for (std::int64_t step = 0; step <= r.decode_steps; ++step) {
       const bool prefill = step == 0;
       const RoutingCounts counts = routing_.route(one_step(r, step));
@@ -202,9 +213,11 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
             co_await changed_.wait();
           }
           metrics_.stall_time += sim_.now() - wait_start;
+          trace_.stall(layer, wait_start, sim_.now());
         }
         const sim::Time dense = costs_.non_expert(nominal, layer, load);
         metrics_.compute_time += dense;
+        if (trace_.enabled()) trace_.compute(fmt::format("L{} attention", layer), sim_.now(), sim_.now() + dense);
         co_await sim_.sleep(dense);
         if (!model_.is_moe_layer(layer)) continue;
         const int ml = moe_layer++;
@@ -243,6 +256,9 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
         };
         issue_misses();
         pump_prefetches(ml);
+        if (trace_.enabled()) {
+          trace_.compute(fmt::format("L{} {} resident experts", layer, ready.size()), sim_.now(), sim_.now() + ready_compute);
+        }
         co_await sim_.sleep(ready_compute);
         // Resident experts ran first (their weights were there); the rest run as they land.
         for (const int id : ready) release(id);
@@ -260,6 +276,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
             changed_.reset();
             co_await changed_.wait();
             metrics_.stall_time += sim_.now() - wait_start;
+            trace_.stall(layer, wait_start, sim_.now());
             continue;
           }
           const int e = *landed;
@@ -268,12 +285,14 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
           if (cache_.mark_used(id)) ++metrics_.prefetches_used;
           const sim::Time t = costs_.expert(nominal, chosen[static_cast<std::size_t>(e)]);
           metrics_.compute_time += t;
+          if (trace_.enabled()) trace_.compute(fmt::format("L{} E{} (copied in)", layer, e), sim_.now(), sim_.now() + t);
           co_await sim_.sleep(t);
           release(id);
         }
       }
       const sim::Time took = sim_.now() - step_start;
       if (prefill) {
+        first_token = sim_.now();
         metrics_.prefill_time += took;
       } else {
         metrics_.decode_time += took;
@@ -283,6 +302,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
     }
     policy_.end_request();
     ++metrics_.requests;
+    trace_.request(r.id, r.prompt_tokens, request_start, first_token, sim_.now());
   }
 }
 

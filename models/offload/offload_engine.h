@@ -29,6 +29,7 @@
 #include "models/offload/expert_cache.h"
 #include "models/offload/offload_config.h"
 #include "models/offload/offload_metrics.h"
+#include "models/offload/offload_trace.h"
 #include "models/serving/workload.h"
 #include "models/topology.h"
 #include "sim/process.h"
@@ -49,7 +50,8 @@ ActivationMatrix request_activations(const MoeModel& model, RoutingSource& routi
 class OffloadEngine {
  public:
   OffloadEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu, Topology& topology,
-                const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing, OffloadMetrics& metrics);
+                const OffloadConfig& config, CachePolicy& policy, RoutingSource& routing, OffloadMetrics& metrics,
+                sim::TraceWriter* trace = nullptr);
   // Loads the policy's warm-start experts (not timed), then serves the requests in order.
   sim::Process serve(std::vector<OffloadRequest> requests);
   const ExpertCache& cache() const { return cache_; }
@@ -97,6 +99,7 @@ class OffloadEngine {
   std::vector<int> chunks_left_;  // per expert: prefetch tensors still to copy
   std::vector<int> parked_;       // prefetches waiting for on-demand copies to finish
   sim::Signal changed_;  // fired whenever a copy lands
+  OffloadTrace trace_;
 };
 
 }  // namespace moesim::models

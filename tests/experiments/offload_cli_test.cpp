@@ -62,10 +62,25 @@ TEST_CASE("offload on the real Llama-4 trace: moe-infinity beats on-demand and M
   CHECK(latency(runs, "lru", 921) < latency(runs, "lru", 307));
   CHECK(latency(runs, "on-demand", 921) == latency(runs, "on-demand", 307));
   CHECK(moesim_test::png_size(dir / "lat.png") == std::make_pair(1000u, 600u));
-  // Deterministic: the same command writes the same bytes.
+  // Deterministic: the same command writes the same bytes, and tracing changes no result.
   const std::string first = slurp(dir / "out" / "offload.json");
-  REQUIRE(run(args).exit_code == 0);
+  const Result traced = run(args + " --trace " + (dir / "trace.json").string());
+  REQUIRE(traced.exit_code == 0);
   CHECK(slurp(dir / "out" / "offload.json") == first);
+  // The trace is the first run's (on-demand, 307 experts): its 12 requests, and only
+  // on-demand copies.
+  const auto events = nlohmann::json::parse(slurp(dir / "trace.json"))["traceEvents"];
+  int requests = 0, on_demand = 0, prefetches = 0;
+  for (const auto& e : events) {
+    if (e["name"] == "thread_name" && e["args"]["name"].get<std::string>().rfind("req ", 0) == 0) ++requests;
+    if (e["ph"] != "X") continue;
+    const std::string name = e["name"].get<std::string>();
+    on_demand += name.rfind("on demand ", 0) == 0;
+    prefetches += name.rfind("prefetch ", 0) == 0;
+  }
+  CHECK(requests == 12);
+  CHECK(on_demand > 0);
+  CHECK(prefetches == 0);
 }
 
 TEST_CASE("offload bad input: overlapping splits, a trace of another model, unknown policies",

@@ -2,6 +2,10 @@
 // latency plus bytes / bandwidth on an idle link, two misses share the link, a hit
 // costs nothing beyond compute; and the expert cache's bookkeeping.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "models/catalog.h"
@@ -54,7 +58,8 @@ struct Run {
   double link_bandwidth = 0.0;
 };
 
-Run run_one_decode_step(const MoeModel& m, const GpuProfile& gpu, CachePolicy& policy, int cache_experts) {
+Run run_one_decode_step(const MoeModel& m, const GpuProfile& gpu, CachePolicy& policy, int cache_experts,
+                        sim::TraceWriter* trace = nullptr) {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
   Topology topology(net);
@@ -63,7 +68,7 @@ Run run_one_decode_step(const MoeModel& m, const GpuProfile& gpu, CachePolicy& p
   config.cache_experts = cache_experts;
   PairRouting routing(m, 2, 5);
   Run run;
-  OffloadEngine engine(sim, m, gpu, topology, config, policy, routing, run.metrics);
+  OffloadEngine engine(sim, m, gpu, topology, config, policy, routing, run.metrics, trace);
   run.copy_latency = engine.copy_latency();
   run.link_bandwidth = 1e300;
   for (const sim::LinkId l : topology.host_to_gpu(0)) run.link_bandwidth = std::min(run.link_bandwidth, net.link_bandwidth(l));
@@ -125,6 +130,49 @@ TEST_CASE("offload: a cache of one expert still serves a layer needing two, one 
   // Copies cannot overlap (one slot): each layer pays two full single copies.
   const auto copies = static_cast<sim::Time>(m.moe_layer_count()) * 2 * (run.copy_latency + sim::from_seconds(one_copy_s));
   CHECK(std::llabs(run.metrics.step_times[0] - (compute_only(m, gpu) + copies)) <= 2 * m.moe_layer_count());
+}
+
+TEST_CASE("offload trace: every copy, stall and compute span of the hand-computed timeline") {
+  const MoeModel m = load_moe_model("mixtral-8x7b");
+  const GpuProfile gpu = load_gpu_profile("rtx-a5000");
+  NoReuse policy;
+  sim::TraceWriter trace;
+  const Run run = run_one_decode_step(m, gpu, policy, 8, &trace);
+  const auto events = nlohmann::json::parse(trace.to_json())["traceEvents"];
+  const auto ns = [](const nlohmann::json& v) { return std::llround(v.get<double>() * 1e3); };  // µs -> ns
+  std::map<int, std::string> track_names;
+  for (const auto& e : events) {
+    if (e["name"] == "thread_name") track_names[e["tid"].get<int>()] = e["args"]["name"].get<std::string>();
+  }
+  int copies = 0;
+  std::set<std::string> lanes;
+  sim::Time stalled = 0;
+  sim::Time computed = 0;
+  sim::Time request_end = -1;
+  const sim::Time pair_copy = run.copy_latency + sim::from_seconds(2.0 * static_cast<double>(m.expert_bytes()) / run.link_bandwidth);
+  for (const auto& e : events) {
+    if (e["ph"] != "X") continue;
+    const std::string name = e["name"].get<std::string>();
+    const std::string track = track_names.at(e["tid"].get<int>());
+    if (name.rfind("on demand L", 0) == 0) {
+      ++copies;
+      lanes.insert(track);
+      // Both misses of a layer start together and share the link to the end.
+      CHECK(std::llabs(ns(e["dur"]) - pair_copy) <= 2);
+    } else if (track == "waiting for copies") {
+      stalled += ns(e["dur"]);
+    } else if (track == "compute") {
+      computed += ns(e["dur"]);
+    } else if (name == "decode") {
+      request_end = ns(e["ts"]) + ns(e["dur"]);
+    }
+  }
+  CHECK(copies == run.metrics.misses);  // 2 per MoE layer, prefill and decode
+  CHECK(copies == 2 * 2 * m.moe_layer_count());
+  CHECK(lanes.size() == 2);  // two copies in flight at once, never more
+  CHECK(stalled == run.metrics.stall_time);
+  CHECK(computed == run.metrics.compute_time);
+  CHECK(request_end == run.metrics.prefill_time + run.metrics.decode_time);
 }
 
 TEST_CASE("expert cache: slots, pins and the state machine") {

@@ -1,6 +1,7 @@
 #include "sim/coflow.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 
@@ -17,6 +18,7 @@ Coflow::Route Coflow::route(std::span<const LinkId> path) const {
 
 void Coflow::add(const Route& route, double bytes) {
   if (!(bytes >= 0.0) || !std::isfinite(bytes)) throw std::invalid_argument("coflow part size must be finite and >= 0 bytes");
+  assigned_serial_ = 0;
   ++parts_;
   if (route.latency > max_path_latency_) max_path_latency_ = route.latency;
   if (bytes == 0.0) return;
@@ -39,7 +41,11 @@ void Coflow::add(const Route& route, double bytes) {
   }
 }
 
-Coflow::Pattern::Pattern(std::vector<Route> routes) : routes_(std::move(routes)) {
+namespace {
+std::atomic<std::uint64_t> next_pattern_serial{1};
+}  // namespace
+
+Coflow::Pattern::Pattern(std::vector<Route> routes) : serial_(next_pattern_serial++), routes_(std::move(routes)) {
   std::vector<std::vector<std::uint32_t>> crossing;
   for (std::size_t p = 0; p < routes_.size(); ++p) {
     for (const LinkId l : routes_[p].links) {
@@ -100,6 +106,53 @@ void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time 
   }
   link_count_ = k;
   slots_valid_ = false;  // add() rebuilds them if it is ever called on this coflow
+  assigned_serial_ = pattern.serial_;
+  assigned_bytes_ = bytes.data();
+}
+
+bool Coflow::Pattern::pair_with(const Pattern& other) {
+  twin_serial_ = 0;
+  if (other.parts() != parts() || other.links_.size() != links_.size()) return false;
+  const auto crossing = [](const Pattern& p, std::size_t u) {
+    return std::span<const std::uint32_t>(p.members_.data() + p.offsets_[u], p.offsets_[u + 1] - p.offsets_[u]);
+  };
+  LinkId largest = 0;
+  for (const LinkId l : other.links_) largest = std::max(largest, l);
+  std::vector<LinkId> twin(static_cast<std::size_t>(largest) + 1, 0);
+  std::vector<bool> taken(other.links_.size(), false);
+  for (std::size_t u = 0; u < links_.size(); ++u) {
+    const auto mine = crossing(*this, u);
+    std::size_t v = 0;
+    while (v < other.links_.size() && (taken[v] || !std::ranges::equal(mine, crossing(other, v)))) ++v;
+    if (v == other.links_.size()) return false;
+    taken[v] = true;
+    twin[other.links_[v]] = links_[u];
+  }
+  twin_link_ = std::move(twin);
+  twin_latencies_equal_ = latencies_ == other.latencies_;
+  twin_serial_ = other.serial_;
+  return true;
+}
+
+void Coflow::assign_twin(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead) {
+  if (pattern.twin_serial_ == 0 || assigned_serial_ != pattern.twin_serial_ || assigned_bytes_ != bytes.data() ||
+      bytes.size() != pattern.parts()) {
+    assign(pattern, bytes, fixed_overhead);
+    return;
+  }
+  // Each link's parts are its twin's in the same order: the same sums, the same
+  // crossings; only the link ids (and, where routes differ, the latencies) change.
+  overhead_ = fixed_overhead;
+  if (!pattern.twin_latencies_equal_) {
+    Time max_latency = 0;
+    for (std::size_t p = 0; p < bytes.size(); ++p) {
+      max_latency = std::max(max_latency, static_cast<Time>(bytes[p] > 0.0) * pattern.latencies_[p]);
+    }
+    max_path_latency_ = max_latency;
+  }
+  const LinkId* const twin = pattern.twin_link_.data();
+  for (std::size_t i = 0; i < link_count_; ++i) links_[i] = twin[links_[i]];
+  assigned_serial_ = pattern.serial_;
 }
 
 void Coflow::reset(Time fixed_overhead) {
@@ -107,6 +160,7 @@ void Coflow::reset(Time fixed_overhead) {
     for (std::size_t i = 0; i < link_count_; ++i) slot_[links_[i]] = 0;
   }
   link_count_ = 0;
+  assigned_serial_ = 0;
   parts_ = 0;
   max_path_latency_ = 0;
   overhead_ = fixed_overhead;

@@ -44,9 +44,19 @@ class Coflow {
     Pattern() = default;
     explicit Pattern(std::vector<Route> routes);
     std::size_t parts() const { return routes_.size(); }
+    // Pairs this pattern with `other` (of as many parts) when each of its links is
+    // crossed by the same parts, in the same order, as one link of `other`, and no
+    // two of its links by the same ones: an all-to-all's combine against its
+    // dispatch, where GPU g's uplink carries back the parts its downlink brought.
+    // Returns whether it did; then Coflow::assign_twin() may reuse `other`'s sums.
+    bool pair_with(const Pattern& other);
 
    private:
     friend class Coflow;
+    std::uint64_t serial_ = 0;  // identifies this pattern's layout (unique per construction)
+    std::uint64_t twin_serial_ = 0;      // the paired pattern's serial_; 0 = unpaired
+    std::vector<LinkId> twin_link_;      // the paired pattern's link id -> the link of this one
+    bool twin_latencies_equal_ = false;  // every part's route latency equals its twin's
     std::vector<Route> routes_;
     std::vector<Time> latencies_;  // routes_[p].latency, contiguous
     std::vector<LinkId> links_;    // every link some route crosses
@@ -61,6 +71,11 @@ class Coflow {
   // empty at random, skipping them mispredicted often.
   // `bytes` has one finite, non-negative entry per part of the pattern.
   void assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead = 0);
+  // The same as assign(pattern, bytes, fixed_overhead) when this coflow was last
+  // assigned `bytes` (the same buffer, unchanged since) with the pattern `pattern` is
+  // paired with: the per-link sums are the twin's, relabelled, instead of summed
+  // again. Without that pairing, or from another buffer, it is assign().
+  void assign_twin(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead = 0);
 
   // Forgets the parts (keeps the buffers) and sets the next collective's overhead.
   void reset(Time fixed_overhead = 0);
@@ -86,6 +101,9 @@ class Coflow {
   std::vector<std::uint32_t> crossings_;
   std::vector<std::uint32_t> slot_;  // link id -> 1 + index in links_, 0 = unused
   bool slots_valid_ = true;          // false after assign(), which leaves slot_ to add()
+  // What the last assign() was given (serial 0: the coflow was built otherwise since).
+  std::uint64_t assigned_serial_ = 0;
+  const double* assigned_bytes_ = nullptr;
 };
 
 }  // namespace moesim::sim

@@ -112,6 +112,9 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   }
   dispatch_pattern_ = sim::Coflow::Pattern(std::move(dispatch));
   combine_pattern_ = sim::Coflow::Pattern(std::move(combine));
+  // On a switch the combine's links carry the dispatch's parts back (GPU g's uplink
+  // what its downlink brought), so its per-link sums are the dispatch's, relabelled.
+  combine_pattern_.pair_with(dispatch_pattern_);
   part_bytes_.resize(dispatch_pattern_.parts());
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
@@ -482,7 +485,11 @@ sim::Process ServingEngine::run() {
             }
           }
           // The collective's fixed cost (launch and synchronisation) precedes the data.
-          collective_.assign(combine ? combine_pattern_ : dispatch_pattern_, part_bytes_, config_.collective_overhead);
+          if (combine) {
+            collective_.assign_twin(combine_pattern_, part_bytes_, config_.collective_overhead);
+          } else {
+            collective_.assign(dispatch_pattern_, part_bytes_, config_.collective_overhead);
+          }
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective
           if (closed_form) {
             now = net.run_alone(collective_, now);

@@ -58,6 +58,9 @@ Coflow::Pattern::Pattern(std::vector<Route> routes) : serial_(next_pattern_seria
     }
   }
   for (const Route& r : routes_) latencies_.push_back(r.latency);
+  if (!latencies_.empty() && std::all_of(latencies_.begin(), latencies_.end(), [&](Time t) { return t == latencies_[0]; })) {
+    uniform_latency_ = latencies_[0];
+  }
   offsets_.push_back(0);
   for (const auto& parts : crossing) {
     members_.insert(members_.end(), parts.begin(), parts.end());
@@ -72,11 +75,17 @@ void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time 
   // them back (the compiler cannot rule out that `bytes` aliases them).
   std::size_t parts = 0;
   Time max_latency = 0;
-  const Time* const latency = pattern.latencies_.data();
-  for (std::size_t p = 0; p < bytes.size(); ++p) {
-    const Time used = bytes[p] > 0.0;  // sizes are >= 0; `>` compiles without a NaN branch
-    parts += static_cast<std::size_t>(used);
-    max_latency = std::max(max_latency, used * latency[p]);
+  if (pattern.uniform_latency_ >= 0) {
+    // Every route as long (one switch): only the count, which vectorises.
+    for (std::size_t p = 0; p < bytes.size(); ++p) parts += static_cast<std::size_t>(bytes[p] > 0.0);
+    max_latency = parts > 0 ? pattern.uniform_latency_ : 0;
+  } else {
+    const Time* const latency = pattern.latencies_.data();
+    for (std::size_t p = 0; p < bytes.size(); ++p) {
+      const Time used = bytes[p] > 0.0;  // sizes are >= 0; `>` compiles without a NaN branch
+      parts += static_cast<std::size_t>(used);
+      max_latency = std::max(max_latency, used * latency[p]);
+    }
   }
   parts_ = parts;
   max_path_latency_ = max_latency;

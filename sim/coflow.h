@@ -59,6 +59,7 @@ class Coflow {
     bool twin_latencies_equal_ = false;  // every part's route latency equals its twin's
     std::vector<Route> routes_;
     std::vector<Time> latencies_;  // routes_[p].latency, contiguous
+    Time uniform_latency_ = -1;    // the latency every route has, or -1 when they differ
     std::vector<LinkId> links_;    // every link some route crosses
     // The parts crossing links_[u], in order: members_[offsets_[u] .. offsets_[u + 1]).
     std::vector<std::uint32_t> offsets_;

@@ -272,6 +272,18 @@ TEST_CASE("assigning sizes to a pattern builds the coflow that adding the parts 
     CHECK(per_link(assigned) == per_link(added));
   }
   CHECK_THROWS_AS(assigned.assign(pattern, std::vector<double>(3, 1.0)), std::invalid_argument);
+  // Routes all as long (the shortcut for one switch): the latency is theirs, or 0 when
+  // every part is empty.
+  std::vector<LinkId> even;
+  for (int i = 0; i < 4; ++i) even.push_back(net.add_link("even" + std::to_string(i), kGBps, 250));
+  const Coflow::Pattern uniform({builder.route(std::vector<LinkId>{even[0], even[1]}),
+                                 builder.route(std::vector<LinkId>{even[2], even[3]})});
+  assigned.assign(uniform, std::vector<double>{0.0, 3.0}, 7);
+  CHECK(assigned.latency() == 7 + 500);
+  CHECK(assigned.parts() == 1);
+  assigned.assign(uniform, std::vector<double>{0.0, 0.0}, 7);
+  CHECK(assigned.latency() == 7);
+  CHECK(assigned.parts() == 0);
 }
 
 TEST_CASE("a combine paired with its dispatch reuses the dispatch's sums: the coflow assign builds", "[sim][coflow]") {

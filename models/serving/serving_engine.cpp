@@ -246,9 +246,15 @@ sim::Time ServingEngine::attention_stage_time(int gpu, int layer) {
 
 sim::Time ServingEngine::attention_stage(int layer, sim::Time start, bool closed_form, std::vector<sim::Time>& stage) {
   // A closed-form iteration is computed at one simulated instant, so slowdowns cannot
-  // change between its layers: the slowest GPU of each layer kind is found once.
-  sim::Time* slowest = closed_form ? &attention_slowest_[layer_kind(layer)] : nullptr;
-  if (slowest != nullptr && *slowest >= 0) return *slowest;
+  // change between its layers: the slowest GPU of each layer kind is found once, and
+  // later layers of that kind only add the memoised per-GPU times to the busy totals
+  // (closed form runs without a trace, so there are no spans to write).
+  const std::size_t kind = layer_kind(layer);
+  sim::Time* slowest = closed_form ? &attention_slowest_[kind] : nullptr;
+  if (slowest != nullptr && *slowest >= 0) {
+    for (int g = 0; g < gpus_; ++g) metrics_.record_gpu_busy(g, attention_memo_[static_cast<std::size_t>(g) * 4 + kind]);
+    return *slowest;
+  }
   for (int g = 0; g < gpus_; ++g) stage[static_cast<std::size_t>(g)] = attention_stage_time(g, layer);
   trace_stage("attention", layer, start, stage);
   const sim::Time attention = *std::max_element(stage.begin(), stage.end());

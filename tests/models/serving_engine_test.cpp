@@ -263,6 +263,7 @@ TEST_CASE("an iteration in closed form gives the event path's timeline to the na
   std::vector<RequestRecord> records[2];
   std::uint64_t events[2] = {0, 0};
   double link_bytes[2] = {0.0, 0.0};
+  std::vector<sim::Time> gpu_busy[2];
   for (const bool closed : {false, true}) {
     ZipfRoutingSource zipf(mixtral, 1.2, sim::Rng(9));
     ServingConfig config;
@@ -276,6 +277,7 @@ TEST_CASE("an iteration in closed form gives the event path's timeline to the na
     h.finish();
     records[closed ? 1 : 0] = h.metrics.requests();
     events[closed ? 1 : 0] = h.sim.events_executed();
+    gpu_busy[closed ? 1 : 0] = h.metrics.gpu_busy();
     for (std::size_t l = 0; l < h.net.link_count(); ++l) link_bytes[closed ? 1 : 0] += h.net.link_bytes(static_cast<sim::LinkId>(l));
   }
   REQUIRE(records[0].size() == 30);
@@ -292,6 +294,7 @@ TEST_CASE("an iteration in closed form gives the event path's timeline to the na
   CHECK(link_bytes[1] == Approx(link_bytes[0]).epsilon(1e-4));
   CHECK(link_bytes[0] > 0.0);
   CHECK(events[1] * 20 < events[0]);  // one wake-up per iteration instead of several per layer
+  CHECK(gpu_busy[1] == gpu_busy[0]);  // every layer's attention and experts, to the nanosecond
 }
 
 TEST_CASE("a GPU slowdown that changes mid-run applies from then on (no stale cost memo)", "[models][serving]") {

@@ -68,9 +68,7 @@ Coflow::Pattern::Pattern(std::vector<Route> routes) : serial_(next_pattern_seria
   }
 }
 
-void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead) {
-  if (bytes.size() != pattern.parts()) throw std::invalid_argument("coflow pattern: one size per part expected");
-  reset(fixed_overhead);
+void Coflow::count_parts(const Pattern& pattern, std::span<const double> bytes) {
   // Locals and the latencies side by side: through the members, every step stored
   // them back (the compiler cannot rule out that `bytes` aliases them).
   std::size_t parts = 0;
@@ -89,6 +87,12 @@ void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time 
   }
   parts_ = parts;
   max_path_latency_ = max_latency;
+}
+
+void Coflow::assign(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead) {
+  if (bytes.size() != pattern.parts()) throw std::invalid_argument("coflow pattern: one size per part expected");
+  reset(fixed_overhead);
+  count_parts(pattern, bytes);
   // Per link: the demand summed in part order (as add() sums it) and the parts that
   // carry bytes over it; links no part uses are overwritten by the next (k stays).
   const std::size_t n = pattern.links_.size();
@@ -152,13 +156,7 @@ void Coflow::assign_twin(const Pattern& pattern, std::span<const double> bytes, 
   // Each link's parts are its twin's in the same order: the same sums, the same
   // crossings; only the link ids (and, where routes differ, the latencies) change.
   overhead_ = fixed_overhead;
-  if (!pattern.twin_latencies_equal_) {
-    Time max_latency = 0;
-    for (std::size_t p = 0; p < bytes.size(); ++p) {
-      max_latency = std::max(max_latency, static_cast<Time>(bytes[p] > 0.0) * pattern.latencies_[p]);
-    }
-    max_path_latency_ = max_latency;
-  }
+  if (!pattern.twin_latencies_equal_) count_parts(pattern, bytes);  // the same count; this pattern's latencies
   const LinkId* const twin = pattern.twin_link_.data();
   for (std::size_t i = 0; i < link_count_; ++i) links_[i] = twin[links_[i]];
   assigned_serial_ = pattern.serial_;

@@ -95,6 +95,8 @@ class Coflow {
   Time max_path_latency_ = 0;
   std::size_t parts_ = 0;
   void grow_links(std::size_t n);
+  // Sets parts_ (the non-empty parts) and max_path_latency_ (the longest of their routes).
+  void count_parts(const Pattern& pattern, std::span<const double> bytes);
   // The first link_count_ entries are this coflow's links (the rest is spare room).
   std::size_t link_count_ = 0;
   std::vector<LinkId> links_;

@@ -257,7 +257,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
         issue_misses();
         pump_prefetches(ml);
         if (trace_.enabled()) {
-          trace_.compute(fmt::format("L{} {} resident experts", layer, ready.size()), sim_.now(), sim_.now() + ready_compute);
+          trace_.compute(fmt::format("MoE{}: {} resident experts", ml, ready.size()), sim_.now(), sim_.now() + ready_compute);
         }
         co_await sim_.sleep(ready_compute);
         // Resident experts ran first (their weights were there); the rest run as they land.
@@ -285,7 +285,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
           if (cache_.mark_used(id)) ++metrics_.prefetches_used;
           const sim::Time t = costs_.expert(nominal, chosen[static_cast<std::size_t>(e)]);
           metrics_.compute_time += t;
-          if (trace_.enabled()) trace_.compute(fmt::format("L{} E{} (copied in)", layer, e), sim_.now(), sim_.now() + t);
+          if (trace_.enabled()) trace_.compute(fmt::format("MoE{} E{} (copied in)", ml, e), sim_.now(), sim_.now() + t);
           co_await sim_.sleep(t);
           release(id);
         }

@@ -55,7 +55,7 @@ void OffloadTrace::copy_ended(int id, bool cancelled, sim::Time at) {
   lane_busy_[lane] = false;
   lane_of_[i] = -1;
   writer_->span(lanes_[lane],
-                fmt::format("{} L{} E{}{}", prefetching_[i] ? "prefetch" : "on demand", id / experts_, id % experts_,
+                fmt::format("{} MoE{} E{}{}", prefetching_[i] ? "prefetch" : "on demand", id / experts_, id % experts_,
                             cancelled ? " (cancelled)" : ""),
                 started_[i], at);
 }

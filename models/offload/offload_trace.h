@@ -3,6 +3,8 @@
 // decode, the GPU's compute and its stalls on copies, every host→GPU copy (on
 // demand or prefetch, with its outcome) and the number of resident experts.
 // Does nothing without a writer, so the engine calls it unconditionally.
+// Labels: "L<n>" is the model's layer n (attention, stalls), "MoE<m>" its m-th MoE
+// layer (the expert cache's numbering: copies and expert compute).
 #include <cstdint>
 #include <string_view>
 #include <vector>

@@ -154,7 +154,7 @@ TEST_CASE("offload trace: every copy, stall and compute span of the hand-compute
     if (e["ph"] != "X") continue;
     const std::string name = e["name"].get<std::string>();
     const std::string track = track_names.at(e["tid"].get<int>());
-    if (name.rfind("on demand L", 0) == 0) {
+    if (name.rfind("on demand MoE", 0) == 0) {
       ++copies;
       lanes.insert(track);
       // Both misses of a layer start together and share the link to the end.

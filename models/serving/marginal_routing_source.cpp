@@ -194,10 +194,15 @@ std::string MarginalRoutingSource::label() const {
                      corr_.fitted_from.empty() ? "" : ", fitted on " + corr_.fitted_from);
 }
 
+bool MarginalRoutingSource::repeats(sim::Rng& rng, bool has_path) const {
+  // No draw without a previous token or without locality: the stream depends on it.
+  return has_path && corr_.locality_lift > 0.0 && rng.bernoulli(corr_.locality_lift);
+}
+
 template <class Emit>
 void MarginalRoutingSource::draw_token(sim::Rng& rng, std::vector<std::uint16_t>& previous, Emit&& emit) const {
   const std::size_t L = tables_.size();
-  const bool repeat = !previous.empty() && corr_.locality_lift > 0.0 && rng.bernoulli(corr_.locality_lift);
+  const bool repeat = repeats(rng, !previous.empty());
   previous.resize(L);
   std::uint16_t* const path = previous.data();
   const LayerTables* const tables = tables_.data();
@@ -235,7 +240,7 @@ void MarginalRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts
         if (block_.size() == kBlockTokens) draw_block();
         const std::size_t j = block_.size();
         const bool has_path = t > 0 || !previous.empty();
-        const bool repeat = has_path && corr_.locality_lift > 0.0 && rng.bernoulli(corr_.locality_lift);
+        const bool repeat = repeats(rng, has_path);
         for (std::size_t l = 0; l < L; ++l) block_bits_[j * L + l] = rng.next_u64();
         // The token before, if it is in this block, is the one just queued.
         const std::uint16_t* before = t > 0 && j > 0 ? block_paths_.data() + (j - 1) * L : previous.data();

@@ -68,6 +68,9 @@ class MarginalRoutingSource final : public RoutingSource {
   // copy of rng_ so that its state stays in registers across emit's stores.
   template <class Emit>
   void draw_token(sim::Rng& rng, std::vector<std::uint16_t>& previous, Emit&& emit) const;
+  // Whether a token repeats its predecessor's path (locality), drawn from `rng`;
+  // draw_token() and route() both decide through it, in the same stream order.
+  bool repeats(sim::Rng& rng, bool has_path) const;
   std::vector<double> pair_joint(std::size_t layer, double beta) const;
   void build_tables();
 

@@ -263,25 +263,25 @@ sim::Time ServingEngine::attention_stage(int layer, sim::Time start, bool closed
 }
 
 void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
-                                  const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
-                                  std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
+                                  const std::vector<std::vector<std::int64_t>>& counts, std::vector<std::int64_t>& copy_tokens,
+                                  std::vector<std::int64_t>& expert_tokens) {
   if (std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
-    assign_to_single_copies(replicas, counts, rows, copy_tokens, expert_tokens);
+    assign_to_single_copies(replicas, counts, copy_tokens, expert_tokens);
     return;
   }
   const auto E = static_cast<std::size_t>(model_.experts);
-  std::fill(rows.begin(), rows.end(), 0.0);
+  pair_tokens_.assign(static_cast<std::size_t>(gpus_ * gpus_), 0);
   std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
   std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
   std::vector<std::int64_t> gpu_tokens(static_cast<std::size_t>(gpus_), 0);
   std::int64_t assignments = 0;
   std::int64_t remote = 0;
   // Without branches on n: which experts a batch touches is random, and a branch
-  // on it mispredicted often. Adding 0 changes nothing (rows stay bit-identical).
+  // on it mispredicted often. Adding 0 changes nothing.
   auto send = [&](int src, int dst, std::size_t e, std::int64_t n) {
     copy_tokens[static_cast<std::size_t>(dst) * E + e] += n;
     gpu_tokens[static_cast<std::size_t>(dst)] += n;
-    rows[static_cast<std::size_t>(src * gpus_ + dst)] += static_cast<double>(n);
+    pair_tokens_[static_cast<std::size_t>(src * gpus_ + dst)] += n;
     remote += n * static_cast<std::int64_t>(dst != src);
   };
   for (int src = 0; src < gpus_; ++src) {
@@ -308,7 +308,7 @@ void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
 }
 
 void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
-                                            const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
+                                            const std::vector<std::vector<std::int64_t>>& counts,
                                             std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
   const auto E = static_cast<std::size_t>(model_.experts);
   const auto G = static_cast<std::size_t>(gpus_);
@@ -335,12 +335,23 @@ void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>&
       remote += n * static_cast<std::int64_t>(dst != src);
     }
   }
-  // Token counts are integers far below 2^53: summed as integers and converted, rows
-  // hold bitwise what the general path's double sums give.
-  for (std::size_t i = 0; i < G * G; ++i) rows[i] = static_cast<double>(pairs[i]);
   std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
   for (std::size_t e = 0; e < E; ++e) copy_tokens[static_cast<std::size_t>(owner[e]) * E + e] = per_expert[e];
   metrics_.record_routing(0, assignments, remote);
+}
+
+void ServingEngine::fill_part_bytes(double row_bytes) {
+  // Token counts are integers far below 2^53, so each size is bitwise what summing
+  // the rows as doubles gave. Per source, the pairs before and after the diagonal:
+  // no branch on src != dst, and the index in a register rather than in the frame.
+  const auto G = static_cast<std::size_t>(gpus_);
+  const std::int64_t* const pairs = pair_tokens_.data();
+  double* part = part_bytes_.data();
+  for (std::size_t src = 0; src < G; ++src) {
+    const std::int64_t* const row = pairs + src * G;
+    for (std::size_t dst = 0; dst < src; ++dst) *part++ = static_cast<double>(row[dst]) * row_bytes;
+    for (std::size_t dst = src + 1; dst < G; ++dst) *part++ = static_cast<double>(row[dst]) * row_bytes;
+  }
 }
 
 sim::Process ServingEngine::migrate(ExpertPlacement next) {
@@ -398,7 +409,6 @@ sim::Process ServingEngine::run() {
   std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
   std::vector<std::int64_t> copy_tokens(static_cast<std::size_t>(gpus_ * model_.experts));
-  std::vector<double> rows(static_cast<std::size_t>(gpus_ * gpus_));
   RoutingCounts routing;  // refilled every iteration, its storage kept
   for (;;) {
     bool busy = !waiting_.empty();
@@ -451,7 +461,7 @@ sim::Process ServingEngine::run() {
         }
         replicas = &policies_.provisioner->acquire(moe_layer, per_expert);
       }
-      assign_tokens(*replicas, counts, rows, copy_tokens, per_expert);
+      assign_tokens(*replicas, counts, copy_tokens, per_expert);
       auto& observed = iteration_loads_[static_cast<std::size_t>(moe_layer)];
       for (std::size_t e = 0; e < per_expert.size(); ++e) observed[e] = per_expert[e];
 
@@ -475,21 +485,14 @@ sim::Process ServingEngine::run() {
         const auto each_part = [&](auto&& take) {
           for (int src = 0; src < gpus_; ++src) {
             for (int dst = 0; dst < gpus_; ++dst) {
-              const double n = rows[static_cast<std::size_t>(src * gpus_ + dst)];
+              const auto n = static_cast<double>(pair_tokens_[static_cast<std::size_t>(src * gpus_ + dst)]);
               if (n == 0.0 || src == dst) continue;
               take(gpu_routes_[static_cast<std::size_t>(combine ? dst * gpus_ + src : src * gpus_ + dst)], n * row_bytes);
             }
           }
         };
         if (config_.collectives == ServingConfig::Collectives::kCoflow) {
-          if (!combine) {
-            std::size_t part = 0;
-            for (int src = 0; src < gpus_; ++src) {
-              for (int dst = 0; dst < gpus_; ++dst) {
-                if (src != dst) part_bytes_[part++] = rows[static_cast<std::size_t>(src * gpus_ + dst)] * row_bytes;
-              }
-            }
-          }
+          if (!combine) fill_part_bytes(row_bytes);
           // The collective's fixed cost (launch and synchronisation) precedes the data.
           if (combine) {
             collective_.assign_twin(combine_pattern_, part_bytes_, config_.collective_overhead);

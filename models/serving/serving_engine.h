@@ -116,15 +116,17 @@ class ServingEngine {
   // The layer's attention stage across GPUs (the slowest GPU's), per-GPU times in `stage`
   // unless a closed-form iteration already knows the layer kind's slowest.
   sim::Time attention_stage(int layer, sim::Time start, bool closed_form, std::vector<sim::Time>& stage);
-  // Assigns a layer's routed tokens to expert copies; fills rows (src × dst) and per-copy tokens.
+  // Assigns a layer's routed tokens to expert copies; fills pair_tokens_ (src × dst)
+  // and per-copy tokens.
   void assign_tokens(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
-                     std::vector<double>& rows,
                      std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
   // assign_tokens() when every expert has one copy (the common static case): no
   // split to make, so the sums run over plain integer arrays.
   void assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
-                               const std::vector<std::vector<std::int64_t>>& counts, std::vector<double>& rows,
-                               std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
+                               const std::vector<std::vector<std::int64_t>>& counts, std::vector<std::int64_t>& copy_tokens,
+                               std::vector<std::int64_t>& expert_tokens);
+  // part_bytes_ from pair_tokens_: the pairs src != dst in (src, dst) order.
+  void fill_part_bytes(double row_bytes);
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
   // The expert stage of a layer whose tokens landed at `dispatched`: when its slowest
@@ -155,7 +157,7 @@ class ServingEngine {
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
   std::vector<int> owner_;                                   // assign_to_single_copies(): expert -> GPU
-  std::vector<std::int64_t> pair_tokens_;                    // assign_to_single_copies(): [src * gpus + dst]
+  std::vector<std::int64_t> pair_tokens_;                    // assign_tokens(): rows sent [src * gpus + dst]
   std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
   std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
   std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet

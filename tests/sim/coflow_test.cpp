@@ -318,6 +318,14 @@ TEST_CASE("a combine paired with its dispatch reuses the dispatch's sums: the co
     std::vector<double> bytes(dispatch.size());
     for (double& b : bytes) b = rng.bernoulli(0.3) ? 0.0 : rng.uniform01() * 1e6;
     twin.assign(dispatch_pattern, bytes, 9);
+    // Every link of an all-to-all carries G - 1 parts: assign() sums them rank by rank
+    // for all links at once, still in part order (the bits add() gives).
+    Coflow added(net, 9);
+    for (std::size_t p = 0; p < dispatch.size(); ++p) {
+      if (bytes[p] > 0.0) added.add(dispatch[p], bytes[p]);
+    }
+    CHECK(twin.parts() == added.parts());
+    CHECK(per_link(twin) == per_link(added));
     twin.assign_twin(combine_pattern, bytes, 9);
     direct.assign(combine_pattern, bytes, 9);
     CHECK(twin.parts() == direct.parts());

@@ -119,6 +119,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
   expert_memo_.assign(static_cast<std::size_t>(gpus_ * kExpertMemoTokens), -1);
+  for (int g = 0; g < gpus_; ++g) expert_memo_[static_cast<std::size_t>(g * kExpertMemoTokens)] = 0;  // no tokens, no work
   memo_slowdown_ = slowdowns_;
   if (trace_ != nullptr) {
     for (int g = 0; g < gpus_; ++g) gpu_tracks_.push_back(trace_->add_track("GPUs", fmt::format("gpu{}", g)));
@@ -223,6 +224,7 @@ void ServingEngine::check_memo(std::size_t g) {
   at = now;
   std::fill_n(attention_memo_.begin() + static_cast<std::ptrdiff_t>(g * 4), 4, -1);
   std::fill_n(expert_memo_.begin() + static_cast<std::ptrdiff_t>(g) * kExpertMemoTokens, kExpertMemoTokens, -1);
+  expert_memo_[g * kExpertMemoTokens] = 0;  // a copy given no tokens does no work
 }
 
 sim::Time ServingEngine::expert_time(std::size_t g, std::int64_t tokens) {
@@ -263,15 +265,15 @@ sim::Time ServingEngine::attention_stage(int layer, sim::Time start, bool closed
 }
 
 void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
-                                  const std::vector<std::vector<std::int64_t>>& counts, std::vector<std::int64_t>& copy_tokens,
-                                  std::vector<std::int64_t>& expert_tokens) {
+                                  const std::vector<std::vector<std::int64_t>>& counts, std::vector<std::int64_t>& expert_tokens) {
   if (std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
-    assign_to_single_copies(replicas, counts, copy_tokens, expert_tokens);
+    assign_to_single_copies(replicas, counts, expert_tokens);
     return;
   }
   const auto E = static_cast<std::size_t>(model_.experts);
   pair_tokens_.assign(static_cast<std::size_t>(gpus_ * gpus_), 0);
-  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
+  std::vector<std::int64_t>& copy_tokens = copy_tokens_;
+  copy_tokens.assign(static_cast<std::size_t>(gpus_) * E, 0);
   std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
   std::vector<std::int64_t> gpu_tokens(static_cast<std::size_t>(gpus_), 0);
   std::int64_t assignments = 0;
@@ -304,12 +306,16 @@ void ServingEngine::assign_tokens(const std::vector<std::vector<int>>& replicas,
       }
     }
   }
+  copy_loads_.clear();
+  for (std::size_t i = 0; i < copy_tokens.size(); ++i) {
+    if (copy_tokens[i] > 0) copy_loads_.push_back(CopyLoad{i / E, i % E, copy_tokens[i]});
+  }
   metrics_.record_routing(0, assignments, remote);
 }
 
 void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
                                             const std::vector<std::vector<std::int64_t>>& counts,
-                                            std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens) {
+                                            std::vector<std::int64_t>& expert_tokens) {
   const auto E = static_cast<std::size_t>(model_.experts);
   const auto G = static_cast<std::size_t>(gpus_);
   owner_.resize(E);
@@ -335,8 +341,8 @@ void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>&
       remote += n * static_cast<std::int64_t>(dst != src);
     }
   }
-  std::fill(copy_tokens.begin(), copy_tokens.end(), 0);
-  for (std::size_t e = 0; e < E; ++e) copy_tokens[static_cast<std::size_t>(owner[e]) * E + e] = per_expert[e];
+  copy_loads_.resize(E);
+  for (std::size_t e = 0; e < E; ++e) copy_loads_[e] = CopyLoad{static_cast<std::size_t>(owner[e]), e, per_expert[e]};
   metrics_.record_routing(0, assignments, remote);
 }
 
@@ -408,7 +414,6 @@ sim::Process ServingEngine::run() {
   const double row_bytes = static_cast<double>(model_.d_model) * kActivationBytes;
   std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
-  std::vector<std::int64_t> copy_tokens(static_cast<std::size_t>(gpus_ * model_.experts));
   RoutingCounts routing;  // refilled every iteration, its storage kept
   for (;;) {
     bool busy = !waiting_.empty();
@@ -461,7 +466,7 @@ sim::Process ServingEngine::run() {
         }
         replicas = &policies_.provisioner->acquire(moe_layer, per_expert);
       }
-      assign_tokens(*replicas, counts, copy_tokens, per_expert);
+      assign_tokens(*replicas, counts, per_expert);
       auto& observed = iteration_loads_[static_cast<std::size_t>(moe_layer)];
       for (std::size_t e = 0; e < per_expert.size(); ++e) observed[e] = per_expert[e];
 
@@ -472,7 +477,7 @@ sim::Process ServingEngine::run() {
           if (policies_.provisioner != nullptr) {
             if (sim::Signal* ready = policies_.provisioner->pending()) co_await ready->wait();
           }
-          const sim::Time experts_done = std::max(now, expert_stage_end(layer, dispatched, copy_tokens, stage));
+          const sim::Time experts_done = std::max(now, expert_stage_end(layer, dispatched, stage));
           if (closed_form) {
             now = experts_done;
           } else {
@@ -544,27 +549,25 @@ bool ServingEngine::closed_form_iteration_possible() const {
          policies_.provisioner == nullptr && !migrating_ && trace_ == nullptr && topology_.network().idle();
 }
 
-sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, const std::vector<std::int64_t>& copy_tokens,
-                                          std::vector<sim::Time>& stage) {
+sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, std::vector<sim::Time>& stage) {
   const auto E = static_cast<std::size_t>(model_.experts);
-  copy_busy_.resize(copy_tokens.size());  // every entry is written below
+  for (std::size_t g = 0; g < stage.size(); ++g) check_memo(g);
+  std::fill(stage.begin(), stage.end(), 0);
+  // Per-copy times only for a provisioner (it bills them); a copy without tokens is 0.
+  const bool per_copy = policies_.provisioner != nullptr;
+  if (per_copy) copy_busy_.assign(static_cast<std::size_t>(gpus_) * E, 0);
+  // Over the copies this layer has (one per expert without replicas), not every
+  // (GPU, expert) slot; the memo answers 0 for 0 tokens, so no branch on them.
+  for (const CopyLoad& c : copy_loads_) {
+    const sim::Time t = expert_time(c.gpu, c.tokens);
+    stage[c.gpu] += t;
+    if (per_copy) copy_busy_[c.gpu * E + c.expert] = t;
+  }
   sim::Time end = now;
   sim::Time slowest = 0;
   double sum = 0.0;
   for (int g = 0; g < gpus_; ++g) {
     const auto gi = static_cast<std::size_t>(g);
-    check_memo(gi);
-    sim::Time busy = 0;  // a local sum: through stage[gi] every add waited for the last store
-    const std::int64_t* const tokens = copy_tokens.data() + gi * E;
-    sim::Time* const copy_busy = copy_busy_.data() + gi * E;
-    for (std::size_t e = 0; e < E; ++e) {
-      // Which copies a GPU holds is fixed between re-placements, so this branch
-      // predicts well, and it skips the memo for the many copies a GPU does not hold.
-      const sim::Time t = tokens[e] == 0 ? 0 : expert_time(gi, tokens[e]);
-      copy_busy[e] = t;
-      busy += t;
-    }
-    stage[gi] = busy;
     // A GPU whose copies were still loading when the dispatch landed starts late.
     const sim::Time start = policies_.provisioner != nullptr ? std::max(now, policies_.provisioner->ready_at(g)) : now;
     if (stage[gi] > 0) {

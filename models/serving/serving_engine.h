@@ -116,24 +116,23 @@ class ServingEngine {
   // The layer's attention stage across GPUs (the slowest GPU's), per-GPU times in `stage`
   // unless a closed-form iteration already knows the layer kind's slowest.
   sim::Time attention_stage(int layer, sim::Time start, bool closed_form, std::vector<sim::Time>& stage);
-  // Assigns a layer's routed tokens to expert copies; fills pair_tokens_ (src × dst)
-  // and per-copy tokens.
+  // Assigns a layer's routed tokens to expert copies; fills pair_tokens_ (src × dst),
+  // copy_loads_ and the tokens per expert.
   void assign_tokens(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
-                     std::vector<std::int64_t>& copy_tokens, std::vector<std::int64_t>& expert_tokens);
+                     std::vector<std::int64_t>& expert_tokens);
   // assign_tokens() when every expert has one copy (the common static case): no
   // split to make, so the sums run over plain integer arrays.
   void assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
-                               const std::vector<std::vector<std::int64_t>>& counts, std::vector<std::int64_t>& copy_tokens,
+                               const std::vector<std::vector<std::int64_t>>& counts,
                                std::vector<std::int64_t>& expert_tokens);
   // part_bytes_ from pair_tokens_: the pairs src != dst in (src, dst) order.
   void fill_part_bytes(double row_bytes);
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
-  // The expert stage of a layer whose tokens landed at `dispatched`: when its slowest
-  // GPU is done. copy_tokens[g * experts + e]: tokens GPU g's copy of expert e received.
-  // With a provisioner, each GPU starts once its copies are ready.
-  sim::Time expert_stage_end(int layer, sim::Time dispatched, const std::vector<std::int64_t>& copy_tokens,
-                             std::vector<sim::Time>& stage);
+  // The expert stage of a layer whose tokens landed at `dispatched` (copy_loads_):
+  // when its slowest GPU is done. With a provisioner, each GPU starts once its copies
+  // are ready.
+  sim::Time expert_stage_end(int layer, sim::Time dispatched, std::vector<sim::Time>& stage);
   bool closed_form_iteration_possible() const;
   void complete_iteration(Batch& b);
   void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);
@@ -158,7 +157,16 @@ class ServingEngine {
   std::vector<std::int64_t> share_;                          // dispatch scratch
   std::vector<int> owner_;                                   // assign_to_single_copies(): expert -> GPU
   std::vector<std::int64_t> pair_tokens_;                    // assign_tokens(): rows sent [src * gpus + dst]
-  std::vector<sim::Time> copy_busy_;                         // per (GPU, expert) compute of the current layer
+  // The current layer's expert copies and the tokens each received: every copy
+  // without replicas, else those given tokens (GPU-major).
+  struct CopyLoad {
+    std::size_t gpu = 0;
+    std::size_t expert = 0;
+    std::int64_t tokens = 0;
+  };
+  std::vector<CopyLoad> copy_loads_;
+  std::vector<std::int64_t> copy_tokens_;  // assign_tokens() with replicas: [gpu * experts + expert]
+  std::vector<sim::Time> copy_busy_;       // with a provisioner: per (GPU, expert) compute of the current layer
   std::vector<AttentionLoad> attention_loads_;               // per GPU, this iteration
   std::vector<sim::Time> attention_memo_;                    // [gpu * 4 + kind], -1 = not yet
   std::array<sim::Time, 4> attention_slowest_{};             // closed form: per kind, -1 = not yet

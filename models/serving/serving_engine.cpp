@@ -563,23 +563,26 @@ sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, std::vector<
     stage[c.gpu] += t;
     if (per_copy) copy_busy_[c.gpu * E + c.expert] = t;
   }
+  // A GPU whose copies were still loading when the dispatch landed starts late.
+  const auto start_of = [&](int g) { return per_copy ? std::max(now, policies_.provisioner->ready_at(g)) : now; };
   sim::Time end = now;
   sim::Time slowest = 0;
-  double sum = 0.0;
+  sim::Time total = 0;  // integer nanoseconds: the same sum in any order, and no spill of a double
   for (int g = 0; g < gpus_; ++g) {
-    const auto gi = static_cast<std::size_t>(g);
-    // A GPU whose copies were still loading when the dispatch landed starts late.
-    const sim::Time start = policies_.provisioner != nullptr ? std::max(now, policies_.provisioner->ready_at(g)) : now;
-    if (stage[gi] > 0) {
-      metrics_.record_gpu_busy(g, stage[gi]);
-      if (trace_ != nullptr) {
-        trace_->span(gpu_tracks_[gi], fmt::format("experts L{}", layer), start, start + stage[gi]);
-      }
-    }
-    end = std::max(end, start + stage[gi]);
-    slowest = std::max(slowest, stage[gi]);
-    sum += static_cast<double>(stage[gi]);
+    const sim::Time busy = stage[static_cast<std::size_t>(g)];
+    metrics_.record_gpu_busy(g, busy);  // adding 0 for an idle GPU changes nothing
+    end = std::max(end, start_of(g) + busy);
+    slowest = std::max(slowest, busy);
+    total += busy;
   }
+  if (trace_ != nullptr) {
+    for (int g = 0; g < gpus_; ++g) {
+      const sim::Time busy = stage[static_cast<std::size_t>(g)];
+      if (busy == 0) continue;
+      trace_->span(gpu_tracks_[static_cast<std::size_t>(g)], fmt::format("experts L{}", layer), start_of(g), start_of(g) + busy);
+    }
+  }
+  const auto sum = static_cast<double>(total);
   metrics_.record_max_expert_time(slowest);
   if (sum > 0.0) metrics_.record_layer_imbalance(layer, static_cast<double>(slowest) * gpus_ / sum);
   return end;

@@ -1,5 +1,6 @@
 #include "sim/stats/quantile_sketch.h"
 
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -18,6 +19,15 @@ QuantileSketch::QuantileSketch(double relative_accuracy, std::size_t max_buckets
 }
 
 int QuantileSketch::key_of(double value) const { return static_cast<int>(std::ceil(std::log(value) / log_gamma_)); }
+
+int QuantileSketch::cached_key(double value) {
+  // Integer nanoseconds leave the low mantissa bits zero: a multiplicative hash
+  // takes the slot from all of them.
+  const auto bits = std::bit_cast<std::uint64_t>(value);
+  CachedKey& slot = key_cache_[static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 59)];
+  if (slot.value != value) slot = CachedKey{value, key_of(value)};
+  return slot.key;
+}
 
 double QuantileSketch::value_of(int key) const { return 2.0 * std::pow(gamma_, key) / (gamma_ + 1.0); }
 
@@ -55,7 +65,7 @@ void QuantileSketch::add(double value, std::uint64_t count) {
     zero_count_ += count;
     return;
   }
-  int key = key_of(value);
+  int key = cached_key(value);
   if (collapsed_ && key < offset_) key = offset_;
   ensure_key(key);
   counts_[static_cast<std::size_t>(key - offset_)] += count;

@@ -10,6 +10,7 @@
 // serving study cares about) keep their guarantee, the merged low range loses it.
 // With the defaults (a = 0.5%, 4096 buckets) one sketch spans a ratio of 1e17
 // between smallest and largest value before any merging happens.
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -34,6 +35,9 @@ class QuantileSketch {
 
  private:
   int key_of(double value) const;
+  // key_of() through a small direct-mapped cache of exact values: simulated
+  // durations repeat (memoised stage times), and the logarithm was most of add().
+  int cached_key(double value);
   double value_of(int key) const;
   void ensure_key(int key);
 
@@ -46,6 +50,11 @@ class QuantileSketch {
   std::uint64_t zero_count_ = 0;
   std::uint64_t count_ = 0;
   bool collapsed_ = false;
+  struct CachedKey {
+    double value = -1.0;  // never a recorded value (those are >= 0; 0 has no key)
+    int key = 0;
+  };
+  std::array<CachedKey, 32> key_cache_{};
 };
 
 }  // namespace moesim::sim

@@ -94,6 +94,26 @@ TEST_CASE("quantile sketch merges, bounds memory and rejects bad values", "[sim]
   CHECK(QuantileSketch().quantile(0.5) == 0.0);
 }
 
+TEST_CASE("quantile sketch buckets repeated values as it buckets them once each", "[sim][stats]") {
+  // Integer-nanosecond durations, many repeated and many sharing a cache slot: a
+  // sketch fed them in one stream (its key cache hit and overwritten) against one
+  // built from single-value sketches (every key computed afresh), merged.
+  Rng rng(9);
+  std::vector<double> pool;
+  for (int i = 0; i < 200; ++i) pool.push_back(std::floor(1e3 + rng.uniform01() * 1e7));
+  QuantileSketch streamed;
+  QuantileSketch merged;
+  for (int i = 0; i < 20000; ++i) {
+    const double v = pool[static_cast<std::size_t>(rng.uniform_int(pool.size()))];
+    streamed.add(v);
+    QuantileSketch one;
+    one.add(v);
+    merged.merge(one);
+  }
+  for (int q = 0; q <= 100; ++q) CHECK(streamed.quantile(q / 100.0) == merged.quantile(q / 100.0));
+  CHECK(streamed.bucket_count() == merged.bucket_count());
+}
+
 TEST_CASE("Student-t intervals use the exact t quantile", "[sim][stats]") {
   // Tabulated: t(0.975, 9) = 2.262157, t(0.995, 4) = 4.604095.
   CHECK(student_t_critical(0.95, 9) == Approx(2.262157).epsilon(1e-6));

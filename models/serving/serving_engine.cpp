@@ -321,28 +321,34 @@ void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>&
   owner_.resize(E);
   for (std::size_t e = 0; e < E; ++e) owner_[e] = replicas[e].front();
   pair_tokens_.assign(G * G, 0);
-  std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
+  source_rows_.resize(G);
+  for (std::size_t src = 0; src < G; ++src) source_rows_[src] = counts[src].data();
+  copy_loads_.resize(E);
+  // Expert by expert: its total stays in a register, and the rows that stay local
+  // are one load per expert (remote = all − local) instead of a test per count.
   // Local pointers: the compiler cannot tell that the stores below leave the vectors'
   // own fields alone, and would reload them after every one.
   const int* const owner = owner_.data();
+  const std::int64_t* const* const from = source_rows_.data();
   std::int64_t* const pairs = pair_tokens_.data();
+  CopyLoad* const loads = copy_loads_.data();
   std::int64_t* const per_expert = expert_tokens.data();
   std::int64_t assignments = 0;
-  std::int64_t remote = 0;
-  for (std::size_t src = 0; src < G; ++src) {
-    const std::int64_t* from = counts[src].data();
-    std::int64_t* const row = pairs + src * G;
-    for (std::size_t e = 0; e < E; ++e) {
-      const std::int64_t n = from[e];
-      const auto dst = static_cast<std::size_t>(owner[e]);
-      per_expert[e] += n;
-      row[dst] += n;
-      assignments += n;
-      remote += n * static_cast<std::int64_t>(dst != src);
+  std::int64_t local = 0;
+  for (std::size_t e = 0; e < E; ++e) {
+    const auto dst = static_cast<std::size_t>(owner[e]);
+    std::int64_t total = 0;
+    for (std::size_t src = 0; src < G; ++src) {
+      const std::int64_t n = from[src][e];
+      pairs[src * G + dst] += n;
+      total += n;
     }
+    per_expert[e] = total;
+    loads[e] = CopyLoad{dst, e, total};
+    assignments += total;
+    local += from[dst][e];
   }
-  copy_loads_.resize(E);
-  for (std::size_t e = 0; e < E; ++e) copy_loads_[e] = CopyLoad{static_cast<std::size_t>(owner[e]), e, per_expert[e]};
+  const std::int64_t remote = assignments - local;
   metrics_.record_routing(0, assignments, remote);
 }
 

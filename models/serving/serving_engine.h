@@ -156,6 +156,7 @@ class ServingEngine {
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
   std::vector<std::int64_t> share_;                          // dispatch scratch
   std::vector<int> owner_;                                   // assign_to_single_copies(): expert -> GPU
+  std::vector<const std::int64_t*> source_rows_;             // assign_to_single_copies(): counts[src].data()
   std::vector<std::int64_t> pair_tokens_;                    // assign_tokens(): rows sent [src * gpus + dst]
   // The current layer's expert copies and the tokens each received: every copy
   // without replicas, else those given tokens (GPU-major).

@@ -153,13 +153,50 @@ void Coflow::assign_twin(const Pattern& pattern, std::span<const double> bytes, 
     assign(pattern, bytes, fixed_overhead);
     return;
   }
+  if (!pattern.twin_latencies_equal_) count_parts(pattern, bytes);  // the same count; this pattern's latencies
+  relabel_from_twin(pattern, fixed_overhead);
+}
+
+void Coflow::assign_twin(const Pattern& pattern, Time fixed_overhead) {
+  if (pattern.twin_serial_ == 0 || assigned_serial_ != pattern.twin_serial_) {
+    throw std::logic_error("coflow: assign_twin() without sizes needs the paired pattern assigned last");
+  }
+  if (!pattern.twin_latencies_equal_) {
+    if (pattern.uniform_latency_ < 0) throw std::logic_error("coflow: assign_twin() without sizes needs routes as long as the twin's");
+    max_path_latency_ = parts_ > 0 ? pattern.uniform_latency_ : 0;
+  }
+  relabel_from_twin(pattern, fixed_overhead);
+}
+
+void Coflow::relabel_from_twin(const Pattern& pattern, Time fixed_overhead) {
   // Each link's parts are its twin's in the same order: the same sums, the same
   // crossings; only the link ids (and, where routes differ, the latencies) change.
   overhead_ = fixed_overhead;
-  if (!pattern.twin_latencies_equal_) count_parts(pattern, bytes);  // the same count; this pattern's latencies
   const LinkId* const twin = pattern.twin_link_.data();
   for (std::size_t i = 0; i < link_count_; ++i) links_[i] = twin[links_[i]];
   assigned_serial_ = pattern.serial_;
+}
+
+void Coflow::assign_sums(const Pattern& pattern, std::span<const double> demand, std::span<const std::uint32_t> crossings,
+                         std::size_t parts, Time fixed_overhead) {
+  const std::size_t n = pattern.links_.size();
+  if (demand.size() != n || crossings.size() != n) throw std::invalid_argument("coflow pattern: one sum per link expected");
+  if (pattern.uniform_latency_ < 0) throw std::logic_error("coflow: assign_sums() needs routes all as long");
+  reset(fixed_overhead);
+  parts_ = parts;
+  max_path_latency_ = parts > 0 ? pattern.uniform_latency_ : 0;
+  if (links_.size() < n) grow_links(n);
+  std::size_t k = 0;
+  for (std::size_t u = 0; u < n; ++u) {  // the links carrying bytes, as assign() keeps them
+    links_[k] = pattern.links_[u];
+    demand_[k] = demand[u];
+    crossings_[k] = crossings[u];
+    k += static_cast<std::size_t>(crossings[u] != 0);
+  }
+  link_count_ = k;
+  slots_valid_ = false;
+  assigned_serial_ = pattern.serial_;
+  assigned_bytes_ = nullptr;
 }
 
 void Coflow::reset(Time fixed_overhead) {

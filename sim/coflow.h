@@ -44,6 +44,10 @@ class Coflow {
     Pattern() = default;
     explicit Pattern(std::vector<Route> routes);
     std::size_t parts() const { return routes_.size(); }
+    // Every link some route crosses, in the order assign_sums() takes its sums.
+    std::span<const LinkId> links() const { return links_; }
+    // The latency every route has, or -1 when they differ.
+    Time uniform_latency() const { return uniform_latency_; }
     // Pairs this pattern with `other` (of as many parts) when each of its links is
     // crossed by the same parts, in the same order, as one link of `other`, and no
     // two of its links by the same ones: an all-to-all's combine against its
@@ -77,6 +81,18 @@ class Coflow {
   // paired with: the per-link sums are the twin's, relabelled, instead of summed
   // again. Without that pairing, or from another buffer, it is assign().
   void assign_twin(const Pattern& pattern, std::span<const double> bytes, Time fixed_overhead = 0);
+  // The same as assign(pattern, bytes, fixed_overhead) from sums the caller already
+  // has: demand[u] and crossings[u] for pattern.links()[u], `parts` the non-empty
+  // parts. The caller vouches that they are what assign() sums — bitwise so when the
+  // sizes are integers below 2^53, whatever the order (an all-to-all's rows × an
+  // integral row size, summed per GPU as it counts them). Needs a pattern whose
+  // routes are all as long (logic_error otherwise).
+  void assign_sums(const Pattern& pattern, std::span<const double> demand, std::span<const std::uint32_t> crossings,
+                   std::size_t parts, Time fixed_overhead = 0);
+  // assign_twin() after assign_sums(): this coflow's last assignment must be the
+  // paired pattern's, and this pattern's routes all as long or as its twin's
+  // (logic_error otherwise).
+  void assign_twin(const Pattern& pattern, Time fixed_overhead = 0);
 
   // Forgets the parts (keeps the buffers) and sets the next collective's overhead.
   void reset(Time fixed_overhead = 0);
@@ -97,6 +113,8 @@ class Coflow {
   void grow_links(std::size_t n);
   // Sets parts_ (the non-empty parts) and max_path_latency_ (the longest of their routes).
   void count_parts(const Pattern& pattern, std::span<const double> bytes);
+  // The twin's sums on this pattern's links (assign_twin's common part).
+  void relabel_from_twin(const Pattern& pattern, Time fixed_overhead);
   // The first link_count_ entries are this coflow's links (the rest is spare room).
   std::size_t link_count_ = 0;
   std::vector<LinkId> links_;

@@ -114,7 +114,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   combine_pattern_ = sim::Coflow::Pattern(std::move(combine));
   // On a switch the combine's links carry the dispatch's parts back (GPU g's uplink
   // what its downlink brought), so its per-link sums are the dispatch's, relabelled.
-  combine_pattern_.pair_with(dispatch_pattern_);
+  if (combine_pattern_.pair_with(dispatch_pattern_)) find_switch_slots();
   part_bytes_.resize(dispatch_pattern_.parts());
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
@@ -238,6 +238,8 @@ std::size_t ServingEngine::layer_kind(int layer) const {
   return (model_.is_moe_layer(layer) ? 1 : 0) + (layer == model_.layers - 1 ? 2 : 0);
 }
 
+double ServingEngine::row_bytes() const { return static_cast<double>(model_.d_model) * kActivationBytes; }
+
 sim::Time ServingEngine::attention_stage_time(int gpu, int layer) {
   const auto g = static_cast<std::size_t>(gpu);
   check_memo(g);
@@ -352,6 +354,89 @@ void ServingEngine::assign_to_single_copies(const std::vector<std::vector<int>>&
   metrics_.record_routing(0, assignments, remote);
 }
 
+void ServingEngine::find_switch_slots() {
+  // One switch: every pair's route is src's uplink then dst's downlink, 2G distinct
+  // links, all routes as long (a per-part latency would need the parts).
+  const auto G = static_cast<std::size_t>(gpus_);
+  if (G < 2 || dispatch_pattern_.uniform_latency() < 0 || combine_pattern_.uniform_latency() < 0) return;
+  std::vector<sim::LinkId> up(G), down(G);
+  for (std::size_t src = 0; src < G; ++src) {
+    for (std::size_t dst = 0; dst < G; ++dst) {
+      if (src == dst) continue;
+      const auto& links = gpu_routes_[src * G + dst].links;
+      if (links.size() != 2) return;
+      const bool first_up = dst == (src == 0 ? 1 : 0);
+      const bool first_down = src == (dst == 0 ? 1 : 0);
+      if (first_up) up[src] = links[0];
+      if (first_down) down[dst] = links[1];
+      if (links[0] != up[src] || links[1] != down[dst]) return;
+    }
+  }
+  std::vector<sim::LinkId> all(up);
+  all.insert(all.end(), down.begin(), down.end());
+  std::sort(all.begin(), all.end());
+  if (std::adjacent_find(all.begin(), all.end()) != all.end()) return;
+  // Sums of integer token counts times an integral row size are exact below 2^53,
+  // so summing per GPU gives bitwise the per-part sums (Coflow::assign_sums).
+  const double largest_layer_bytes = static_cast<double>(config_.max_batched_tokens) * static_cast<double>(G) *
+                                     model_.top_k * row_bytes();
+  if (row_bytes() != std::floor(row_bytes()) || !(largest_layer_bytes < 0x1p53)) return;
+  const auto links = dispatch_pattern_.links();
+  std::vector<std::uint32_t> slots(links.size());
+  for (std::size_t u = 0; u < links.size(); ++u) {
+    const auto at_up = std::find(up.begin(), up.end(), links[u]);
+    slots[u] = at_up != up.end() ? static_cast<std::uint32_t>(at_up - up.begin())
+                                 : static_cast<std::uint32_t>(G + static_cast<std::size_t>(std::find(down.begin(), down.end(), links[u]) - down.begin()));
+  }
+  switch_slot_ = std::move(slots);
+  slot_tokens_.resize(2 * G);
+  slot_pairs_.resize(2 * G);
+  link_demand_.resize(links.size());
+  link_crossings_.resize(links.size());
+}
+
+void ServingEngine::assign_switch_sums(double row_bytes) {
+  // Per GPU: the rows it sends (its pair-matrix row, off the diagonal) over its
+  // uplink, and those it receives (its column) over its downlink; a link's
+  // crossings are its non-empty pairs. Full sums first, then the diagonal out:
+  // no branch on src != dst.
+  const auto G = static_cast<std::size_t>(gpus_);
+  const std::int64_t* const pairs = pair_tokens_.data();
+  std::int64_t* const tokens = slot_tokens_.data();
+  std::uint32_t* const used = slot_pairs_.data();
+  std::fill_n(tokens + G, G, 0);
+  std::fill_n(used + G, G, 0U);
+  std::size_t parts = 0;
+  for (std::size_t src = 0; src < G; ++src) {
+    const std::int64_t* const row = pairs + src * G;
+    std::int64_t sent = 0;
+    std::uint32_t nonempty = 0;
+    for (std::size_t dst = 0; dst < G; ++dst) {
+      const std::int64_t n = row[dst];
+      const auto any = static_cast<std::uint32_t>(n > 0);
+      sent += n;
+      nonempty += any;
+      tokens[G + dst] += n;
+      used[G + dst] += any;
+    }
+    const std::int64_t own = row[src];
+    tokens[src] = sent - own;
+    used[src] = nonempty - static_cast<std::uint32_t>(own > 0);
+    parts += used[src];
+  }
+  for (std::size_t g = 0; g < G; ++g) {
+    const std::int64_t own = pairs[g * G + g];
+    tokens[G + g] -= own;
+    used[G + g] -= static_cast<std::uint32_t>(own > 0);
+  }
+  for (std::size_t u = 0; u < switch_slot_.size(); ++u) {
+    const std::uint32_t slot = switch_slot_[u];
+    link_demand_[u] = static_cast<double>(tokens[slot]) * row_bytes;
+    link_crossings_[u] = used[slot];
+  }
+  collective_.assign_sums(dispatch_pattern_, link_demand_, link_crossings_, parts, config_.collective_overhead);
+}
+
 void ServingEngine::fill_part_bytes(double row_bytes) {
   // Token counts are integers far below 2^53, so each size is bitwise what summing
   // the rows as doubles gave. Per source, the pairs before and after the diagonal:
@@ -417,7 +502,7 @@ void ServingEngine::trace_stage(const char* what, int layer, sim::Time start, co
 
 sim::Process ServingEngine::run() {
   sim::FlowNetwork& net = topology_.network();
-  const double row_bytes = static_cast<double>(model_.d_model) * kActivationBytes;
+  const double row_bytes = this->row_bytes();
   std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
   RoutingCounts routing;  // refilled every iteration, its storage kept
@@ -503,11 +588,16 @@ sim::Process ServingEngine::run() {
           }
         };
         if (config_.collectives == ServingConfig::Collectives::kCoflow) {
-          if (!combine) fill_part_bytes(row_bytes);
           // The collective's fixed cost (launch and synchronisation) precedes the data.
-          if (combine) {
+          const bool by_switch = !switch_slot_.empty();
+          if (combine && by_switch) {
+            collective_.assign_twin(combine_pattern_, config_.collective_overhead);
+          } else if (combine) {
             collective_.assign_twin(combine_pattern_, part_bytes_, config_.collective_overhead);
+          } else if (by_switch) {
+            assign_switch_sums(row_bytes);
           } else {
+            fill_part_bytes(row_bytes);
             collective_.assign(dispatch_pattern_, part_bytes_, config_.collective_overhead);
           }
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective

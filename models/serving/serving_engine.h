@@ -127,6 +127,12 @@ class ServingEngine {
                                std::vector<std::int64_t>& expert_tokens);
   // part_bytes_ from pair_tokens_: the pairs src != dst in (src, dst) order.
   void fill_part_bytes(double row_bytes);
+  // Bytes of one token's activations (a row of the all-to-all).
+  double row_bytes() const;
+  // Sets switch_slot_ when the GPUs share one switch and sums per GPU are exact.
+  void find_switch_slots();
+  // The dispatch coflow from pair_tokens_ through per-GPU sums (needs switch_slot_).
+  void assign_switch_sums(double row_bytes);
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
   // The expert stage of a layer whose tokens landed at `dispatched` (copy_loads_):
@@ -150,6 +156,13 @@ class ServingEngine {
   // combine dst -> src; part_bytes_ holds the current layer's sizes.
   sim::Coflow::Pattern dispatch_pattern_, combine_pattern_;
   std::vector<double> part_bytes_;
+  // On one switch, per dispatch-pattern link: GPU g's uplink is slot g, its downlink
+  // slot G + g; empty on other topologies (the dispatch then sums part by part).
+  std::vector<std::uint32_t> switch_slot_;
+  std::vector<std::int64_t> slot_tokens_;   // per slot: rows over the link
+  std::vector<std::uint32_t> slot_pairs_;   // per slot: non-empty GPU pairs over the link
+  std::vector<double> link_demand_;         // per dispatch-pattern link
+  std::vector<std::uint32_t> link_crossings_;
   ExpertPlacement placement_;
   ServingPolicies policies_;
   bool migrating_ = false;

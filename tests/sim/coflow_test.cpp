@@ -341,6 +341,74 @@ TEST_CASE("a combine paired with its dispatch reuses the dispatch's sums: the co
     }
     CHECK(net_a.run_alone(twin, 0) == net_b.run_alone(direct, 0));
   }
+  // Integer sizes summed per GPU (row and column of the pair matrix), as the serving
+  // engine does on a switch: the coflow assign() builds, and its twin the same. The
+  // sums need routes all as long: links of one latency, bandwidths still unequal.
+  FlowNetwork even_net(sim);
+  std::vector<LinkId> even_up, even_down;
+  for (int g = 0; g < G; ++g) {
+    even_up.push_back(even_net.add_link("up" + std::to_string(g), (1 + g) * kGBps, 150));
+    even_down.push_back(even_net.add_link("down" + std::to_string(g), (7 + g) * kGBps, 150));
+  }
+  Coflow even_builder(even_net);
+  std::vector<Coflow::Route> even_dispatch, even_combine;
+  for (int s = 0; s < G; ++s) {
+    for (int d = 0; d < G; ++d) {
+      if (s == d) continue;
+      even_dispatch.push_back(even_builder.route(std::vector<LinkId>{even_up[s], even_down[d]}));
+      even_combine.push_back(even_builder.route(std::vector<LinkId>{even_up[d], even_down[s]}));
+    }
+  }
+  const Coflow::Pattern sum_dispatch(even_dispatch);
+  Coflow::Pattern sum_combine(even_combine);
+  REQUIRE(sum_combine.pair_with(sum_dispatch));
+  REQUIRE(sum_dispatch.uniform_latency() == 300);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<double> bytes(dispatch.size());
+    std::vector<double> row(G, 0.0), column(G, 0.0);
+    std::vector<std::uint32_t> row_parts(G, 0), column_parts(G, 0);
+    std::size_t p = 0, parts = 0;
+    for (int s = 0; s < G; ++s) {
+      for (int d = 0; d < G; ++d) {
+        if (s == d) continue;
+        const double b = rng.bernoulli(0.3) ? 0.0 : 8192.0 * static_cast<double>(rng.uniform_int(100));
+        bytes[p++] = b;
+        row[static_cast<std::size_t>(s)] += b;
+        column[static_cast<std::size_t>(d)] += b;
+        row_parts[static_cast<std::size_t>(s)] += b > 0.0;
+        column_parts[static_cast<std::size_t>(d)] += b > 0.0;
+        parts += b > 0.0;
+      }
+    }
+    std::vector<double> demand;
+    std::vector<std::uint32_t> crossings;
+    for (const LinkId l : sum_dispatch.links()) {
+      const auto g = static_cast<std::size_t>(std::find(even_up.begin(), even_up.end(), l) - even_up.begin());
+      const auto h = static_cast<std::size_t>(std::find(even_down.begin(), even_down.end(), l) - even_down.begin());
+      demand.push_back(g < even_up.size() ? row[g] : column[h]);
+      crossings.push_back(g < even_up.size() ? row_parts[g] : column_parts[h]);
+    }
+    Coflow summed(even_net), direct_dispatch(even_net), direct_combine(even_net);
+    summed.assign_sums(sum_dispatch, demand, crossings, parts, 9);
+    direct_dispatch.assign(sum_dispatch, bytes, 9);
+    CHECK(summed.parts() == direct_dispatch.parts());
+    CHECK(summed.latency() == direct_dispatch.latency());
+    CHECK(per_link(summed) == per_link(direct_dispatch));
+    summed.assign_twin(sum_combine, 9);
+    direct_combine.assign(sum_combine, bytes, 9);
+    CHECK(summed.parts() == direct_combine.parts());
+    CHECK(summed.latency() == direct_combine.latency());
+    CHECK(per_link(summed) == per_link(direct_combine));
+  }
+  // Without sizes, a twin needs its pair assigned last; sums need routes all as long.
+  Coflow fresh(even_net);
+  CHECK_THROWS_AS(fresh.assign_twin(sum_combine, 9), std::logic_error);
+  const Coflow::Pattern uneven({builder.route(std::vector<LinkId>{up[0], down[1]}), builder.route(std::vector<LinkId>{up[1]})});
+  CHECK(uneven.uniform_latency() < 0);
+  CHECK_THROWS_AS(Coflow(net).assign_sums(uneven, std::vector<double>{1.0, 1.0, 1.0}, std::vector<std::uint32_t>{1, 1, 1}, 2),
+                  std::logic_error);
+  CHECK_THROWS_AS(fresh.assign_sums(sum_dispatch, std::vector<double>{1.0}, std::vector<std::uint32_t>{1}, 1),
+                  std::invalid_argument);
   // Another buffer (or bytes not last assigned to the dispatch) falls back to a full assign.
   std::vector<double> other_bytes(dispatch.size(), 1.0);
   twin.assign(dispatch_pattern, std::vector<double>(dispatch.size(), 5.0));

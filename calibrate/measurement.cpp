@@ -9,8 +9,9 @@
 namespace moesim::calibrate {
 namespace {
 
-constexpr const char* kComputeOps[] = {"gated_mlp", "expert_ffn", "gemm", "attention_prefill", "attention_decode", "launch"};
-constexpr const char* kTransferOps[] = {"p2p", "memcpy_h2d", "memcpy_d2h", "all_to_all"};
+constexpr const char* kComputeOps[] = {"gated_mlp", "grouped_mlp", "expert_ffn", "gemm", "attention_prefill", "attention_decode",
+                                      "launch"};
+constexpr const char* kTransferOps[] = {"p2p", "memcpy_h2d", "memcpy_d2h", "memcpy_d2d", "all_to_all"};
 
 }  // namespace
 
@@ -28,8 +29,11 @@ bool is_known_op(const std::string& op) {
   return is_transfer_op(op);
 }
 
-const char* known_ops() {
-  return "gated_mlp, expert_ffn, gemm, attention_prefill, attention_decode, launch, p2p, memcpy_h2d, memcpy_d2h, all_to_all";
+std::string known_ops() {
+  std::string list;
+  for (const char* c : kComputeOps) list += std::string(list.empty() ? "" : ", ") + c;
+  for (const char* t : kTransferOps) list += std::string(", ") + t;
+  return list;
 }
 
 MeasurementFile read_measurements(const std::string& path) {

@@ -36,7 +36,7 @@ struct MeasurementFile {
 // Known ops: what each line must carry (tokens for compute ops, bytes for transfers).
 bool is_transfer_op(const std::string& op);
 bool is_known_op(const std::string& op);
-const char* known_ops();
+std::string known_ops();  // comma-separated, for error messages
 
 // Throws InputError naming the file, the line and the field.
 MeasurementFile read_measurements(const std::string& path);

@@ -16,21 +16,11 @@ void AttentionLoad::add_decode(std::int64_t context) {
   decode_scores += static_cast<double>(context + 1);
 }
 
-namespace {
-
-OpKey attention_key(const MoeModel& m, const char* op) {
-  const auto& a = m.attention;
-  return OpKey{op, {{"d_model", m.d_model}, {"heads", a.heads}, {"kv_heads", a.kv_heads}, {"head_dim", a.head_dim}},
-               dtype_name(m.dtype_bytes)};
-}
-
-}  // namespace
-
 LayerCosts::LayerCosts(const MoeModel& m, const GpuProfile& gpu)
     : m_(m),
       gpu_(gpu),
-      prefill_(gpu.resolve(attention_key(m, "attention_prefill"))),
-      decode_(gpu.resolve(attention_key(m, "attention_decode"))),
+      prefill_(gpu.resolve(attention_key("attention_prefill", m.d_model, m.attention, m.dtype_bytes))),
+      decode_(gpu.resolve(attention_key("attention_decode", m.d_model, m.attention, m.dtype_bytes))),
       gate_(gpu.resolve(OpKey{"gate", {{"d_model", m.d_model}, {"experts", m.experts}}, dtype_name(m.dtype_bytes)})),
       expert_ffn_(gpu.resolve(expert_ffn_key(m))),
       peak_flops_(gpu.peak_for(dtype_name(m.dtype_bytes))) {}
@@ -38,17 +28,12 @@ LayerCosts::LayerCosts(const MoeModel& m, const GpuProfile& gpu)
 sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const {
   const double tokens = load.tokens();
   if (tokens == 0.0) return 0;
-  const auto& a = m_.attention;
   const double weight_bytes = m_.dtype_bytes;
-  const double kv_bytes_per_token_layer = static_cast<double>(a.kv_cache_elements_per_token * a.kv_cache_dtype_bytes);
-  const auto params = static_cast<double>(a.projection_params);
   // Attention proper, prefill and decode parts timed separately (each may have a
   // measured table keyed by token count): projections + scores over the context,
   // with the KV cache read.
   auto attention = [&](const GpuProfile::ResolvedOp& op, double n, double score_work, double kv_tokens) {
-    const OpWork w{2.0 * params * n + 4.0 * a.heads * a.head_dim * score_work,
-                   params * weight_bytes + kv_bytes_per_token_layer * kv_tokens};
-    return gpu_.op_time(op, n, w, slow);
+    return gpu_.op_time(op, n, attention_work(m_.attention, m_.dtype_bytes, n, score_work, kv_tokens), slow);
   };
   sim::Time t = attention(prefill_, load.prefill_tokens, load.prefill_scores, load.prefill_kv) +
                 attention(decode_, load.decode_tokens, load.decode_scores, load.decode_scores);

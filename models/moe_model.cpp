@@ -18,6 +18,18 @@ double MoeModel::params_with_routed_experts(int routed_per_layer) const {
   return moe + dense + attn + embedding_params();
 }
 
+AttentionShape gqa_attention(std::int64_t d_model, int heads, int kv_heads, int head_dim) {
+  AttentionShape a;
+  a.heads = heads;
+  a.kv_heads = kv_heads;
+  a.head_dim = head_dim;
+  const std::int64_t q_width = static_cast<std::int64_t>(heads) * head_dim;
+  const std::int64_t kv_width = static_cast<std::int64_t>(kv_heads) * head_dim;
+  a.projection_params = 2 * d_model * q_width + 2 * d_model * kv_width;  // q, o; k, v
+  a.kv_cache_elements_per_token = 2 * kv_width;
+  return a;
+}
+
 MoeModel parse_moe_model(const JsonInput& json) {
   MoeModel m;
   m.name = json.at("name").string();
@@ -34,14 +46,12 @@ MoeModel parse_moe_model(const JsonInput& json) {
   m.attention.heads = static_cast<int>(attn.at("heads").integer_at_least(1));
   m.attention.kv_heads = static_cast<int>(attn.at("kv_heads").integer_at_least(1));
   m.attention.head_dim = static_cast<int>(attn.at("head_dim").integer_at_least(1));
-  const std::int64_t q_width = static_cast<std::int64_t>(m.attention.heads) * m.attention.head_dim;
-  const std::int64_t kv_width = static_cast<std::int64_t>(m.attention.kv_heads) * m.attention.head_dim;
+  const AttentionShape gqa = gqa_attention(m.d_model, m.attention.heads, m.attention.kv_heads, m.attention.head_dim);
   m.attention.projection_params =
-      attn.find("projection_params") ? attn.at("projection_params").integer_at_least(1)
-                                     : 2 * m.d_model * q_width + 2 * m.d_model * kv_width;  // q, o; k, v
+      attn.find("projection_params") ? attn.at("projection_params").integer_at_least(1) : gqa.projection_params;
   m.attention.kv_cache_elements_per_token = attn.find("kv_cache_elements_per_token")
                                                 ? attn.at("kv_cache_elements_per_token").integer_at_least(1)
-                                                : 2 * kv_width;
+                                                : gqa.kv_cache_elements_per_token;
   m.attention.kv_cache_dtype_bytes = static_cast<int>(attn.integer_or("kv_cache_dtype_bytes", 2));
   attn.check(m.attention.kv_cache_dtype_bytes >= 1, "kv_cache_dtype_bytes >= 1");
 

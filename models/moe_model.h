@@ -23,6 +23,10 @@ struct AttentionShape {
   int kv_cache_dtype_bytes = 2;
 };
 
+// Standard grouped-query attention of this width: q, o projections d·heads·head_dim
+// each, k, v d·kv_heads·head_dim each; K and V cached per token (BF16).
+AttentionShape gqa_attention(std::int64_t d_model, int heads, int kv_heads, int head_dim);
+
 struct MoeModel {
   std::string name;
   std::string display_name;

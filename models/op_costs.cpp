@@ -37,4 +37,14 @@ OpKey expert_ffn_key(const MoeModel& m) {
   return OpKey{"expert_ffn", {{"d_model", m.d_model}, {"d_ff", m.expert_ffn}}, dtype_name(m.dtype_bytes)};
 }
 
+OpWork attention_work(const AttentionShape& a, int weight_bytes, double tokens, double score_pairs, double kv_tokens) {
+  const auto params = static_cast<double>(a.projection_params);
+  const auto kv_bytes_per_token = static_cast<double>(a.kv_cache_elements_per_token * a.kv_cache_dtype_bytes);
+  return OpWork{2.0 * params * tokens + 4.0 * a.heads * a.head_dim * score_pairs, params * weight_bytes + kv_bytes_per_token * kv_tokens};
+}
+
+OpKey attention_key(const char* op, std::int64_t d_model, const AttentionShape& a, int weight_bytes) {
+  return OpKey{op, {{"d_model", d_model}, {"heads", a.heads}, {"kv_heads", a.kv_heads}, {"head_dim", a.head_dim}}, dtype_name(weight_bytes)};
+}
+
 }  // namespace moesim::models

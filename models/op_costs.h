@@ -21,4 +21,11 @@ OpWork expert_ffn_work(const MoeModel& m, double tokens);
 OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, double tokens);
 OpKey expert_ffn_key(const MoeModel& m);
 
+// Attention over `tokens` new tokens: projections 2·P FLOPs per token plus 4·heads·
+// head_dim per query-key pair (Q·Kᵀ and P·V); traffic = the projection weights once
+// plus the KV cache read for `kv_tokens` context tokens. Softmax and activation
+// traffic are left out (fused kernels keep them on chip).
+OpWork attention_work(const AttentionShape& a, int weight_bytes, double tokens, double score_pairs, double kv_tokens);
+OpKey attention_key(const char* op, std::int64_t d_model, const AttentionShape& a, int weight_bytes);
+
 }  // namespace moesim::models

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "experiments/report/text_table.h"
@@ -38,8 +39,30 @@ models::OpWork work_of(const calibrate::Measurement& m) {
 
 bool is_mlp(const calibrate::Measurement& m) { return m.op == "gated_mlp" || m.op == "expert_ffn"; }
 
+models::AttentionShape attention_of(const calibrate::Measurement& m) {
+  return models::gqa_attention(shape_of(m, "d_model"), static_cast<int>(shape_of(m, "heads")), static_cast<int>(shape_of(m, "kv_heads")),
+                               static_cast<int>(shape_of(m, "head_dim")));
+}
+
+double attention_us(const calibrate::Measurement& m, const models::GpuProfile& gpu) {
+  const auto a = attention_of(m);
+  const int bytes = models::dtype_size(m.dtype);
+  const models::OpKey key = models::attention_key(m.op.c_str(), shape_of(m, "d_model"), a, bytes);
+  double pairs = 0.0, kv_tokens = 0.0;
+  if (m.op == "attention_prefill") {
+    // One sequence of N new tokens: N² query-key pairs without a causal mask, N²/2 with.
+    const auto causal = m.shape.find("causal");
+    pairs = m.tokens * m.tokens * (causal != m.shape.end() && causal->second == 0 ? 1.0 : 0.5);
+    kv_tokens = m.tokens;
+  } else {
+    // B sequences, one new token each, over `context` cached tokens.
+    pairs = kv_tokens = m.tokens * static_cast<double>(shape_of(m, "context"));
+  }
+  return static_cast<double>(gpu.op_time(key, m.tokens, models::attention_work(a, bytes, m.tokens, pairs, kv_tokens))) / 1e3;
+}
+
 // One flow on an otherwise idle topology: latency of every hop plus bytes at the path's bottleneck.
-double simulate_transfer(double bytes, bool same_node, const std::string& preset) {
+double simulate_transfer(const calibrate::Measurement& m, const std::string& preset) {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
   models::Topology topo(net);
@@ -47,24 +70,47 @@ double simulate_transfer(double bytes, bool same_node, const std::string& preset
   o.preset = preset;
   o.machines = 2;
   models::build_topology(topo, o);
-  const int dst = same_node ? 1 : topo.gpu_count() / 2;
+  const models::Topology::Node host = topo.host_node(0), gpu = topo.gpu_node(0);
+  const auto& path = m.op == "memcpy_h2d"   ? topo.route(host, gpu)
+                     : m.op == "memcpy_d2h" ? topo.route(gpu, host)
+                                            : topo.gpu_to_gpu(0, shape_of(m, "same_node") != 0 ? 1 : topo.gpu_count() / 2);
   sim::Time done = -1;
-  net.start(topo.gpu_to_gpu(0, dst), bytes, [&] { done = sim.now(); });
+  net.start(path, m.bytes, [&] { done = sim.now(); });
   sim.run();
   return static_cast<double>(done) / 1e3;
 }
 
+bool is_simulated_transfer(const calibrate::Measurement& m) {
+  if (m.op == "p2p") return true;
+  if (m.op != "memcpy_h2d" && m.op != "memcpy_d2h") return false;
+  const auto pinned = m.shape.find("pinned");
+  return pinned == m.shape.end() || pinned->second != 0;
+}
+
+double amount(const calibrate::Measurement& m) { return calibrate::is_transfer_op(m.op) ? m.bytes : m.tokens; }
+
 }  // namespace
+
+std::string not_simulated_reason(const calibrate::Measurement& m) {
+  if (m.shape.count("spread") != 0) return "spread runs (run-to-run variability, summarised by fit)";
+  if (is_mlp(m) || m.op == "grouped_mlp" || m.op == "attention_prefill" || m.op == "attention_decode" || is_simulated_transfer(m)) return "";
+  if (m.op == "memcpy_h2d" || m.op == "memcpy_d2h") return "pageable copies (staged through a pinned buffer by the driver; the simulator moves weights from pinned host memory)";
+  if (m.op == "launch") return "launch (an empty kernel; each simulated op's fixed cost is the profile's fitted overhead)";
+  if (m.op == "memcpy_d2d") return "memcpy_d2d (device-local copies are not simulated; they check the HBM bandwidth)";
+  return m.op + " (no simulator counterpart)";
+}
 
 double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us) {
-  if (is_mlp(m)) {
+  if (is_mlp(m) || m.op == "grouped_mlp") {
     const models::OpKey key{"expert_ffn", {{"d_model", shape_of(m, "d_model")}, {"d_ff", shape_of(m, "d_ff")}}, m.dtype};
-    return static_cast<double>(gpu.op_time(key, m.tokens, work_of(m))) / 1e3;
+    // A GPU's experts run one after another: the serving engine sums their times.
+    const double experts = m.op == "grouped_mlp" ? static_cast<double>(shape_of(m, "experts")) : 1.0;
+    return experts * static_cast<double>(gpu.op_time(key, m.tokens, work_of(m))) / 1e3;
   }
-  if (m.op == "p2p") return transfer_overhead_us + simulate_transfer(m.bytes, shape_of(m, "same_node") != 0, topology);
-  throw InputError(fmt::format("measurement line {}: op '{}' has no simulator counterpart yet (validated: gated_mlp, expert_ffn, p2p)",
-                               m.line, m.op));
+  if (m.op == "attention_prefill" || m.op == "attention_decode") return attention_us(m, gpu);
+  if (is_simulated_transfer(m)) return transfer_overhead_us + simulate_transfer(m, topology);
+  throw InputError(fmt::format("measurement line {}: {} has no simulator counterpart", m.line, not_simulated_reason(m)));
 }
 
 std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurement>& ms, const std::vector<std::string>& where,
@@ -94,11 +140,16 @@ Validation validate(const std::vector<calibrate::Measurement>& ms, const models:
                     double transfer_overhead_us) {
   Validation v;
   std::map<std::pair<std::string, std::string>, OpError> by_op;
-  std::map<std::pair<bool, double>, double> transfer_cache;  // the same size is measured many times
+  std::map<std::tuple<std::string, std::string, double>, double> transfer_cache;  // the same size is measured many times
   for (const auto& m : ms) {
+    const std::string skip = not_simulated_reason(m);
+    if (!skip.empty()) {
+      ++v.skipped[skip];
+      continue;
+    }
     double sim = 0.0;
-    if (m.op == "p2p") {
-      const auto key = std::make_pair(shape_of(m, "same_node") != 0, m.bytes);
+    if (calibrate::is_transfer_op(m.op)) {
+      const auto key = std::make_tuple(m.op, shape_text(m), m.bytes);
       const auto it = transfer_cache.find(key);
       sim = it != transfer_cache.end() ? it->second : (transfer_cache[key] = simulated_us(m, gpu, topology, transfer_overhead_us));
     } else {
@@ -112,7 +163,7 @@ Validation validate(const std::vector<calibrate::Measurement>& ms, const models:
     ++e.points;
     if (err >= e.worst) {
       e.worst = err;
-      e.worst_at = m.op == "p2p" ? m.bytes : m.tokens;
+      e.worst_at = amount(m);
       e.measured_at_worst = m.median_us;
       e.simulated_at_worst = sim;
     }
@@ -129,10 +180,12 @@ std::string format_validation(const Validation& v, const std::string& title) {
   report::TextTable t({"op", "shape", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
   for (const auto& e : v.ops) {
     t.add_row({e.op, e.shape, std::to_string(e.points), fmt::format("{:.1f}%", 100 * e.mape), fmt::format("{:.1f}%", 100 * e.worst),
-               e.op == "p2p" ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
+               calibrate::is_transfer_op(e.op) ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
                fmt::format("{:.1f}", e.measured_at_worst), fmt::format("{:.1f}", e.simulated_at_worst)});
   }
-  return title + "\n" + t.render();
+  std::string text = title + "\n" + t.render();
+  for (const auto& [why, count] : v.skipped) text += fmt::format("not simulated, left out: {} measurement(s) of {}\n", count, why);
+  return text;
 }
 
 std::string validation_json(const Validation& v) {
@@ -144,7 +197,39 @@ std::string validation_json(const Validation& v) {
   }
   j["points"] = nlohmann::ordered_json::array();
   for (const auto& [m, s] : v.points) j["points"].push_back({m, s});
+  j["skipped"] = nlohmann::ordered_json::object();
+  for (const auto& [why, count] : v.skipped) j["skipped"][why] = count;
   return j.dump(2) + "\n";
+}
+
+std::vector<SpreadSummary> summarize_spread(const std::map<std::pair<std::int64_t, double>, std::vector<double>>& runs) {
+  std::map<double, std::pair<double, int>> by_tokens;  // sum and count of the GPUs' medians, per token count
+  std::vector<SpreadSummary> out;
+  for (const auto& [key, times] : runs) {
+    std::vector<double> t = times;
+    std::sort(t.begin(), t.end());
+    SpreadSummary r;
+    r.gpu = key.first;
+    r.tokens = key.second;
+    r.runs = t.size();
+    r.median_us = t[t.size() / 2];
+    r.min_us = t.front();
+    r.max_us = t.back();
+    double mean = 0.0, var = 0.0;
+    for (double x : t) mean += x / static_cast<double>(t.size());
+    for (double x : t) var += (x - mean) * (x - mean) / static_cast<double>(t.size() > 1 ? t.size() - 1 : 1);
+    r.cv = std::sqrt(var) / mean;
+    by_tokens[r.tokens].first += r.median_us;
+    ++by_tokens[r.tokens].second;
+    out.push_back(r);
+  }
+  // A GPU's speed factor at a size: the mean of the GPUs' medians divided by its own
+  // median (> 1 = faster than the average GPU).
+  for (auto& r : out) {
+    const auto& [sum, count] = by_tokens[r.tokens];
+    r.speed_factor = sum / count / r.median_us;
+  }
+  return out;
 }
 
 ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
@@ -156,20 +241,25 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
   // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
   std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
   std::map<std::string, std::vector<std::pair<double, double>>> links;
+  std::map<std::pair<std::int64_t, double>, std::vector<double>> spread;  // (gpu, tokens) -> per-run medians
   for (const auto& m : ms) {
-    if (is_mlp(m)) {
+    if (m.shape.count("spread") != 0) {
+      const auto gpu_it = m.shape.find("gpu");
+      spread[{gpu_it == m.shape.end() ? 0 : gpu_it->second, m.tokens}].push_back(m.median_us);
+    } else if (is_mlp(m)) {
       const auto w = work_of(m);
       points.push_back({w.flops, w.bytes, m.median_us * 1e-6});
       if (!dtype.empty() && dtype != m.dtype) throw InputError(fmt::format("measurement line {}: mixed dtypes ({} and {})", m.line, dtype, m.dtype));
       dtype = m.dtype;
       tables[{shape_of(m, "d_model"), shape_of(m, "d_ff")}][m.tokens].push_back(m.median_us * 1e3);
-    } else if (m.op == "p2p") {
-      links[shape_text(m)].emplace_back(m.bytes, m.median_us * 1e-6);
+    } else if (is_simulated_transfer(m) || m.op == "memcpy_d2d") {
+      links[fmt::format("{}{}{}", m.op, m.shape.empty() ? "" : " ", shape_text(m))].emplace_back(m.bytes, m.median_us * 1e-6);
     }
   }
   if (points.empty()) throw InputError("no gated_mlp / expert_ffn measurements to fit a roofline to");
   fit.roofline = calibrate::fit_roofline(points, "gated_mlp measurements");
-  for (const auto& [shape, pts] : links) fit.links.emplace_back(shape, calibrate::fit_link(pts, "p2p " + shape));
+  for (const auto& [what, pts] : links) fit.links.emplace_back(what, calibrate::fit_link(pts, what));
+  fit.spread = summarize_spread(spread);
 
   nlohmann::ordered_json j = base.raw();
   const double memory_eff = fit.roofline.bytes_per_s / gpu.hbm_bytes_per_s;
@@ -197,10 +287,18 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
   j["sources"]["launch_overhead_ns"] = how;
   j["sources"]["tables"] = "medians of the measurements, per shape: " + data_note;
   nlohmann::ordered_json link_json = nlohmann::ordered_json::array();
-  for (const auto& [shape, l] : fit.links) {
-    link_json.push_back({{"shape", shape}, {"latency_ns", l.latency_s * 1e9}, {"bytes_per_s", l.bytes_per_s}, {"rms_relative_error", l.rms_relative_error}});
+  for (const auto& [what, l] : fit.links) {
+    link_json.push_back({{"transfer", what}, {"latency_ns", l.latency_s * 1e9}, {"bytes_per_s", l.bytes_per_s}, {"rms_relative_error", l.rms_relative_error}});
   }
-  j["calibration"] = {{"data", data_note}, {"p2p_links", link_json}};
+  j["calibration"] = {{"data", data_note}, {"links", link_json}};
+  if (!fit.spread.empty()) {
+    nlohmann::ordered_json spread_json = nlohmann::ordered_json::array();
+    for (const auto& r : fit.spread) {
+      spread_json.push_back({{"gpu", r.gpu}, {"tokens", r.tokens}, {"runs", r.runs}, {"median_us", r.median_us}, {"cv", r.cv},
+                             {"min_us", r.min_us}, {"max_us", r.max_us}, {"speed_factor", r.speed_factor}});
+    }
+    j["calibration"]["spread"] = spread_json;
+  }
   fit.profile_json = j.dump(2) + "\n";
   return fit;
 }

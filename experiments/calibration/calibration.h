@@ -2,6 +2,7 @@
 // Calibration against measurements: predict each measured configuration with the
 // simulator's own models (GPU profile for compute ops; the topology's flow network
 // for transfers), report the error per op, and fit a GPU profile to the data.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,15 @@
 
 namespace moesim::calibration {
 
-// Simulated time [µs] of one measurement: compute ops through `gpu` (tables, then
-// roofline); "p2p" as one flow between two GPUs of the `topology` preset (same
-// machine when shape.same_node = 1, else two machines).
+// Why a measurement has no simulated counterpart ("" when it has one): pageable
+// copies, device-local copies, empty-kernel launches, spread runs.
+std::string not_simulated_reason(const calibrate::Measurement& m);
+
+// Simulated time [µs] of one measurement: expert FFNs (alone, or `experts` of them
+// back to back) and attention through `gpu` (tables, then roofline); "p2p" as one
+// flow between two GPUs of the `topology` preset (same machine when
+// shape.same_node = 1, else two machines); pinned memcpy_h2d / memcpy_d2h as one
+// flow between machine 0's host memory and its first GPU.
 // Transfers add `transfer_overhead_us` of software latency (the serving engine charges
 // a fixed collective overhead, 10 µs by default, before the data moves).
 double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
@@ -37,6 +44,7 @@ struct OpError {
 struct Validation {
   std::vector<OpError> ops;
   std::vector<std::pair<double, double>> points;  // (measured, simulated) µs, for the plot
+  std::map<std::string, std::size_t> skipped;     // measurements without a counterpart, by reason
 };
 
 Validation validate(const std::vector<calibrate::Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
@@ -44,9 +52,21 @@ Validation validate(const std::vector<calibrate::Measurement>& ms, const models:
 std::string format_validation(const Validation& v, const std::string& title);
 std::string validation_json(const Validation& v);
 
+// Repeated runs of one configuration on one GPU (lines with shape.spread = 1).
+struct SpreadSummary {
+  std::int64_t gpu = 0;
+  double tokens = 0.0;
+  std::size_t runs = 0;
+  double median_us = 0.0, min_us = 0.0, max_us = 0.0;
+  double cv = 0.0;            // run-to-run coefficient of variation
+  double speed_factor = 1.0;  // mean of the GPUs' medians / this GPU's median (1 with one GPU)
+};
+std::vector<SpreadSummary> summarize_spread(const std::map<std::pair<std::int64_t, double>, std::vector<double>>& runs);
+
 struct ProfileFit {
-  calibrate::RooflineFit roofline;              // over every compute measurement
-  std::vector<std::pair<std::string, calibrate::LinkFit>> links;  // per p2p shape
+  calibrate::RooflineFit roofline;              // over every expert-FFN measurement (spread runs excluded)
+  std::vector<std::pair<std::string, calibrate::LinkFit>> links;  // per transfer op and shape (pinned copies, peer copies)
+  std::vector<SpreadSummary> spread;
   std::string profile_json;                      // the base profile with fitted numbers and tables
 };
 

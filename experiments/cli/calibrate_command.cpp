@@ -47,8 +47,9 @@ int run_calibrate(const std::vector<std::string>& args) {
                        "  validate <measurements.jsonl> --profile <gpu|profile.json> [--topology dgx-h100]\n"
                        "           replays every measured configuration through the simulator's models and\n"
                        "           prints per-op MAPE and worst case; --json, --png (measured vs simulated)\n"
-                       "  measure [-o file.jsonl]   CUDA microbenchmarks (moesim-calibrate, built when CMake finds\n"
-                       "           CUDA): expert FFNs of the catalog shapes, memcpy, peer copies, launch overhead;\n"
+                       "  measure [-o file.jsonl] [--quick]   CUDA microbenchmarks (moesim-calibrate, built when CMake\n"
+                       "           finds CUDA): expert FFNs of the catalog shapes alone and back to back, attention\n"
+                       "           stand-ins, host/device/peer copies, launch overhead, spread runs with NVML readings;\n"
                        "           refuses to run (exit 2) when no GPU is visible");
   std::vector<std::string> positional;
   std::string output;
@@ -61,7 +62,8 @@ int run_calibrate(const std::vector<std::string>& args) {
   std::vector<std::string> only;
   std::vector<std::string> except;
   double overhead_us = 0.0;
-  parser.add_options()("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
+  bool quick = false;
+  parser.add_options()("quick", po::bool_switch(&quick), "measure: fewer shapes and repetitions (a minute-long smoke run)")("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
       "base", po::value(&base)->default_value(base), "fit: GPU profile whose datasheet peaks the fit is relative to")(
       "profile", po::value(&profile)->default_value(profile), "validate: GPU profile (name or JSON file)")(
       "topology", po::value(&topology)->default_value(topology), "validate: topology preset for transfers")(
@@ -86,6 +88,7 @@ int run_calibrate(const std::vector<std::string>& args) {
     }
     std::string command = bench.string();
     if (!output.empty()) command += " -o '" + output + "'";
+    if (quick) command += " --quick";
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
@@ -105,8 +108,13 @@ int run_calibrate(const std::vector<std::string>& args) {
                              "(rms relative error {:.1f}%)\n",
                              r.points, r.overhead_s * 1e6, r.bytes_per_s / 1e12, r.flops_per_s / 1e12, 100 * r.rms_relative_error);
     for (const auto& [shape, l] : fit.links) {
-      std::cout << fmt::format("p2p {}: latency {:.2f} µs, bandwidth {:.1f} GB/s over {} transfers (rms relative error {:.1f}%)\n",
+      std::cout << fmt::format("{}: latency {:.2f} µs, bandwidth {:.1f} GB/s over {} transfers (rms relative error {:.1f}%)\n",
                                shape, l.latency_s * 1e6, l.bytes_per_s / 1e9, l.points, 100 * l.rms_relative_error);
+    }
+    for (const auto& r : fit.spread) {
+      std::cout << fmt::format("spread gpu {} at {:.0f} tokens: {} runs, median {:.1f} µs, min {:.1f}, max {:.1f}, run-to-run cv {:.1f}%, "
+                               "speed factor {:.3f}\n",
+                               r.gpu, r.tokens, r.runs, r.median_us, r.min_us, r.max_us, 100 * r.cv, r.speed_factor);
     }
     std::cout << "Profile: " << output << "\n";
     return 0;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../temp_files.h"
+#include "experiments/calibration/calibration.h"
 #include "cli_helpers.h"
 
 using moesim_test::Result;
@@ -57,4 +58,81 @@ TEST_CASE("calibrate fit + validate on the Vidur H100 measurements", "[experimen
   const Result measure = run("calibrate measure");
   CHECK(measure.exit_code == 2);
   CHECK_THAT(measure.output, Catch::Contains("GPU"));
+}
+
+// Our own run of moesim-calibrate on an H200 (calibrate/data/h200.jsonl, see its header).
+TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cli][calibrate]") {
+  const std::string data = MOESIM_SOURCE_DIR "/calibrate/data/h200.jsonl";
+  const auto dir = moesim_test::fresh_temp_dir("moesim_calibrate_h200_test");
+  auto check_validate = [&](const std::string& args, const std::string& name) {
+    const Result r = run("calibrate validate " + data + " " + args + " --json " + (dir / name).string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(slurp(dir / name));
+  };
+  const Result fit = run("calibrate fit " + data + " --base h200-sxm -o " + (dir / "p.json").string());
+  INFO(fit.output);
+  REQUIRE(fit.exit_code == 0);
+  CHECK_THAT(fit.output, Catch::Contains("roofline over 200 compute measurements"));  // 8 widths × 25 sizes; spread runs apart
+  const auto profile = nlohmann::json::parse(slurp(dir / "p.json"));
+  CHECK(profile["tables"].size() == 8);
+  const double bw = profile["memory_efficiency"].get<double>() * 4.8e12;
+  CHECK(bw > 4.0e12);  // above any H100 (3.35 TB/s peak): the H200's HBM3e shows in the fit
+  CHECK(bw <= 4.8e12);
+  // Pinned host copies run at the PCIe Gen5 figure our dgx-h100 preset uses (55 GB/s).
+  bool saw_h2d = false;
+  for (const auto& l : profile["calibration"]["links"]) {
+    if (l["transfer"] != "memcpy_h2d pinned=1") continue;
+    saw_h2d = true;
+    CHECK(l["bytes_per_s"].get<double>() == Approx(55e9).epsilon(0.03));
+  }
+  CHECK(saw_h2d);
+  // Spread runs: 20 per size on the one GPU, a few percent apart run to run.
+  REQUIRE(profile["calibration"]["spread"].size() == 2);
+  for (const auto& s : profile["calibration"]["spread"]) {
+    CHECK(s["runs"] == 20);
+    CHECK(s["cv"].get<double>() > 0.0);
+    CHECK(s["cv"].get<double>() < 0.10);
+    CHECK(s["speed_factor"].get<double>() == Approx(1.0));
+  }
+  // The fitted profile reproduces the expert FFNs (tables) and predicts Mixtral's experts
+  // run back to back (a GPU's experts are summed) within 5%.
+  const auto mlp = check_validate("--profile " + (dir / "p.json").string(), "v1.json");
+  int grouped = 0;
+  for (const auto& op : mlp["ops"]) {
+    if (op["op"] == "gated_mlp") CHECK(op["mape"].get<double>() <= 0.05);
+    if (op["op"] == "grouped_mlp" && op["shape"].get<std::string>().find("d_ff=14336") != std::string::npos) {
+      ++grouped;
+      CHECK(op["mape"].get<double>() <= 0.05);
+    }
+  }
+  CHECK(grouped == 3);
+  // What has no counterpart is counted and named, not silently dropped.
+  CHECK(mlp["skipped"].size() == 4);
+  // Pinned copies over the topology's PCIe path, with 5.5 µs of driver latency, within 5%.
+  const auto copies = check_validate("--profile h200-sxm --only pinned=1 --transfer-overhead-us 5.5", "v2.json");
+  REQUIRE(copies["ops"].size() == 2);
+  for (const auto& op : copies["ops"]) CHECK(op["mape"].get<double>() <= 0.05);
+  // Generalisation: a width left out of the fit is predicted by the roofline of the
+  // other seven (docs/calibration.md: 7.2% for Mixtral's 4096×14336).
+  const Result held_out = run("calibrate fit " + data + " --base h200-sxm --except d_ff=14336 -o " + (dir / "loo.json").string());
+  REQUIRE(held_out.exit_code == 0);
+  const auto unseen = check_validate("--profile " + (dir / "loo.json").string() + " --only d_ff=14336", "v3.json");
+  REQUIRE(unseen["ops"].size() == 4);  // the single expert and 2, 4, 8 back to back
+  for (const auto& op : unseen["ops"]) {
+    CHECK(op["mape"].get<double>() > 0.0);  // a prediction, not a table lookup
+    CHECK(op["mape"].get<double>() < (op["op"] == "gated_mlp" ? 0.10 : 0.15));
+  }
+}
+
+TEST_CASE("spread summary: run-to-run variation and per-GPU speed factors", "[experiments][calibrate]") {
+  // GPU 0 runs at 98/100/102 µs, GPU 1 at 108/110/112 µs: medians 100 and 110, mean 105.
+  const auto s = moesim::calibration::summarize_spread({{{0, 64.0}, {100.0, 98.0, 102.0}}, {{1, 64.0}, {110.0, 112.0, 108.0}}});
+  REQUIRE(s.size() == 2);
+  CHECK(s[0].median_us == 100.0);
+  CHECK(s[0].cv == Approx(2.0 / 100.0));  // sample standard deviation 2
+  CHECK(s[0].speed_factor == Approx(1.05));
+  CHECK(s[1].speed_factor == Approx(105.0 / 110.0));
+  CHECK(s[1].min_us == 108.0);
+  CHECK(s[1].max_us == 112.0);
 }

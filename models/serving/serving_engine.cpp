@@ -565,10 +565,13 @@ sim::Process ServingEngine::run() {
       for (const bool combine : {false, true}) {
         if (combine) {
           const sim::Time dispatched = now;
+          // A closed-form iteration runs at one simulated instant, so the GPUs'
+          // slowdowns checked at its first MoE layer still hold at the others.
+          const bool check_memos = !closed_form || moe_layer == 0;
           if (policies_.provisioner != nullptr) {
             if (sim::Signal* ready = policies_.provisioner->pending()) co_await ready->wait();
           }
-          const sim::Time experts_done = std::max(now, expert_stage_end(layer, dispatched, stage));
+          const sim::Time experts_done = std::max(now, expert_stage_end(layer, dispatched, check_memos, stage));
           if (closed_form) {
             now = experts_done;
           } else {
@@ -645,9 +648,11 @@ bool ServingEngine::closed_form_iteration_possible() const {
          policies_.provisioner == nullptr && !migrating_ && trace_ == nullptr && topology_.network().idle();
 }
 
-sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, std::vector<sim::Time>& stage) {
+sim::Time ServingEngine::expert_stage_end(int layer, sim::Time now, bool check_memos, std::vector<sim::Time>& stage) {
   const auto E = static_cast<std::size_t>(model_.experts);
-  for (std::size_t g = 0; g < stage.size(); ++g) check_memo(g);
+  if (check_memos) {
+    for (std::size_t g = 0; g < stage.size(); ++g) check_memo(g);
+  }
   std::fill(stage.begin(), stage.end(), 0);
   // Per-copy times only for a provisioner (it bills them); a copy without tokens is 0.
   const bool per_copy = policies_.provisioner != nullptr;

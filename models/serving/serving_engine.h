@@ -138,7 +138,8 @@ class ServingEngine {
   // The expert stage of a layer whose tokens landed at `dispatched` (copy_loads_):
   // when its slowest GPU is done. With a provisioner, each GPU starts once its copies
   // are ready.
-  sim::Time expert_stage_end(int layer, sim::Time dispatched, std::vector<sim::Time>& stage);
+  // `check_memos`: whether the memos must be checked against the GPUs' slowdowns first.
+  sim::Time expert_stage_end(int layer, sim::Time dispatched, bool check_memos, std::vector<sim::Time>& stage);
   bool closed_form_iteration_possible() const;
   void complete_iteration(Batch& b);
   void trace_stage(const char* what, int layer, sim::Time start, const std::vector<sim::Time>& per_gpu);

@@ -95,7 +95,13 @@ void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, s
   counts.resize(layers);
   for (auto& layer : counts) {
     layer.resize(gpus);
-    for (auto& row : layer) row.assign(experts, 0);
+    for (auto& row : layer) {
+      // Rows keep their size from one iteration to the next: a plain clear, not
+      // assign()'s capacity checks and a memset call per 8-expert row.
+      if (row.size() != experts) row.resize(experts);
+      std::int64_t* const values = row.data();
+      for (std::size_t e = 0; e < experts; ++e) values[e] = 0;
+    }
   }
 }
 

@@ -91,13 +91,17 @@ std::vector<std::int64_t> tokens_per_gpu(const BatchSpans& spans) {
   return n;
 }
 
+// Rows keep their size from one iteration to the next, so clearing is a few stores
+// per row. GCC would turn the store loop into a memset call per row (thousands per
+// iteration, most of 64 bytes, each costing more than the stores): told not to.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, std::size_t experts) {
   counts.resize(layers);
   for (auto& layer : counts) {
     layer.resize(gpus);
     for (auto& row : layer) {
-      // Rows keep their size from one iteration to the next: a plain clear, not
-      // assign()'s capacity checks and a memset call per 8-expert row.
       if (row.size() != experts) row.resize(experts);
       std::int64_t* const values = row.data();
       for (std::size_t e = 0; e < experts; ++e) values[e] = 0;

@@ -54,6 +54,8 @@ class Coflow {
     // dispatch, where GPU g's uplink carries back the parts its downlink brought.
     // Returns whether it did; then Coflow::assign_twin() may reuse `other`'s sums.
     bool pair_with(const Pattern& other);
+    // After pair_with(other): the link of this pattern that takes over other's link `l`.
+    LinkId twin_link(LinkId l) const { return twin_link_.at(l); }
 
    private:
     friend class Coflow;

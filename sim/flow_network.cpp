@@ -113,11 +113,16 @@ void FlowNetwork::find_bottleneck_candidates(const Coflow& coflow) {
 }
 
 std::size_t FlowNetwork::reference_link(const Coflow& coflow) {
+  alone_coflow_ = nullptr;
+  if (coflow.links().empty()) return 0;
+  find_bottleneck_candidates(coflow);
+  return pick_reference(coflow);
+}
+
+std::size_t FlowNetwork::pick_reference(const Coflow& coflow) const {
   // The link that bounds the coflow when it is alone; of equals, the lowest id, so
   // that the order in which the coflow lists its links does not matter.
   const std::span<const LinkId> links = coflow.links();
-  if (links.empty()) return 0;
-  find_bottleneck_candidates(coflow);
   std::size_t ref = candidates_.front();
   double best = coflow.demand(ref) / links_[links[ref]].bandwidth;
   for (std::size_t c = 1; c < candidate_count_; ++c) {
@@ -230,6 +235,21 @@ void FlowNetwork::release_flow(std::uint32_t index) {
 
 Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   if (!idle()) throw std::logic_error("run_alone() needs an idle network");
+  if (!coflow.links().empty()) find_bottleneck_candidates(coflow);
+  alone_coflow_ = &coflow;
+  alone_links_ = coflow.links().size();
+  return book_alone(coflow, start);
+}
+
+Time FlowNetwork::run_alone_twin(const Coflow& coflow, Time start) {
+  if (!idle()) throw std::logic_error("run_alone_twin() needs an idle network");
+  if (alone_coflow_ != &coflow || alone_links_ != coflow.links().size()) {
+    throw std::logic_error("run_alone_twin() needs the coflow run_alone() timed last, relabelled to its twin");
+  }
+  return book_alone(coflow, start);
+}
+
+Time FlowNetwork::book_alone(const Coflow& coflow, Time start) {
   if (start < sim_.now() || start < booked_until_) throw std::logic_error("run_alone() cannot start in the past");
   const Time active_from = start + coflow.latency();
   const std::span<const LinkId> links = coflow.links();
@@ -238,7 +258,7 @@ Time FlowNetwork::run_alone(const Coflow& coflow, Time start) {
   // The rate prepare_coflow() + assign_rates() give one entity alone, operation for
   // operation (tests/sim/coflow_test.cpp holds the end instants to the same bits):
   // its share is min over its links of C_l / (w · a_l), its rate share · w.
-  const std::size_t ref = reference_link(coflow);  // leaves the bottleneck candidates in candidates_
+  const std::size_t ref = pick_reference(coflow);  // among the bottleneck candidates in candidates_
   const double reference_demand = coflow.demand(ref);
   const double weight = static_cast<double>(coflow.crossings(ref));
   double share = std::numeric_limits<double>::infinity();

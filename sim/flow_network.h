@@ -84,6 +84,15 @@ class FlowNetwork {
   // collectives"). Requires idle(); until the returned instant no transfer may
   // start (start() throws std::logic_error: the coflow should have shared).
   Time run_alone(const Coflow& coflow, Time start);
+  // run_alone() for the twin of the coflow the previous run_alone() or
+  // run_alone_twin() timed: the same Coflow object, relabelled by
+  // Coflow::assign_twin() since (the i-th link carries what the i-th link carried),
+  // on links of bitwise the same bandwidths as those it replaced — which the caller
+  // vouches for (an all-to-all's combine over symmetric cables). The bottleneck
+  // candidates carry over; the reference among them is chosen again (of equals, the
+  // lowest link id), so the end and the bookings are run_alone()'s to the bit.
+  // Throws std::logic_error if the coflow is not the one timed last.
+  Time run_alone_twin(const Coflow& coflow, Time start);
   // No flow or coflow in flight (in its latency phase or moving bytes).
   bool idle() const { return live_count_ == 0 && !solve_pending_; }
 
@@ -178,6 +187,10 @@ class FlowNetwork {
   std::uint32_t prepare_coflow(const Coflow& coflow);
   void find_bottleneck_candidates(const Coflow& coflow);
   std::size_t reference_link(const Coflow& coflow);
+  // Of the candidates, the link that bounds the coflow alone (ties: the lowest id).
+  std::size_t pick_reference(const Coflow& coflow) const;
+  // run_alone()'s common part, once the candidates are known.
+  Time book_alone(const Coflow& coflow, Time start);
   FlowId launch_flow(std::uint32_t index, Time latency);
   void activate(std::uint32_t index);
   void finish(std::uint32_t index);
@@ -203,6 +216,10 @@ class FlowNetwork {
   // reference_link(): coflow link indices near the bottleneck, the first candidate_count_.
   std::vector<std::uint32_t> candidates_;
   std::size_t candidate_count_ = 0;
+  // The coflow run_alone() found the candidates for, and how many links it had
+  // (checked by run_alone_twin()); null once anything else computed candidates.
+  const Coflow* alone_coflow_ = nullptr;
+  std::size_t alone_links_ = 0;
   std::uint64_t next_sequence_ = 0;
   std::vector<LinkId> dirty_links_;
   bool solve_pending_ = false;

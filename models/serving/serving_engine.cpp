@@ -114,7 +114,15 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   combine_pattern_ = sim::Coflow::Pattern(std::move(combine));
   // On a switch the combine's links carry the dispatch's parts back (GPU g's uplink
   // what its downlink brought), so its per-link sums are the dispatch's, relabelled.
-  if (combine_pattern_.pair_with(dispatch_pattern_)) find_switch_slots();
+  if (combine_pattern_.pair_with(dispatch_pattern_)) {
+    find_switch_slots();
+    // Cables are symmetric when each twin link is as fast as the link it replaces:
+    // the combine then has the dispatch's bottleneck candidates (run_alone_twin).
+    const sim::FlowNetwork& net = topology_.network();
+    twin_bandwidths_equal_ = std::ranges::all_of(dispatch_pattern_.links(), [&](sim::LinkId l) {
+      return net.link_bandwidth(l) == net.link_bandwidth(combine_pattern_.twin_link(l));
+    });
+  }
   part_bytes_.resize(dispatch_pattern_.parts());
   kv_used_.assign(static_cast<std::size_t>(gpus_), 0);
   assigned_.assign(static_cast<std::size_t>(gpus_), 0);
@@ -605,7 +613,8 @@ sim::Process ServingEngine::run() {
           }
           if (collective_.parts() == 0) continue;  // everything stayed local: no collective
           if (closed_form) {
-            now = net.run_alone(collective_, now);
+            // The combine by switch sums is the dispatch relabelled (assign_twin above).
+            now = combine && by_switch && twin_bandwidths_equal_ ? net.run_alone_twin(collective_, now) : net.run_alone(collective_, now);
             continue;
           }
           Exchange exchange(sim_);

@@ -160,6 +160,7 @@ class ServingEngine {
   // On one switch, per dispatch-pattern link: GPU g's uplink is slot g, its downlink
   // slot G + g; empty on other topologies (the dispatch then sums part by part).
   std::vector<std::uint32_t> switch_slot_;
+  bool twin_bandwidths_equal_ = false;      // every combine link as fast as its dispatch twin
   std::vector<std::int64_t> slot_tokens_;   // per slot: rows over the link
   std::vector<std::uint32_t> slot_pairs_;   // per slot: non-empty GPU pairs over the link
   std::vector<double> link_demand_;         // per dispatch-pattern link

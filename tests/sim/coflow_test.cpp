@@ -416,3 +416,63 @@ TEST_CASE("a combine paired with its dispatch reuses the dispatch's sums: the co
   direct.assign(combine_pattern, other_bytes);
   CHECK(per_link(twin) == per_link(direct));
 }
+
+TEST_CASE("run_alone_twin times a relabelled combine exactly as run_alone does", "[sim][coflow]") {
+  // A switch with symmetric cables (up[g] as fast as down[g]) and equal speeds across
+  // GPUs, and sizes from a few values: many exact ties for the reference link, whose
+  // choice (the lowest id) run_alone_twin() must make again on the combine's links.
+  constexpr int G = 6;
+  auto build = [](FlowNetwork& net, std::vector<LinkId>& up, std::vector<LinkId>& down) {
+    for (int g = 0; g < G; ++g) {
+      up.push_back(net.add_link("up" + std::to_string(g), (1 + g % 3) * kGBps, 200));
+      down.push_back(net.add_link("down" + std::to_string(g), (1 + g % 3) * kGBps, 200));
+    }
+  };
+  Simulator sim_a, sim_b;
+  FlowNetwork net_a(sim_a), net_b(sim_b);
+  std::vector<LinkId> up, down, up_b, down_b;
+  build(net_a, up, down);
+  build(net_b, up_b, down_b);
+  REQUIRE(up == up_b);
+  Coflow builder(net_a);
+  std::vector<Coflow::Route> dispatch, combine;
+  for (int s = 0; s < G; ++s) {
+    for (int d = 0; d < G; ++d) {
+      if (s == d) continue;
+      dispatch.push_back(builder.route(std::vector<LinkId>{up[s], down[d]}));
+      combine.push_back(builder.route(std::vector<LinkId>{up[d], down[s]}));
+    }
+  }
+  const Coflow::Pattern dispatch_pattern(dispatch);
+  Coflow::Pattern combine_pattern(combine);
+  REQUIRE(combine_pattern.pair_with(dispatch_pattern));
+  for (const LinkId l : dispatch_pattern.links()) REQUIRE(net_a.link_bandwidth(l) == net_a.link_bandwidth(combine_pattern.twin_link(l)));
+  Rng rng(5);
+  Coflow reused(net_a, 7), dispatch_b(net_b, 7), combine_b(net_b, 7);
+  Time at = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<double> bytes(dispatch.size());
+    for (double& b : bytes) b = rng.bernoulli(0.4) ? 0.0 : 65536.0 * static_cast<double>(1 + rng.uniform_int(3));
+    reused.assign(dispatch_pattern, bytes, 7);
+    dispatch_b.assign(dispatch_pattern, bytes, 7);
+    if (reused.parts() == 0) continue;
+    const Time dispatched = net_a.run_alone(reused, at);
+    REQUIRE(dispatched == net_b.run_alone(dispatch_b, at));
+    reused.assign_twin(combine_pattern, bytes, 7);
+    combine_b.assign(combine_pattern, bytes, 7);
+    const Time combined = net_a.run_alone_twin(reused, dispatched + 13);
+    CHECK(combined == net_b.run_alone(combine_b, dispatched + 13));
+    at = combined + 1;
+  }
+  for (int g = 0; g < G; ++g) {  // the same bookings, bit for bit
+    for (const LinkId l : {up[g], down[g]}) {
+      CHECK(net_a.link_bytes(l) == net_b.link_bytes(l));
+      CHECK(net_a.link_busy_time(l) == net_b.link_busy_time(l));
+    }
+  }
+  // Only the coflow timed last, relabelled, may reuse its candidates.
+  CHECK_THROWS_AS(net_a.run_alone_twin(combine_b, at), std::logic_error);
+  Coflow fresh(net_a);
+  fresh.add(dispatch.front(), 1.0);
+  CHECK_THROWS_AS(net_a.run_alone_twin(fresh, at), std::logic_error);
+}

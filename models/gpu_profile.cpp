@@ -21,16 +21,22 @@ double GpuProfile::peak_for(const std::string& dtype) const {
 }
 
 sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown) const {
-  const double compute_s = work.flops / (compute_efficiency * peak) * slowdown.compute;
-  const double memory_s = work.bytes / (memory_efficiency * hbm_bytes_per_s) * slowdown.memory;
-  return sim::from_seconds(std::max(compute_s, memory_s)) + launch_overhead;
+  return roofline_time(work, peak, slowdown, nullptr);
+}
+
+sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown, const OpRoofline* own) const {
+  const double compute_eff = own != nullptr ? own->compute_efficiency : compute_efficiency;
+  const double memory_eff = own != nullptr ? own->memory_efficiency : memory_efficiency;
+  const double compute_s = work.flops / (compute_eff * peak) * slowdown.compute;
+  const double memory_s = work.bytes / (memory_eff * hbm_bytes_per_s) * slowdown.memory;
+  return sim::from_seconds(std::max(compute_s, memory_s)) + (own != nullptr ? own->launch_overhead : launch_overhead);
 }
 
 sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork& work, GpuSlowdown slowdown) const {
   if (tokens <= 0.0) return 0;
   const LatencyTable* t = op.table;
   if (t == nullptr || tokens < t->tokens.front() || tokens > t->tokens.back()) {
-    return roofline_time(work, op.peak_flops, slowdown);
+    return roofline_time(work, op.peak_flops, slowdown, op.roofline);
   }
   const auto hi = static_cast<std::size_t>(std::lower_bound(t->tokens.begin(), t->tokens.end(), tokens) - t->tokens.begin());
   double measured = static_cast<double>(t->time[hi]);
@@ -40,8 +46,8 @@ sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork&
     measured = static_cast<double>(t->time[lo]) + f * static_cast<double>(t->time[hi] - t->time[lo]);
   }
   if (slowdown.compute != 1.0 || slowdown.memory != 1.0) {
-    const auto nominal = static_cast<double>(roofline_time(work, op.peak_flops));
-    measured *= static_cast<double>(roofline_time(work, op.peak_flops, slowdown)) / nominal;
+    const auto nominal = static_cast<double>(roofline_time(work, op.peak_flops, {}, op.roofline));
+    measured *= static_cast<double>(roofline_time(work, op.peak_flops, slowdown, op.roofline)) / nominal;
   }
   return static_cast<sim::Time>(std::llround(measured));
 }
@@ -86,6 +92,17 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
   }
   g.launch_overhead = static_cast<sim::Time>(json.integer_or("launch_overhead_ns", 0));
   json.check(g.launch_overhead >= 0, "launch_overhead_ns >= 0");
+  if (const auto ops = json.find("op_rooflines")) {
+    for (const auto& [op, r] : ops->members()) {
+      OpRoofline own;
+      own.memory_efficiency = r.at("memory_efficiency").number();
+      r.at("memory_efficiency").check(own.memory_efficiency > 0.0 && own.memory_efficiency <= 1.0, "a fraction in (0, 1]");
+      own.compute_efficiency = r.at("compute_efficiency").number();
+      r.at("compute_efficiency").check(own.compute_efficiency > 0.0 && own.compute_efficiency <= 1.0, "a fraction in (0, 1]");
+      own.launch_overhead = static_cast<sim::Time>(r.at("launch_overhead_ns").integer_at_least(0));
+      g.op_rooflines[op] = own;
+    }
+  }
   if (const auto tables = json.find("tables")) {
     for (const JsonInput& t : tables->items()) {
       OpKey key;

@@ -48,6 +48,14 @@ struct LatencyTable {
   std::vector<sim::Time> time;  // ns, one per token count
 };
 
+// Achievable fractions and fixed cost of one kind of operation, where it differs from
+// the GPU-wide ones (fused attention reaches less of the HBM bandwidth than GEMMs).
+struct OpRoofline {
+  double memory_efficiency = 1.0;
+  double compute_efficiency = 1.0;
+  sim::Time launch_overhead = 0;
+};
+
 class GpuProfile {
  public:
   std::string name;
@@ -59,21 +67,28 @@ class GpuProfile {
   double compute_efficiency = 1.0;
   sim::Time launch_overhead = 0;
   std::map<OpKey, LatencyTable> tables;
+  std::map<std::string, OpRoofline> op_rooflines;  // by op name ("attention_decode"); others use the GPU-wide figures
 
   // An op looked up once — its latency table, if measured, and its dtype's peak —
   // so that engines timing it millions of times skip the lookups by name.
   struct ResolvedOp {
     const LatencyTable* table = nullptr;
     double peak_flops = 0.0;
+    const OpRoofline* roofline = nullptr;  // the op's own efficiencies, if the profile has them
   };
 
   // Throws InputError naming the GPU and dtype when the profile lacks that dtype.
   double peak_for(const std::string& dtype) const;
-  ResolvedOp resolve(const OpKey& key) const { return ResolvedOp{table_for(key), peak_for(key.dtype)}; }
+  ResolvedOp resolve(const OpKey& key) const {
+    const auto own = op_rooflines.find(key.op);
+    return ResolvedOp{table_for(key), peak_for(key.dtype), own == op_rooflines.end() ? nullptr : &own->second};
+  }
   sim::Time roofline_time(const OpWork& work, const std::string& dtype, GpuSlowdown slowdown = {}) const {
     return roofline_time(work, peak_for(dtype), slowdown);
   }
   sim::Time roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown = {}) const;
+  // With an op's own efficiencies and overhead when `own` is set.
+  sim::Time roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown, const OpRoofline* own) const;
   // Table inside its measured range, roofline outside it; 0 tokens cost nothing.
   sim::Time op_time(const OpKey& key, double tokens, const OpWork& work, GpuSlowdown slowdown = {}) const {
     return op_time(resolve(key), tokens, work, slowdown);

@@ -44,10 +44,7 @@ models::AttentionShape attention_of(const calibrate::Measurement& m) {
                                static_cast<int>(shape_of(m, "head_dim")));
 }
 
-double attention_us(const calibrate::Measurement& m, const models::GpuProfile& gpu) {
-  const auto a = attention_of(m);
-  const int bytes = models::dtype_size(m.dtype);
-  const models::OpKey key = models::attention_key(m.op.c_str(), shape_of(m, "d_model"), a, bytes);
+models::OpWork attention_work_of(const calibrate::Measurement& m) {
   double pairs = 0.0, kv_tokens = 0.0;
   if (m.op == "attention_prefill") {
     // One sequence of N new tokens: N² query-key pairs without a causal mask, N²/2 with.
@@ -58,7 +55,14 @@ double attention_us(const calibrate::Measurement& m, const models::GpuProfile& g
     // B sequences, one new token each, over `context` cached tokens.
     pairs = kv_tokens = m.tokens * static_cast<double>(shape_of(m, "context"));
   }
-  return static_cast<double>(gpu.op_time(key, m.tokens, models::attention_work(a, bytes, m.tokens, pairs, kv_tokens))) / 1e3;
+  return models::attention_work(attention_of(m), models::dtype_size(m.dtype), m.tokens, pairs, kv_tokens);
+}
+
+bool is_attention(const calibrate::Measurement& m) { return m.op == "attention_prefill" || m.op == "attention_decode"; }
+
+double attention_us(const calibrate::Measurement& m, const models::GpuProfile& gpu) {
+  const models::OpKey key = models::attention_key(m.op.c_str(), shape_of(m, "d_model"), attention_of(m), models::dtype_size(m.dtype));
+  return static_cast<double>(gpu.op_time(key, m.tokens, attention_work_of(m))) / 1e3;
 }
 
 // One flow on an otherwise idle topology: latency of every hop plus bytes at the path's bottleneck.
@@ -93,7 +97,7 @@ double amount(const calibrate::Measurement& m) { return calibrate::is_transfer_o
 
 std::string not_simulated_reason(const calibrate::Measurement& m) {
   if (m.shape.count("spread") != 0) return "spread runs (run-to-run variability, summarised by fit)";
-  if (is_mlp(m) || m.op == "grouped_mlp" || m.op == "attention_prefill" || m.op == "attention_decode" || is_simulated_transfer(m)) return "";
+  if (is_mlp(m) || m.op == "grouped_mlp" || is_attention(m) || is_simulated_transfer(m)) return "";
   if (m.op == "memcpy_h2d" || m.op == "memcpy_d2h") return "pageable copies (staged through a pinned buffer by the driver; the simulator moves weights from pinned host memory)";
   if (m.op == "launch") return "launch (an empty kernel; each simulated op's fixed cost is the profile's fitted overhead)";
   if (m.op == "memcpy_d2d") return "memcpy_d2d (device-local copies are not simulated; they check the HBM bandwidth)";
@@ -108,7 +112,7 @@ double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& g
     const double experts = m.op == "grouped_mlp" ? static_cast<double>(shape_of(m, "experts")) : 1.0;
     return experts * static_cast<double>(gpu.op_time(key, m.tokens, work_of(m))) / 1e3;
   }
-  if (m.op == "attention_prefill" || m.op == "attention_decode") return attention_us(m, gpu);
+  if (is_attention(m)) return attention_us(m, gpu);
   if (is_simulated_transfer(m)) return transfer_overhead_us + simulate_transfer(m, topology);
   throw InputError(fmt::format("measurement line {}: {} has no simulator counterpart", m.line, not_simulated_reason(m)));
 }
@@ -232,41 +236,17 @@ std::vector<SpreadSummary> summarize_spread(const std::map<std::pair<std::int64_
   return out;
 }
 
-ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
-  const JsonInput base = models::load_description("gpus", base_profile, "--base");
-  const models::GpuProfile gpu = models::parse_gpu_profile(base);
-  ProfileFit fit;
-  std::vector<calibrate::WorkPoint> points;
-  std::string dtype;
-  // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
-  std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
-  std::map<std::string, std::vector<std::pair<double, double>>> links;
-  std::map<std::pair<std::int64_t, double>, std::vector<double>> spread;  // (gpu, tokens) -> per-run medians
-  for (const auto& m : ms) {
-    if (m.shape.count("spread") != 0) {
-      const auto gpu_it = m.shape.find("gpu");
-      spread[{gpu_it == m.shape.end() ? 0 : gpu_it->second, m.tokens}].push_back(m.median_us);
-    } else if (is_mlp(m)) {
-      const auto w = work_of(m);
-      points.push_back({w.flops, w.bytes, m.median_us * 1e-6});
-      if (!dtype.empty() && dtype != m.dtype) throw InputError(fmt::format("measurement line {}: mixed dtypes ({} and {})", m.line, dtype, m.dtype));
-      dtype = m.dtype;
-      tables[{shape_of(m, "d_model"), shape_of(m, "d_ff")}][m.tokens].push_back(m.median_us * 1e3);
-    } else if (is_simulated_transfer(m) || m.op == "memcpy_d2d") {
-      links[fmt::format("{}{}{}", m.op, m.shape.empty() ? "" : " ", shape_text(m))].emplace_back(m.bytes, m.median_us * 1e-6);
-    }
-  }
-  if (points.empty()) throw InputError("no gated_mlp / expert_ffn measurements to fit a roofline to");
-  fit.roofline = calibrate::fit_roofline(points, "gated_mlp measurements");
-  for (const auto& [what, pts] : links) fit.links.emplace_back(what, calibrate::fit_link(pts, what));
-  fit.spread = summarize_spread(spread);
+namespace {
 
-  nlohmann::ordered_json j = base.raw();
+// A fitted rate as a fraction of its peak for the profile: at most 1; a rate the fit
+// left unbounded (0: that term never bound any point) does not limit either.
+double fraction_of(double rate, double peak) { return rate > 0.0 ? std::min(1.0, rate / peak) : 1.0; }
+
+void fit_global(ProfileFit& fit, const std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>>& tables,
+                const models::GpuProfile& gpu, const std::string& dtype, const std::string& data_note, nlohmann::ordered_json& j) {
   const double memory_eff = fit.roofline.bytes_per_s / gpu.hbm_bytes_per_s;
-  const double compute_eff = fit.roofline.flops_per_s / gpu.peak_for(dtype);
-  j["name"] = gpu.name + ".measured";
-  j["memory_efficiency"] = std::min(1.0, memory_eff);
-  j["compute_efficiency"] = std::min(1.0, compute_eff);
+  j["memory_efficiency"] = fraction_of(fit.roofline.bytes_per_s, gpu.hbm_bytes_per_s);
+  j["compute_efficiency"] = fraction_of(fit.roofline.flops_per_s, gpu.peak_for(dtype));
   j["launch_overhead_ns"] = std::llround(fit.roofline.overhead_s * 1e9);
   j["tables"] = nlohmann::ordered_json::array();
   for (const auto& [shape, by_tokens] : tables) {
@@ -286,11 +266,78 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
                                                    gpu.peak_for(dtype) / 1e12, dtype);
   j["sources"]["launch_overhead_ns"] = how;
   j["sources"]["tables"] = "medians of the measurements, per shape: " + data_note;
+}
+
+void write_op_rooflines(const ProfileFit& fit, const models::GpuProfile& gpu, const std::string& dtype, const std::string& data_note,
+                        nlohmann::ordered_json& j) {
+  for (const auto& [op, r] : fit.op_rooflines) {
+    j["op_rooflines"][op] = {{"memory_efficiency", fraction_of(r.bytes_per_s, gpu.hbm_bytes_per_s)},
+                             {"compute_efficiency", fraction_of(r.flops_per_s, gpu.peak_for(dtype))},
+                             {"launch_overhead_ns", std::llround(r.overhead_s * 1e9)}};
+    j["sources"]["op_rooflines." + op] =
+        fmt::format("fitted by moesim calibrate fit to the {} measurements of {} ({} points, rms relative error {:.1f}%): effective "
+                    "{:.2f} TB/s, {:.0f} TFLOP/s, overhead {:.1f} µs",
+                    op, data_note, r.points, 100 * r.rms_relative_error, r.bytes_per_s / 1e12, r.flops_per_s / 1e12, r.overhead_s * 1e6);
+  }
+}
+
+}  // namespace
+
+ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
+  const JsonInput base = models::load_description("gpus", base_profile, "--base");
+  const models::GpuProfile gpu = models::parse_gpu_profile(base);
+  ProfileFit fit;
+  std::vector<calibrate::WorkPoint> points;
+  std::string dtype;
+  // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
+  std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
+  std::map<std::string, std::vector<std::pair<double, double>>> links;
+  std::map<std::pair<std::int64_t, double>, std::vector<double>> spread;  // (gpu, tokens) -> per-run medians
+  // Per attention op, from fused kernels (shape fused = 1) only: they are what engines
+  // run; the cuBLAS stand-ins (eager attention) would teach the profile the wrong costs.
+  std::map<std::string, std::vector<calibrate::WorkPoint>> attention_points;
+  for (const auto& m : ms) {
+    if (m.shape.count("spread") != 0) {
+      const auto gpu_it = m.shape.find("gpu");
+      spread[{gpu_it == m.shape.end() ? 0 : gpu_it->second, m.tokens}].push_back(m.median_us);
+    } else if (is_mlp(m) || is_attention(m)) {
+      if (!dtype.empty() && dtype != m.dtype) throw InputError(fmt::format("measurement line {}: mixed dtypes ({} and {})", m.line, dtype, m.dtype));
+      dtype = m.dtype;
+    }
+    if (m.shape.count("spread") != 0) continue;
+    if (is_mlp(m)) {
+      const auto w = work_of(m);
+      points.push_back({w.flops, w.bytes, m.median_us * 1e-6});
+      tables[{shape_of(m, "d_model"), shape_of(m, "d_ff")}][m.tokens].push_back(m.median_us * 1e3);
+    } else if (is_attention(m)) {
+      const auto fused = m.shape.find("fused");
+      if (fused == m.shape.end() || fused->second == 0) continue;
+      const auto w = attention_work_of(m);
+      attention_points[m.op].push_back({w.flops, w.bytes, m.median_us * 1e-6});
+    } else if (is_simulated_transfer(m) || m.op == "memcpy_d2d") {
+      links[fmt::format("{}{}{}", m.op, m.shape.empty() ? "" : " ", shape_text(m))].emplace_back(m.bytes, m.median_us * 1e-6);
+    }
+  }
+  if (points.empty() && attention_points.empty()) {
+    throw InputError("no gated_mlp / expert_ffn or fused attention measurements to fit a roofline to");
+  }
+  if (!points.empty()) fit.roofline = calibrate::fit_roofline(points, "gated_mlp measurements");
+  for (const auto& [what, pts] : links) fit.links.emplace_back(what, calibrate::fit_link(pts, what));
+  fit.spread = summarize_spread(spread);
+  for (const auto& [op, pts] : attention_points) fit.op_rooflines.emplace_back(op, calibrate::fit_roofline(pts, op + " measurements"));
+
+  nlohmann::ordered_json j = base.raw();
+  // A base that is itself a fit keeps its name; its figures stay where nothing refits them.
+  const std::string suffix = ".measured";
+  if (!gpu.name.ends_with(suffix)) j["name"] = gpu.name + suffix;
+  if (!points.empty()) fit_global(fit, tables, gpu, dtype, data_note, j);
+  write_op_rooflines(fit, gpu, dtype, data_note, j);
+  j["calibration"]["data"] = data_note;
   nlohmann::ordered_json link_json = nlohmann::ordered_json::array();
   for (const auto& [what, l] : fit.links) {
     link_json.push_back({{"transfer", what}, {"latency_ns", l.latency_s * 1e9}, {"bytes_per_s", l.bytes_per_s}, {"rms_relative_error", l.rms_relative_error}});
   }
-  j["calibration"] = {{"data", data_note}, {"links", link_json}};
+  if (!link_json.empty()) j["calibration"]["links"] = link_json;
   if (!fit.spread.empty()) {
     nlohmann::ordered_json spread_json = nlohmann::ordered_json::array();
     for (const auto& r : fit.spread) {

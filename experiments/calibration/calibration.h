@@ -67,11 +67,14 @@ struct ProfileFit {
   calibrate::RooflineFit roofline;              // over every expert-FFN measurement (spread runs excluded)
   std::vector<std::pair<std::string, calibrate::LinkFit>> links;  // per transfer op and shape (pinned copies, peer copies)
   std::vector<SpreadSummary> spread;
+  std::vector<std::pair<std::string, calibrate::RooflineFit>> op_rooflines;  // per attention op measured
   std::string profile_json;                      // the base profile with fitted numbers and tables
 };
 
 // Fits the roofline (efficiencies and launch overhead relative to the base
-// profile's datasheet peaks), measured latency tables per shape, and the links.
+// profile's datasheet peaks), measured latency tables per shape, the links, and —
+// where attention was measured — a roofline per attention op (the profile's
+// op_rooflines: fused attention reaches other fractions of the peaks than GEMMs).
 ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile,
                        const std::string& data_note);
 

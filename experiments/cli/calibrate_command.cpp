@@ -41,10 +41,11 @@ int run_calibrate(const std::vector<std::string>& args) {
   CommandParser parser("calibrate", "<action> [options]",
                        "Actions:\n"
                        "  convert-vidur <dir> -o <file.jsonl>   Vidur's H100 mlp.csv and send_recv.csv into measurements\n"
-                       "  fit <measurements.jsonl> --base <gpu> -o <profile.json>\n"
-                       "           least-squares roofline (efficiencies, launch overhead), measured latency tables\n"
-                       "           and point-to-point link fits; the profile loads wherever a GPU name is accepted\n"
-                       "  validate <measurements.jsonl> --profile <gpu|profile.json> [--topology dgx-h100]\n"
+                       "  fit <measurements.jsonl>... --base <gpu> -o <profile.json>\n"
+                       "           least-squares roofline (efficiencies, launch overhead), measured latency tables,\n"
+                       "           a roofline per attention op measured, link fits and spread summaries; the\n"
+                       "           profile loads wherever a GPU name is accepted\n"
+                       "  validate <measurements.jsonl>... --profile <gpu|profile.json> [--topology dgx-h100]\n"
                        "           replays every measured configuration through the simulator's models and\n"
                        "           prints per-op MAPE and worst case; --json, --png (measured vs simulated)\n"
                        "  measure [-o file.jsonl] [--quick]   CUDA microbenchmarks (moesim-calibrate, built when CMake\n"
@@ -92,21 +93,33 @@ int run_calibrate(const std::vector<std::string>& args) {
     const int status = std::system(command.c_str());
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
-  if (positional.size() != 2) throw UsageError(fmt::format("{} takes one input", action));
-  if (action == "convert-vidur") return convert_vidur(positional[1], output, device);
-  const auto file = calibrate::read_measurements(positional[1]);
-  auto measurements = file.measurements;
+  if (action == "convert-vidur") {
+    if (positional.size() != 2) throw UsageError("convert-vidur takes one input folder");
+    return convert_vidur(positional[1], output, device);
+  }
+  if (positional.size() < 2) throw UsageError(fmt::format("{} takes one or more measurement files", action));
+  // Several files are read as one set (say, the microbenchmarks' and the fused-attention runs).
+  std::vector<calibrate::Measurement> measurements;
+  std::string inputs;
+  for (std::size_t i = 1; i < positional.size(); ++i) {
+    const auto file = calibrate::read_measurements(positional[i]);
+    measurements.insert(measurements.end(), file.measurements.begin(), file.measurements.end());
+    inputs += (i > 1 ? " + " : "") + positional[i];
+  }
   if (!only.empty()) measurements = calibration::select(measurements, only, true);
   for (const auto& e : except) measurements = calibration::select(measurements, {e}, false);
   if (measurements.empty()) throw UsageError("no measurements left after --only/--except");
   if (action == "fit") {
     if (output.empty()) throw UsageError("missing -o/--output profile file");
-    const auto fit = calibration::fit_profile(measurements, base, positional[1]);
+    const auto fit = calibration::fit_profile(measurements, base, inputs);
     write_file_atomic(output, fit.profile_json);
-    const auto& r = fit.roofline;
-    std::cout << fmt::format("roofline over {} compute measurements: overhead {:.2f} µs, bandwidth {:.2f} TB/s, compute {:.0f} TFLOP/s "
-                             "(rms relative error {:.1f}%)\n",
-                             r.points, r.overhead_s * 1e6, r.bytes_per_s / 1e12, r.flops_per_s / 1e12, 100 * r.rms_relative_error);
+    auto print_roofline = [](const std::string& what, const calibrate::RooflineFit& r) {
+      std::cout << fmt::format("{} over {} measurements: overhead {:.2f} µs, bandwidth {:.2f} TB/s, compute {:.0f} TFLOP/s "
+                               "(rms relative error {:.1f}%)\n",
+                               what, r.points, r.overhead_s * 1e6, r.bytes_per_s / 1e12, r.flops_per_s / 1e12, 100 * r.rms_relative_error);
+    };
+    if (fit.roofline.points > 0) print_roofline("roofline (expert FFN)", fit.roofline);
+    for (const auto& [op, r] : fit.op_rooflines) print_roofline(op + " roofline", r);
     for (const auto& [shape, l] : fit.links) {
       std::cout << fmt::format("{}: latency {:.2f} µs, bandwidth {:.1f} GB/s over {} transfers (rms relative error {:.1f}%)\n",
                                shape, l.latency_s * 1e6, l.bytes_per_s / 1e9, l.points, 100 * l.rms_relative_error);
@@ -122,7 +135,7 @@ int run_calibrate(const std::vector<std::string>& args) {
   if (action == "validate") {
     const models::GpuProfile gpu = models::load_gpu_profile(profile, "--profile");
     const auto v = calibration::validate(measurements, gpu, topology, overhead_us);
-    std::cout << calibration::format_validation(v, fmt::format("{} vs {} (profile {}, topology {})", positional[1], "simulated", gpu.name, topology));
+    std::cout << calibration::format_validation(v, fmt::format("{} vs {} (profile {}, topology {})", inputs, "simulated", gpu.name, topology));
     const std::string json = calibration::validation_json(v);
     if (!json_path.empty()) {
       write_file_atomic(json_path, json);

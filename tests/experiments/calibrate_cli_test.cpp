@@ -1,5 +1,6 @@
 // moesim calibrate on the shipped Vidur H100 measurements: fit, then validate the
 // fitted profile (≤ 5% per op), the shipped defaults, and a held-out shape.
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "../temp_files.h"
@@ -26,7 +27,7 @@ TEST_CASE("calibrate fit + validate on the Vidur H100 measurements", "[experimen
   const Result fit = run("calibrate fit " + kData + " --base h100-sxm -o " + (dir / "p.json").string());
   INFO(fit.output);
   REQUIRE(fit.exit_code == 0);
-  CHECK_THAT(fit.output, Catch::Contains("roofline over 1044 compute measurements"));
+  CHECK_THAT(fit.output, Catch::Contains("roofline (expert FFN) over 1044 measurements"));
   const auto profile = nlohmann::json::parse(slurp(dir / "p.json"));
   CHECK(profile["tables"].size() == 4);  // one measured table per gated-MLP width
   const double bw = profile["memory_efficiency"].get<double>() * 3.35e12;
@@ -73,7 +74,7 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
   const Result fit = run("calibrate fit " + data + " --base h200-sxm -o " + (dir / "p.json").string());
   INFO(fit.output);
   REQUIRE(fit.exit_code == 0);
-  CHECK_THAT(fit.output, Catch::Contains("roofline over 200 compute measurements"));  // 8 widths × 25 sizes; spread runs apart
+  CHECK_THAT(fit.output, Catch::Contains("roofline (expert FFN) over 200 measurements"));  // 8 widths × 25 sizes; spread runs apart
   const auto profile = nlohmann::json::parse(slurp(dir / "p.json"));
   CHECK(profile["tables"].size() == 8);
   const double bw = profile["memory_efficiency"].get<double>() * 4.8e12;
@@ -123,6 +124,37 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
     CHECK(op["mape"].get<double>() > 0.0);  // a prediction, not a table lookup
     CHECK(op["mape"].get<double>() < (op["op"] == "gated_mlp" ? 0.10 : 0.15));
   }
+}
+
+// Fused attention (calibrate/torch/attention_bench.py on the same H200): the fitter gives
+// each attention op its own roofline, and the profile predicts fused attention better
+// with it than with the expert FFN's efficiencies.
+TEST_CASE("calibrate fit: fused attention gets its own roofline", "[experiments][cli][calibrate]") {
+  const std::string mlp = MOESIM_SOURCE_DIR "/calibrate/data/h200.jsonl";
+  const std::string attention = MOESIM_SOURCE_DIR "/calibrate/data/h200-attention.jsonl";
+  const auto dir = moesim_test::fresh_temp_dir("moesim_calibrate_attention_test");
+  const Result fit = run("calibrate fit " + mlp + " " + attention + " --base h200-sxm -o " + (dir / "p.json").string());
+  INFO(fit.output);
+  REQUIRE(fit.exit_code == 0);
+  // Fused lines only (45 decode, 21 prefill): the cuBLAS stand-ins of h200.jsonl stay out.
+  CHECK_THAT(fit.output, Catch::Contains("attention_decode roofline over 45 measurements"));
+  CHECK_THAT(fit.output, Catch::Contains("attention_prefill roofline over 21 measurements"));
+  auto profile = nlohmann::json::parse(slurp(dir / "p.json"));
+  const double decode_bw = profile["op_rooflines"]["attention_decode"]["memory_efficiency"].get<double>() * 4.8e12;
+  CHECK(decode_bw > 2.5e12);  // the KV-cache read: well below the GEMMs' 4.6 TB/s, above half the peak
+  CHECK(decode_bw < 4.0e12);
+  profile.erase("op_rooflines");
+  std::ofstream(dir / "without.json") << profile.dump();
+  double with_own = 0.0, without = 0.0;
+  for (const auto& [file, total] : {std::pair{dir / "p.json", &with_own}, std::pair{dir / "without.json", &without}}) {
+    const Result r = run("calibrate validate " + attention + " --profile " + file.string() + " --json " + (dir / "v.json").string());
+    REQUIRE(r.exit_code == 0);
+    const auto v = nlohmann::json::parse(slurp(dir / "v.json"));
+    REQUIRE(v["ops"].size() == 12);  // 3 shapes × (prefill + 3 decode contexts)
+    for (const auto& op : v["ops"]) *total += op["mape"].get<double>() / 12.0;
+  }
+  CHECK(with_own < 0.15);  // docs/calibration.md: 6.4–19.1% per op and shape
+  CHECK(with_own < without - 0.05);
 }
 
 TEST_CASE("spread summary: run-to-run variation and per-GPU speed factors", "[experiments][calibrate]") {

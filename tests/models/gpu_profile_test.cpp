@@ -103,4 +103,27 @@ TEST_CASE("every shipped GPU profile loads and bad profiles name the field", "[m
   CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": 1e9, "tables": [{"op": "x", "dtype": "bf16", "points": [[4, 1], [2, 2]]}]})"),
                     Catch::Contains("$.tables[0].points[1][0]") && Catch::Contains("increasing"));
   CHECK_THROWS_WITH(load_gpu_profile("a100-sxm").peak_for("fp8"), Catch::Contains("no peak_flops for dtype 'fp8'"));
+  CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": 1e9, "op_rooflines": {"attention_decode": {"memory_efficiency": 0.5, "compute_efficiency": 2, "launch_overhead_ns": 0}}})"),
+                    Catch::Contains("$.op_rooflines.attention_decode.compute_efficiency") && Catch::Contains("(0, 1]"));
+  CHECK_THROWS_WITH(bad(head + R"("hbm_bytes_per_s": 1e9, "op_rooflines": {"attention_decode": {"memory_efficiency": 0.5, "compute_efficiency": 0.5}}})"),
+                    Catch::Contains("launch_overhead_ns"));
+}
+
+TEST_CASE("an op's own roofline replaces the GPU-wide efficiencies for that op only", "[models][gpu]") {
+  const auto json = JsonInput::parse(R"({
+    "name": "test-gpu", "memory_bytes": 1000000000, "hbm_bytes_per_s": 1e12,
+    "peak_flops": {"bf16": 1e14}, "memory_efficiency": 1.0, "compute_efficiency": 1.0, "launch_overhead_ns": 1000,
+    "op_rooflines": {"attention_decode": {"memory_efficiency": 0.5, "compute_efficiency": 0.25, "launch_overhead_ns": 3000}}})",
+                                     "test.json");
+  const GpuProfile g = parse_gpu_profile(json);
+  const OpWork memory_bound{1e9, 1e9};  // 10 µs of compute, 1 ms of memory at full speed
+  const OpWork compute_bound{1e12, 1e6};  // 10 ms of compute at full speed
+  const OpKey decode{"attention_decode", {}, "bf16"};
+  const OpKey ffn{"expert_ffn", {}, "bf16"};
+  CHECK(g.op_time(ffn, 1, memory_bound) == 1001000);      // 1 ms + 1 µs
+  CHECK(g.op_time(decode, 1, memory_bound) == 2003000);   // 1 ms / 0.5 + 3 µs
+  CHECK(g.op_time(ffn, 1, compute_bound) == 10001000);    // 10 ms + 1 µs
+  CHECK(g.op_time(decode, 1, compute_bound) == 40003000); // 10 ms / 0.25 + 3 µs
+  // A slowed GPU slows the op's own terms: memory × 1.5.
+  CHECK(g.op_time(decode, 1, memory_bound, GpuSlowdown{1.0, 1.5}) == 3003000);
 }

@@ -25,11 +25,10 @@ sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown
 }
 
 sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown, const OpRoofline* own) const {
-  const double compute_eff = own != nullptr ? own->compute_efficiency : compute_efficiency;
-  const double memory_eff = own != nullptr ? own->memory_efficiency : memory_efficiency;
-  const double compute_s = work.flops / (compute_eff * peak) * slowdown.compute;
-  const double memory_s = work.bytes / (memory_eff * hbm_bytes_per_s) * slowdown.memory;
-  return sim::from_seconds(std::max(compute_s, memory_s)) + (own != nullptr ? own->launch_overhead : launch_overhead);
+  const OpRoofline r = own != nullptr ? *own : OpRoofline{memory_efficiency, compute_efficiency, launch_overhead};
+  const double compute_s = work.flops / (r.compute_efficiency * peak) * slowdown.compute;
+  const double memory_s = work.bytes / (r.memory_efficiency * hbm_bytes_per_s) * slowdown.memory;
+  return sim::from_seconds(std::max(compute_s, memory_s)) + r.launch_overhead;
 }
 
 sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork& work, GpuSlowdown slowdown) const {

@@ -300,11 +300,12 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
     if (m.shape.count("spread") != 0) {
       const auto gpu_it = m.shape.find("gpu");
       spread[{gpu_it == m.shape.end() ? 0 : gpu_it->second, m.tokens}].push_back(m.median_us);
-    } else if (is_mlp(m) || is_attention(m)) {
+      continue;
+    }
+    if (is_mlp(m) || is_attention(m)) {
       if (!dtype.empty() && dtype != m.dtype) throw InputError(fmt::format("measurement line {}: mixed dtypes ({} and {})", m.line, dtype, m.dtype));
       dtype = m.dtype;
     }
-    if (m.shape.count("spread") != 0) continue;
     if (is_mlp(m)) {
       const auto w = work_of(m);
       points.push_back({w.flops, w.bytes, m.median_us * 1e-6});

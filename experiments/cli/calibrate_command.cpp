@@ -64,7 +64,8 @@ int run_calibrate(const std::vector<std::string>& args) {
   std::vector<std::string> except;
   double overhead_us = 0.0;
   bool quick = false;
-  parser.add_options()("quick", po::bool_switch(&quick), "measure: fewer shapes and repetitions (a minute-long smoke run)")("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
+  parser.add_options()("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
+      "quick", po::bool_switch(&quick), "measure: fewer shapes and repetitions (a minute-long smoke run)")(
       "base", po::value(&base)->default_value(base), "fit: GPU profile whose datasheet peaks the fit is relative to")(
       "profile", po::value(&profile)->default_value(profile), "validate: GPU profile (name or JSON file)")(
       "topology", po::value(&topology)->default_value(topology), "validate: topology preset for transfers")(

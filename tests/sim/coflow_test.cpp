@@ -13,6 +13,24 @@ using namespace moesim::sim;
 
 namespace {
 constexpr double kGBps = 1e9;
+
+// An all-to-all over a switch: GPU g sends on up[g] and receives on down[g]. The
+// dispatch's parts go s -> d, the combine's d -> s, pairs s != d in (s, d) order.
+struct SwitchAllToAll {
+  std::vector<Coflow::Route> dispatch, combine;
+};
+SwitchAllToAll switch_all_to_all(const Coflow& builder, const std::vector<LinkId>& up, const std::vector<LinkId>& down) {
+  SwitchAllToAll a;
+  const auto G = up.size();
+  for (std::size_t s = 0; s < G; ++s) {
+    for (std::size_t d = 0; d < G; ++d) {
+      if (s == d) continue;
+      a.dispatch.push_back(builder.route(std::vector<LinkId>{up[s], down[d]}));
+      a.combine.push_back(builder.route(std::vector<LinkId>{up[d], down[s]}));
+    }
+  }
+  return a;
+}
 }  // namespace
 
 TEST_CASE("a lone all-to-all coflow lasts as long as its busiest link needs", "[sim][coflow]") {
@@ -350,17 +368,9 @@ TEST_CASE("a combine paired with its dispatch reuses the dispatch's sums: the co
     even_up.push_back(even_net.add_link("up" + std::to_string(g), (1 + g) * kGBps, 150));
     even_down.push_back(even_net.add_link("down" + std::to_string(g), (7 + g) * kGBps, 150));
   }
-  Coflow even_builder(even_net);
-  std::vector<Coflow::Route> even_dispatch, even_combine;
-  for (int s = 0; s < G; ++s) {
-    for (int d = 0; d < G; ++d) {
-      if (s == d) continue;
-      even_dispatch.push_back(even_builder.route(std::vector<LinkId>{even_up[s], even_down[d]}));
-      even_combine.push_back(even_builder.route(std::vector<LinkId>{even_up[d], even_down[s]}));
-    }
-  }
-  const Coflow::Pattern sum_dispatch(even_dispatch);
-  Coflow::Pattern sum_combine(even_combine);
+  const SwitchAllToAll even = switch_all_to_all(Coflow(even_net), even_up, even_down);
+  const Coflow::Pattern sum_dispatch(even.dispatch);
+  Coflow::Pattern sum_combine(even.combine);
   REQUIRE(sum_combine.pair_with(sum_dispatch));
   REQUIRE(sum_dispatch.uniform_latency() == 300);
   for (int trial = 0; trial < 50; ++trial) {
@@ -434,15 +444,7 @@ TEST_CASE("run_alone_twin times a relabelled combine exactly as run_alone does",
   build(net_a, up, down);
   build(net_b, up_b, down_b);
   REQUIRE(up == up_b);
-  Coflow builder(net_a);
-  std::vector<Coflow::Route> dispatch, combine;
-  for (int s = 0; s < G; ++s) {
-    for (int d = 0; d < G; ++d) {
-      if (s == d) continue;
-      dispatch.push_back(builder.route(std::vector<LinkId>{up[s], down[d]}));
-      combine.push_back(builder.route(std::vector<LinkId>{up[d], down[s]}));
-    }
-  }
+  const auto [dispatch, combine] = switch_all_to_all(Coflow(net_a), up, down);
   const Coflow::Pattern dispatch_pattern(dispatch);
   Coflow::Pattern combine_pattern(combine);
   REQUIRE(combine_pattern.pair_with(dispatch_pattern));

@@ -58,13 +58,12 @@ LatencyTable parse_table(const JsonInput& points) {
   for (const JsonInput& p : points.items()) {
     const auto pair = p.items();
     p.check(pair.size() == 2, "a [tokens, nanoseconds] pair");
-    const double tokens = pair[0].number();
-    pair[0].check(tokens >= 1.0, "a token count >= 1");
+    const double tokens = pair[0].number_in(1.0, 1e12);
     if (!table.tokens.empty()) {
       pair[0].check(tokens > table.tokens.back(), fmt::format("token counts increasing (previous {})", table.tokens.back()));
     }
     table.tokens.push_back(tokens);
-    table.time.push_back(static_cast<sim::Time>(pair[1].integer_at_least(0)));
+    table.time.push_back(static_cast<sim::Time>(pair[1].integer_in(0, std::int64_t{1} << 50)));
   }
   points.check(table.tokens.size() >= 2, "at least two [tokens, nanoseconds] points");
   return table;
@@ -76,10 +75,11 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
   GpuProfile g;
   g.name = json.at("name").string();
   g.display_name = json.string_or("display_name", g.name);
-  g.memory_bytes = json.at("memory_bytes").integer_at_least(1);
-  g.hbm_bytes_per_s = json.at("hbm_bytes_per_s").positive_number();
+  g.memory_bytes = json.at("memory_bytes").integer_in(1, std::int64_t{1} << 50);
+  // Within these ranges every kernel time the roofline gives is finite and in the clock's range.
+  g.hbm_bytes_per_s = json.at("hbm_bytes_per_s").number_in(1e6, 1e16);
   const JsonInput peaks = json.at("peak_flops");
-  for (const auto& [dtype, value] : peaks.members()) g.peak_flops[dtype] = value.positive_number();
+  for (const auto& [dtype, value] : peaks.members()) g.peak_flops[dtype] = value.number_in(1e6, 1e19);
   peaks.check(!g.peak_flops.empty(), "at least one dtype");
   if (const auto e = json.find("memory_efficiency")) {
     g.memory_efficiency = e->number();
@@ -89,8 +89,7 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
     g.compute_efficiency = e->number();
     e->check(g.compute_efficiency > 0.0 && g.compute_efficiency <= 1.0, "a fraction in (0, 1]");
   }
-  g.launch_overhead = static_cast<sim::Time>(json.integer_or("launch_overhead_ns", 0));
-  json.check(g.launch_overhead >= 0, "launch_overhead_ns >= 0");
+  g.launch_overhead = static_cast<sim::Time>(json.integer_in_or("launch_overhead_ns", 0, 1000000000, 0));
   if (const auto ops = json.find("op_rooflines")) {
     for (const auto& [op, r] : ops->members()) {
       OpRoofline own;
@@ -98,7 +97,7 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
       r.at("memory_efficiency").check(own.memory_efficiency > 0.0 && own.memory_efficiency <= 1.0, "a fraction in (0, 1]");
       own.compute_efficiency = r.at("compute_efficiency").number();
       r.at("compute_efficiency").check(own.compute_efficiency > 0.0 && own.compute_efficiency <= 1.0, "a fraction in (0, 1]");
-      own.launch_overhead = static_cast<sim::Time>(r.at("launch_overhead_ns").integer_at_least(0));
+      own.launch_overhead = static_cast<sim::Time>(r.at("launch_overhead_ns").integer_in(0, 1000000000));
       g.op_rooflines[op] = own;
     }
   }
@@ -108,7 +107,7 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
       key.op = t.at("op").string();
       key.dtype = t.at("dtype").string();
       if (const auto shape = t.find("shape")) {
-        for (const auto& [k, v] : shape->members()) key.shape[k] = v.integer_at_least(1);
+        for (const auto& [k, v] : shape->members()) key.shape[k] = v.integer_in(1, std::int64_t{1} << 32);
       }
       g.peak_for(key.dtype);  // a table for a dtype the GPU cannot run is an error
       if (g.tables.count(key) != 0) t.fail("duplicate table for this op, shape and dtype");

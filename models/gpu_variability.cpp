@@ -3,6 +3,8 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "sim/errors.h"
+
 namespace moesim::models {
 
 GpuVariability GpuVariability::none() {
@@ -26,6 +28,10 @@ GpuSlowdown GpuVariability::draw(const sim::RngStreams& streams, int gpu_id) con
 }
 
 std::vector<GpuSlowdown> GpuVariability::draw_all(const sim::RngStreams& streams, int gpus) const {
+  if (!per_gpu.empty() && per_gpu.rbegin()->first >= gpus) {
+    throw InputError(fmt::format("{}: GPU id {} is outside the cluster's {} GPUs (ids 0..{})", per_gpu_where,
+                                 per_gpu.rbegin()->first, gpus, gpus - 1));
+  }
   std::vector<GpuSlowdown> out;
   out.reserve(static_cast<std::size_t>(gpus));
   for (int g = 0; g < gpus; ++g) out.push_back(draw(streams, g));
@@ -50,6 +56,7 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
   }
   if (const auto x = json.find("memory_coupling")) v.memory_coupling = x->number_in(0.0, 1.0);
   if (const auto per = json.find("per_gpu")) {
+    v.per_gpu_where = per->where();
     for (const auto& [key, value] : per->members()) {
       int id = -1;
       try {
@@ -60,14 +67,15 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
         id = -1;
       }
       if (id < 0) value.fail("per_gpu keys must be GPU ids (non-negative integers)");
-      v.per_gpu[id] = GpuSlowdown{value.at("compute").positive_number(), value.number_or("memory", 1.0)};
-      value.check(v.per_gpu[id].memory > 0.0, "a positive memory slowdown");
+      // Slowdown factors multiply kernel times: bounded so that times stay finite.
+      v.per_gpu[id] = GpuSlowdown{value.at("compute").number_in(0.01, 100.0),
+                                  value.find("memory") ? value.at("memory").number_in(0.01, 100.0) : 1.0};
     }
   }
   if (const auto d = json.find("drift")) {
-    v.drift.episodes_per_hour = d->at("episodes_per_hour").non_negative_number();
-    if (const auto x = d->find("mean_duration_s")) v.drift.mean_duration_s = x->positive_number();
-    if (const auto x = d->find("compute_factor")) v.drift.compute_factor = x->positive_number();
+    v.drift.episodes_per_hour = d->at("episodes_per_hour").number_in(0.0, 3600.0);
+    if (const auto x = d->find("mean_duration_s")) v.drift.mean_duration_s = x->duration(1.0);
+    if (const auto x = d->find("compute_factor")) v.drift.compute_factor = x->number_in(0.01, 100.0);
   }
   return v;
 }

@@ -36,11 +36,13 @@ struct GpuVariability {
   double outlier_high = 1.5;
   double memory_coupling = 0.25;
   std::map<int, GpuSlowdown> per_gpu;  // overrides by GPU id
+  std::string per_gpu_where;           // the overrides' JSON path, for errors once the GPU count is known
   ThrottleDrift drift;
 
   static GpuVariability none();
   // The slowdowns of GPU `gpu_id`; depends only on (seed, gpu_id).
   GpuSlowdown draw(const sim::RngStreams& streams, int gpu_id) const;
+  // Throws InputError if an override names a GPU id outside [0, gpus).
   std::vector<GpuSlowdown> draw_all(const sim::RngStreams& streams, int gpus) const;
 };
 

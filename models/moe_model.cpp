@@ -30,49 +30,94 @@ AttentionShape gqa_attention(std::int64_t d_model, int heads, int kv_heads, int 
   return a;
 }
 
+namespace {
+
+// Largest values a model file may give (docs/limits.md): several times any
+// published MoE model, and small enough that products of them stay in int64.
+constexpr std::int64_t kMaxLayers = 4096;
+constexpr std::int64_t kMaxWidth = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxVocab = std::int64_t{1} << 24;
+constexpr std::int64_t kMaxHeads = 16384;
+constexpr std::int64_t kMaxHeadDim = 16384;
+constexpr std::int64_t kMaxExperts = 65536;  // the routing trace's u16 expert ids
+constexpr std::int64_t kMaxKvElements = std::int64_t{1} << 30;
+// Byte and parameter counts derived from the shape must stay exact in a double
+// (the engine divides them into times) and far from int64 overflow.
+constexpr std::int64_t kMaxDerived = std::int64_t{1} << 53;
+// KV bytes are multiplied by a request's tokens (at most 2^25): 2^32 per token keeps it in int64.
+constexpr std::int64_t kMaxKvBytesPerToken = std::int64_t{1} << 32;
+
+// Every derived byte and parameter count, computed in 128 bits, must fit kMaxDerived;
+// the model's inline getters then never overflow.
+void check_derived_sizes(const JsonInput& json, const MoeModel& m) {
+  using Wide = __int128;
+  const Wide expert = Wide{3} * m.d_model * m.expert_ffn;
+  const Wide checks[][2] = {
+      {expert * m.dtype_bytes * m.experts * m.layers, 0},
+      {Wide{m.layers} * m.attention.kv_cache_elements_per_token * m.attention.kv_cache_dtype_bytes, 1},
+      {Wide{m.attention.projection_params} * m.dtype_bytes * m.layers, 2},
+      {Wide{3} * m.d_model * m.shared_expert_ffn * m.shared_experts * m.dtype_bytes * m.layers, 3},
+      {Wide{3} * m.d_model * m.dense_ffn * m.dtype_bytes * m.layers, 4},
+      {Wide{2} * m.vocab * m.d_model * m.dtype_bytes, 5},
+  };
+  static constexpr const char* kWhat[] = {"expert weight bytes", "KV-cache bytes per token", "attention weight bytes",
+                                          "shared-expert weight bytes", "dense FFN weight bytes", "embedding bytes"};
+  if (checks[1][0] > kMaxKvBytesPerToken) {
+    json.fail(fmt::format("the shape gives {} KV-cache bytes per token; at most 2^32 accepted (docs/limits.md)",
+                          static_cast<long double>(checks[1][0])));
+  }
+  for (const auto& c : checks) {
+    if (c[0] > kMaxDerived) {
+      json.fail(fmt::format("the shape gives {} beyond 2^53; the model is larger than moesim accepts (docs/limits.md)",
+                            kWhat[static_cast<int>(c[1])]));
+    }
+  }
+}
+
+}  // namespace
+
 MoeModel parse_moe_model(const JsonInput& json) {
   MoeModel m;
   m.name = json.at("name").string();
   m.display_name = json.string_or("display_name", m.name);
   m.source = json.string_or("source", "");
-  m.layers = static_cast<int>(json.at("layers").integer_at_least(1));
-  m.d_model = json.at("d_model").integer_at_least(1);
-  m.vocab = json.at("vocab").integer_at_least(1);
+  m.layers = static_cast<int>(json.at("layers").integer_in(1, kMaxLayers));
+  m.d_model = json.at("d_model").integer_in(1, kMaxWidth);
+  m.vocab = json.at("vocab").integer_in(1, kMaxVocab);
   if (const auto tied = json.find("tied_embeddings")) m.tied_embeddings = tied->boolean();
   const JsonInput dtype = json.at("dtype_bytes");
-  m.dtype_bytes = static_cast<int>(dtype.integer_at_least(1));
+  m.dtype_bytes = static_cast<int>(dtype.integer_in(1, 8));
 
   const JsonInput attn = json.at("attention");
-  m.attention.heads = static_cast<int>(attn.at("heads").integer_at_least(1));
-  m.attention.kv_heads = static_cast<int>(attn.at("kv_heads").integer_at_least(1));
-  m.attention.head_dim = static_cast<int>(attn.at("head_dim").integer_at_least(1));
+  m.attention.heads = static_cast<int>(attn.at("heads").integer_in(1, kMaxHeads));
+  m.attention.kv_heads = static_cast<int>(attn.at("kv_heads").integer_in(1, kMaxHeads));
+  m.attention.head_dim = static_cast<int>(attn.at("head_dim").integer_in(1, kMaxHeadDim));
   const AttentionShape gqa = gqa_attention(m.d_model, m.attention.heads, m.attention.kv_heads, m.attention.head_dim);
   m.attention.projection_params =
-      attn.find("projection_params") ? attn.at("projection_params").integer_at_least(1) : gqa.projection_params;
+      attn.find("projection_params") ? attn.at("projection_params").integer_in(1, kMaxDerived) : gqa.projection_params;
   m.attention.kv_cache_elements_per_token = attn.find("kv_cache_elements_per_token")
-                                                ? attn.at("kv_cache_elements_per_token").integer_at_least(1)
+                                                ? attn.at("kv_cache_elements_per_token").integer_in(1, kMaxKvElements)
                                                 : gqa.kv_cache_elements_per_token;
-  m.attention.kv_cache_dtype_bytes = static_cast<int>(attn.integer_or("kv_cache_dtype_bytes", 2));
-  attn.check(m.attention.kv_cache_dtype_bytes >= 1, "kv_cache_dtype_bytes >= 1");
+  m.attention.kv_cache_dtype_bytes = static_cast<int>(attn.integer_in_or("kv_cache_dtype_bytes", 1, 8, 2));
 
   const JsonInput moe = json.at("moe");
-  m.experts = static_cast<int>(moe.at("experts").integer_at_least(1));
+  m.experts = static_cast<int>(moe.at("experts").integer_in(1, kMaxExperts));
   const JsonInput top_k = moe.at("top_k");
-  m.top_k = static_cast<int>(top_k.integer_at_least(1));
+  m.top_k = static_cast<int>(top_k.integer_in(1, kMaxExperts));
   top_k.check(m.top_k <= m.experts, fmt::format("an integer <= experts ({})", m.experts));
-  m.expert_ffn = moe.at("expert_ffn").integer_at_least(1);
-  m.shared_experts = static_cast<int>(moe.integer_or("shared_experts", 0));
-  moe.check(m.shared_experts >= 0, "shared_experts >= 0");
-  m.shared_expert_ffn = moe.integer_or("shared_expert_ffn", m.shared_experts > 0 ? m.expert_ffn : 0);
-  m.first_moe_layer = static_cast<int>(moe.integer_or("first_moe_layer", 0));
-  m.moe_layer_step = static_cast<int>(moe.integer_or("moe_layer_step", 1));
+  m.expert_ffn = moe.at("expert_ffn").integer_in(1, kMaxWidth);
+  m.shared_experts = static_cast<int>(moe.integer_in_or("shared_experts", 0, kMaxExperts, 0));
+  m.shared_expert_ffn = moe.integer_in_or("shared_expert_ffn", 0, kMaxWidth, m.shared_experts > 0 ? m.expert_ffn : 0);
+  m.first_moe_layer = static_cast<int>(moe.integer_in_or("first_moe_layer", 0, kMaxLayers, 0));
+  m.moe_layer_step = static_cast<int>(moe.integer_in_or("moe_layer_step", 1, kMaxLayers, 1));
   moe.check(m.first_moe_layer >= 0 && m.first_moe_layer < m.layers,
             fmt::format("first_moe_layer in [0, {})", m.layers));
   moe.check(m.moe_layer_step >= 1, "moe_layer_step >= 1");
-  m.dense_ffn = json.integer_or("dense_ffn", 0);
+  m.dense_ffn = json.integer_in_or("dense_ffn", 0, kMaxWidth, 0);
   if (m.dense_layer_count() > 0 && m.dense_ffn <= 0) {
     json.fail(fmt::format("missing 'dense_ffn': the model has {} non-MoE layers", m.dense_layer_count()));
   }
+  check_derived_sizes(json, m);
   if (const auto reported = json.find("reported_params")) {
     m.reported_total_params = reported->at("total").positive_number();
     m.reported_active_params = reported->at("active").positive_number();

@@ -171,8 +171,7 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
   TopologyOptions o;
   o.preset = json.at("preset").string();
   if (const auto m = json.find("machines")) {
-    o.machines = static_cast<int>(m->integer());
-    m->check(o.machines >= 1 && o.machines <= 1024, "an integer in [1, 1024]");
+    o.machines = static_cast<int>(m->integer_in(1, 1024));  // checked before narrowing
   }
   if (const auto b = json.find("nvlink_bridges")) o.nvlink_bridges = b->boolean();
   bool known = false;

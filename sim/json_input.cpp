@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "sim/input_file.h"
+
 namespace moesim {
 
 struct JsonInput::AskedKeys {
@@ -56,37 +58,101 @@ void JsonInput::reject_unknown_keys() const {
   });
 }
 
+namespace {
+
+// "line:column" of a byte offset in `text`, 1-based.
+std::string line_column(std::string_view text, std::size_t byte) {
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (std::size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return fmt::format("{}:{}", line, column);
+}
+
+// Tracks the JSON path while nlohmann's parser walks a document, to reject a key
+// that appears twice in one object: nlohmann keeps the last and drops the first
+// without a word, so a scenario with two "rate_per_s" would silently run one.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& source) : source_(source) {}
+  bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        frames_.push_back(Frame{event == Event::object_start, child_path(), {}, {}, 0});
+        break;
+      case Event::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second) {
+          throw InputError(fmt::format("{}: {}.{}: duplicate key '{}' (each key may appear once per object)", source_,
+                                       f.path, f.key, f.key));
+        }
+        break;
+      }
+      case Event::object_end:
+      case Event::array_end:
+        frames_.pop_back();
+        advance();
+        break;
+      case Event::value:
+        advance();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool object;
+    std::string path;
+    std::set<std::string, std::less<>> keys;
+    std::string key;
+    std::size_t index;
+  };
+  std::string child_path() const {
+    if (frames_.empty()) return "$";
+    const Frame& f = frames_.back();
+    return f.object ? fmt::format("{}.{}", f.path, f.key) : fmt::format("{}[{}]", f.path, f.index);
+  }
+  void advance() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  const std::string& source_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
 JsonInput JsonInput::parse(std::string_view text, std::string source) {
   auto src = std::make_shared<const std::string>(std::move(source));
   try {
-    auto root = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text));
+    auto root = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text, DuplicateKeyCheck(*src)));
     const nlohmann::json* value = root.get();
     return JsonInput(std::move(root), value, std::move(src), "$", std::make_shared<AskedKeys>());
   } catch (const nlohmann::json::parse_error& e) {
-    // Translate the byte offset into a line and column.
-    std::size_t line = 1;
-    std::size_t column = 1;
-    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
     const std::string what = e.what();
     const auto colon = what.rfind(": ");
-    throw InputError(fmt::format("{}:{}:{}: invalid JSON: {}", *src, line, column,
+    throw InputError(fmt::format("{}:{}: invalid JSON: {}", *src, line_column(text, e.byte),
                                  colon == std::string::npos ? what : what.substr(colon + 2)));
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range 406: a number beyond double range (1e400) — no byte offset given.
+    const std::string what = e.what();
+    const auto bracket = what.find("] ");
+    throw InputError(fmt::format("{}: invalid JSON: {} (numbers must lie within ±1.8e308)", *src,
+                                 bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
 }
 
 JsonInput JsonInput::load_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open file", path.string()));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), path.string());
+  return parse(sim::read_input_file(path.string(), kMaxJsonBytes, "JSON document"), path.string());
 }
 
 void JsonInput::fail(const std::string& message) const { throw InputError(where() + ": " + message); }
@@ -165,7 +231,26 @@ double JsonInput::number_in(double lo, double hi) const {
   return v;
 }
 
+double JsonInput::duration(double unit_s, bool allow_zero) const {
+  const double v = number();
+  const double s = v * unit_s;
+  const bool ok = (allow_zero && v == 0.0) || (s >= 1e-9 && s <= kMaxDurationSeconds);
+  check(ok, fmt::format("{}a duration in [{}, {}] (1 ns to {} s)", allow_zero ? "0 or " : "", 1e-9 / unit_s,
+                        kMaxDurationSeconds / unit_s, kMaxDurationSeconds));
+  return v;
+}
+
+double JsonInput::rate_per_s(bool allow_zero) const {
+  const double v = number();
+  check((allow_zero ? v >= 0.0 : v > 0.0) && v <= kMaxRatePerSecond,
+        fmt::format("a rate in {}0, {}] per second", allow_zero ? "[" : "(", kMaxRatePerSecond));
+  return v;
+}
+
 std::int64_t JsonInput::integer() const {
+  // An unsigned value beyond int64 would wrap in get<int64_t>().
+  check(!value_->is_number_unsigned() || value_->get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX),
+        "an integer <= 9223372036854775807");
   check(value_->is_number_integer() || (value_->is_number_float() && std::trunc(value_->get<double>()) ==
                                                                            value_->get<double>() &&
                                         std::abs(value_->get<double>()) < 9.0e15),
@@ -177,6 +262,17 @@ std::int64_t JsonInput::integer_at_least(std::int64_t lo) const {
   const std::int64_t v = integer();
   check(v >= lo, fmt::format("an integer >= {}", lo));
   return v;
+}
+
+std::int64_t JsonInput::integer_in(std::int64_t lo, std::int64_t hi) const {
+  const std::int64_t v = integer();
+  check(v >= lo && v <= hi, fmt::format("an integer in [{}, {}]", lo, hi));
+  return v;
+}
+
+std::int64_t JsonInput::integer_in_or(std::string_view key, std::int64_t lo, std::int64_t hi, std::int64_t fallback) const {
+  const auto v = find(key);
+  return v ? v->integer_in(lo, hi) : fallback;
 }
 
 std::string JsonInput::string() const {

@@ -21,7 +21,10 @@ class JsonInput {
  public:
   // Parses text; `source` names it in errors (a file name, "<built-in mixtral-8x7b>").
   static JsonInput parse(std::string_view text, std::string source);
+  // Reads at most kMaxJsonBytes (docs/limits.md); a directory, a device without end
+  // (/dev/zero) or a larger file is an InputError, not an allocation until bad_alloc.
   static JsonInput load_file(const std::filesystem::path& path);
+  static constexpr std::size_t kMaxJsonBytes = std::size_t{512} << 20;
 
   const std::string& source() const { return *source_; }
   const std::string& path() const { return path_; }
@@ -38,8 +41,22 @@ class JsonInput {
   double positive_number() const;      // > 0, finite
   double non_negative_number() const;  // >= 0, finite
   double number_in(double lo, double hi) const;
+  // A duration written in units of `unit_s` seconds (1 for "_s" keys, 1e-3 for
+  // "_ms", 1e-6 for "_us"), returned as written (in its unit). Accepted: 0 when allow_zero, else
+  // [1 ns, kMaxDurationSeconds] — every duration then fits the engine's integer-ns
+  // clock with room for sums of many (docs/limits.md).
+  double duration(double unit_s, bool allow_zero = false) const;
+  static constexpr double kMaxDurationSeconds = 1e8;  // about 3 years
+  // A rate in events per second, (0, kMaxRatePerSecond] (or 0 when allow_zero): the
+  // mean gap stays at least 1 µs, far above the clock's 1 ns (docs/limits.md).
+  double rate_per_s(bool allow_zero = false) const;
+  static constexpr double kMaxRatePerSecond = 1e6;
   std::int64_t integer() const;
   std::int64_t integer_at_least(std::int64_t lo) const;
+  // An integer in [lo, hi], checked in int64 before any caller narrows it (so that
+  // 4294967297 is refused rather than read as 1 by a cast to int).
+  std::int64_t integer_in(std::int64_t lo, std::int64_t hi) const;
+  std::int64_t integer_in_or(std::string_view key, std::int64_t lo, std::int64_t hi, std::int64_t fallback) const;
   std::string string() const;
   // A string naming a file: relative paths are taken relative to the folder of the
   // JSON document it appears in, so scenarios can point at files beside them.

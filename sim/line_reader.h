@@ -12,17 +12,24 @@
 #include <fmt/format.h>
 
 #include "sim/errors.h"
+#include "sim/input_file.h"
 
 namespace moesim::sim {
 
 class LineReader {
  public:
-  explicit LineReader(std::string path) : path_(std::move(path)), in_(path_) {
+  // Lines longer than this are an error, not a string grown until memory runs out
+  // (a file without newlines, /dev/zero); docs/limits.md.
+  static constexpr std::size_t kMaxLineBytes = std::size_t{16} << 20;
+
+  explicit LineReader(std::string path) : path_(std::move(path)) {
+    require_not_directory(path_);
+    in_.open(path_, std::ios::binary);
     if (!in_) throw InputError(fmt::format("{}: cannot open file", path_));
   }
   // The next non-blank line into `line`; false at the end of the file.
   bool next(std::string& line) {
-    while (std::getline(in_, line)) {
+    while (read_line(line)) {
       ++line_;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) return true;
@@ -35,6 +42,19 @@ class LineReader {
   InputError error(std::string_view message) const { return InputError(fmt::format("{}:{}: {}", path_, line_, message)); }
 
  private:
+  // std::getline with a length limit; false when nothing is left.
+  bool read_line(std::string& line) {
+    line.clear();
+    std::streambuf* buf = in_.rdbuf();
+    for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+      if (c == '\n') return true;
+      if (line.size() == kMaxLineBytes) {
+        throw InputError(fmt::format("{}:{}: line longer than {} MiB (docs/limits.md)", path_, line_ + 1, kMaxLineBytes >> 20));
+      }
+      line.push_back(static_cast<char>(c));
+    }
+    return !line.empty();
+  }
   std::string path_;
   std::ifstream in_;
   std::uint64_t line_ = 0;

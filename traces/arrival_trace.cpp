@@ -1,6 +1,8 @@
 #include "traces/arrival_trace.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
@@ -47,6 +49,12 @@ std::optional<std::int64_t> parse_timestamp_ns(const std::string& t) {
 }
 
 ArrivalRecord ArrivalReader::accept(std::int64_t timestamp_ns, std::int64_t input, std::int64_t output) {
+  // Token counts feed KV-cache byte counts (tokens × bytes per token): bounded here,
+  // in the reader's own type, so that product cannot overflow (docs/limits.md).
+  if (input > kMaxRequestTokens || output > kMaxRequestTokens) {
+    throw lines_.error(fmt::format("{} tokens in one request; at most {} accepted (docs/limits.md)",
+                                   std::max(input, output), kMaxRequestTokens));
+  }
   if (records_ == 0) first_ns_ = last_ns_ = timestamp_ns;
   if (timestamp_ns < last_ns_) {
     throw lines_.error(fmt::format("timestamp goes back in time by {} ns (rows must be in arrival order)", last_ns_ - timestamp_ns));
@@ -96,6 +104,10 @@ std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
     return it->get<std::int64_t>();
   };
   const std::int64_t ms = integer("timestamp");
+  if (ms > std::numeric_limits<std::int64_t>::max() / 1'000'000) {
+    throw lines_.error(fmt::format(".timestamp: {} ms is beyond the 292-year clock (at most {} ms)", ms,
+                                   std::numeric_limits<std::int64_t>::max() / 1'000'000));
+  }
   const std::int64_t input = integer("input_length");
   const std::int64_t output = integer("output_length");
   if (const auto it = doc.find("hash_ids"); it != doc.end() && !it->is_array()) {

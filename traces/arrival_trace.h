@@ -17,6 +17,10 @@
 
 namespace moesim::traces {
 
+// The most tokens one request may have on either side (docs/limits.md): far above any
+// context window, small enough that tokens × KV bytes per token stays in int64.
+inline constexpr std::int64_t kMaxRequestTokens = std::int64_t{1} << 24;
+
 struct ArrivalRecord {
   sim::Time offset = 0;  // since the trace's first arrival
   std::int64_t input_tokens = 0;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sim/errors.h"
+#include "sim/input_file.h"
 #include "sim/rng.h"
 
 namespace moesim::traces {
@@ -62,6 +63,7 @@ CompactRoutingWriter::~CompactRoutingWriter() {
 }
 
 void CompactRoutingWriter::write(const RequestRouting& r) {
+  if (r.steps.empty()) throw std::invalid_argument(fmt::format("request {}: no steps (a request routes at least one)", r.id));
   buffer_.clear();
   put(buffer_, r.id);
   put<std::uint32_t>(buffer_, static_cast<std::uint32_t>(r.steps.size()));
@@ -71,6 +73,7 @@ void CompactRoutingWriter::write(const RequestRouting& r) {
       throw std::invalid_argument(fmt::format("request {} step {}: {} MoE layers, header says {}", r.id, s,
                                               step.experts.size(), header_.moe_layers));
     }
+    if (step.tokens == 0) throw std::invalid_argument(fmt::format("request {} step {}: 0 tokens", r.id, s));
     put(buffer_, step.tokens);
     for (std::size_t l = 0; l < step.experts.size(); ++l) {
       const auto& ids = step.experts[l];
@@ -113,8 +116,14 @@ void CompactRoutingWriter::finish() {
 }
 
 CompactRoutingReader::CompactRoutingReader(const std::string& path) : path_(path) {
+  sim::require_not_directory(path);
   file_ = std::fopen(path.c_str(), "rb");
   if (file_ == nullptr) throw InputError(fmt::format("{}: cannot open file: {}", path, std::strerror(errno)));
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec) file_size_ = size;
+  }
   char magic[8];
   read_exact(magic, sizeof(magic), "the format signature");
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {
@@ -140,9 +149,11 @@ CompactRoutingReader::CompactRoutingReader(const std::string& path) : path_(path
   header_.top_k = u32("top_k");
   header_.has_gate_weights = (u32("flags") & kFlagGateWeights) != 0;
   header_.attribution = str("the attribution");
-  if (header_.moe_layers == 0 || header_.experts == 0 || header_.top_k == 0 || header_.top_k > header_.experts) {
-    throw InputError(fmt::format("{}: header has moe_layers={}, experts={}, top_k={}", path, header_.moe_layers,
-                                 header_.experts, header_.top_k));
+  if (header_.moe_layers == 0 || header_.moe_layers > kMaxMoeLayers || header_.experts == 0 ||
+      header_.experts > kMaxExperts || header_.top_k == 0 || header_.top_k > header_.experts) {
+    throw InputError(fmt::format("{}: header has moe_layers={}, experts={}, top_k={} (accepted: 1 <= moe_layers <= {}, "
+                                 "1 <= top_k <= experts <= {})",
+                                 path, header_.moe_layers, header_.experts, header_.top_k, kMaxMoeLayers, kMaxExperts));
   }
 }
 
@@ -185,6 +196,10 @@ const char* CompactRoutingReader::take(std::size_t n, const char* what) {
   return at;
 }
 
+std::uint64_t CompactRoutingReader::remaining() const {
+  return file_size_ > offset_ ? file_size_ - offset_ : 0;
+}
+
 std::optional<RequestRouting> CompactRoutingReader::next() {
   RequestRouting r;
   if (!next(r)) return std::nullopt;
@@ -207,12 +222,27 @@ bool CompactRoutingReader::next(RequestRouting& r) {
   std::memcpy(&r.id, take(sizeof(r.id), "the request id"), sizeof(r.id));
   std::uint32_t steps = 0;
   std::memcpy(&steps, take(sizeof(steps), "the step count"), sizeof(steps));
-  r.steps.resize(steps);
   const std::size_t id_bytes = header_.experts <= 256 ? 1 : 2;
-  for (RoutingStep& step : r.steps) {
+  // Counts are checked against the bytes the file still holds before anything is
+  // allocated for them: a corrupt count is an error, not a multi-gigabyte resize.
+  const std::uint64_t per_token = std::uint64_t{header_.moe_layers} * header_.top_k *
+                                  (id_bytes + (header_.has_gate_weights ? sizeof(float) : 0));
+  const std::uint64_t smallest_step = sizeof(std::uint32_t) + per_token;  // a step holds at least one token
+  if (steps == 0 || steps > kMaxSteps || std::uint64_t{steps} * smallest_step > remaining()) {
+    throw InputError(fmt::format("{}: request {} claims {} steps; accepted 1..{} and at most what the {} bytes left "
+                                 "hold (byte offset {})",
+                                 path_, index_, steps, kMaxSteps, remaining(), offset_));
+  }
+  r.steps.resize(steps);
+  for (std::size_t s = 0; s < r.steps.size(); ++s) {
+    RoutingStep& step = r.steps[s];
     std::memcpy(&step.tokens, take(sizeof(step.tokens), "a step's token count"), sizeof(step.tokens));
+    if (step.tokens == 0 || step.tokens > kMaxStepTokens || std::uint64_t{step.tokens} * per_token > remaining()) {
+      throw InputError(fmt::format("{}: request {} step {} holds {} tokens; accepted 1..{} and at most what the {} "
+                                   "bytes left hold (byte offset {})",
+                                   path_, index_, s, step.tokens, kMaxStepTokens, remaining(), offset_));
+    }
     const std::size_t n = static_cast<std::size_t>(step.tokens) * header_.top_k;
-    if (n > (std::size_t{1} << 28)) throw InputError(fmt::format("{}: implausible token count in request {}", path_, index_));
     step.experts.resize(header_.moe_layers);
     step.gate_weights.resize(header_.has_gate_weights ? header_.moe_layers : 0);
     for (std::uint32_t l = 0; l < header_.moe_layers; ++l) {

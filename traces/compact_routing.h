@@ -41,6 +41,14 @@ class CompactRoutingWriter {
 
 class CompactRoutingReader {
  public:
+  // What a trace may declare (docs/limits.md): ids are u16, so 65,536 experts; the
+  // other counts are far above any published MoE model and keep every product of
+  // counts well inside 64 bits. Counts are also checked against the bytes left.
+  static constexpr std::uint32_t kMaxExperts = 65536;
+  static constexpr std::uint32_t kMaxMoeLayers = 4096;
+  static constexpr std::uint32_t kMaxSteps = 1u << 24;
+  static constexpr std::uint32_t kMaxStepTokens = 1u << 24;
+
   explicit CompactRoutingReader(const std::string& path);  // reads and checks the header
   ~CompactRoutingReader();
   CompactRoutingReader(const CompactRoutingReader&) = delete;
@@ -65,6 +73,10 @@ class CompactRoutingReader {
   std::FILE* file_ = nullptr;
   RoutingTraceHeader header_;
   std::uint64_t index_ = 0;
+  // Bytes of the file after buffer_[pos_]; a stream of unknown size (a pipe)
+  // counts as unbounded, and only the stated maxima apply.
+  std::uint64_t remaining() const;
+  std::uint64_t file_size_ = UINT64_MAX;
   std::uint64_t offset_ = 0;  // file offset of buffer_[pos_]
   std::string buffer_;
   std::size_t pos_ = 0;

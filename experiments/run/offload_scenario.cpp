@@ -5,6 +5,7 @@
 #include "experiments/run/policy_spec.h"
 #include "models/catalog.h"
 #include "policies/registry.h"
+#include "traces/arrival_trace.h"
 
 namespace moesim::run {
 
@@ -23,11 +24,11 @@ OffloadScenario parse_offload_scenario(const JsonInput& json) {
   }
   if (const auto routing = json.find("routing")) s.routing = parse_routing_spec(*routing);
   if (const auto r = json.find("requests")) {
-    if (const auto v = r->find("train")) s.train_requests = static_cast<int>(v->integer_at_least(0));
-    if (const auto v = r->find("eval")) s.eval_requests = static_cast<int>(v->integer_at_least(1));
-    if (const auto v = r->find("prompt_tokens")) s.prompt_tokens = v->integer_at_least(1);
-    if (const auto v = r->find("decode_tokens")) s.decode_tokens = v->integer_at_least(1);
-    if (const auto v = r->find("max_decode_steps")) s.max_decode_steps = v->integer_at_least(0);
+    if (const auto v = r->find("train")) s.train_requests = static_cast<int>(v->integer_in(0, 1 << 24));
+    if (const auto v = r->find("eval")) s.eval_requests = static_cast<int>(v->integer_in(1, 1 << 24));
+    if (const auto v = r->find("prompt_tokens")) s.prompt_tokens = v->integer_in(1, traces::kMaxRequestTokens);
+    if (const auto v = r->find("decode_tokens")) s.decode_tokens = v->integer_in(1, traces::kMaxRequestTokens);
+    if (const auto v = r->find("max_decode_steps")) s.max_decode_steps = v->integer_in(0, traces::kMaxRequestTokens);
   }
   s.offload = json.find("offload") ? models::parse_offload_config(json.at("offload"), s.model, s.gpu)
                                    : models::parse_offload_config(JsonInput::parse("{}", json.source()), s.model, s.gpu);

@@ -58,8 +58,7 @@ Scenario parse_scenario(const JsonInput& json) {
   if (const auto v = cluster.find("variability")) s.variability = models::parse_gpu_variability(*v);
   const JsonInput workload = json.at("workload");
   s.arrivals = models::parse_arrivals(workload.at("arrivals"));
-  s.duration_s = workload.number_or("duration_s", s.duration_s);
-  workload.check(s.duration_s > 0.0, "duration_s > 0");
+  if (const auto v = workload.find("duration_s")) s.duration_s = v->duration(1.0);
   if (const auto routing = workload.find("routing")) s.routing = parse_routing_spec(*routing);
   if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
   // Policies are built here once so that unknown names and bad parameters fail at load time.
@@ -83,7 +82,7 @@ Scenario parse_scenario(const JsonInput& json) {
   }
   policies::make_dispatch(s.dispatch, s.dispatch_params, {});  // GPU speeds are known only at run time
   if (const auto rebalance = json.find("rebalance")) {
-    if (const auto v = rebalance->find("interval_s")) s.rebalance_interval_s = v->positive_number();
+    if (const auto v = rebalance->find("interval_s")) s.rebalance_interval_s = v->duration(1.0);
     s.rebalance_trigger = rebalance->string_or("trigger", s.rebalance_trigger);
     if (s.rebalance_trigger != "auto" && s.rebalance_trigger != "periodic" && s.rebalance_trigger != "drift") {
       rebalance->at("trigger").fail(fmt::format("unknown trigger '{}' (known: auto, periodic, drift)", s.rebalance_trigger));
@@ -91,8 +90,8 @@ Scenario parse_scenario(const JsonInput& json) {
     if (const auto v = rebalance->find("drift_threshold")) s.drift_threshold = v->number_in(0.0, 1.0);
   }
   if (const auto slo = json.find("slo")) {
-    s.slo.ttft_s = slo->at("ttft_ms").positive_number() / 1e3;
-    s.slo.tpot_s = slo->at("tpot_ms").positive_number() / 1e3;
+    s.slo.ttft_s = slo->at("ttft_ms").duration(1e-3) / 1e3;
+    s.slo.tpot_s = slo->at("tpot_ms").duration(1e-3) / 1e3;
   }
   // Everything is read: a key nobody asked for is a typo that would leave a default in place.
   json.reject_unknown_keys();

@@ -24,8 +24,8 @@ PlanSpec load_plan_spec(const std::string& path) {
   spec.source = path;
   spec.scenario = load_scenario_document(json.at("scenario").path_relative_to_source());
   const JsonInput slo = json.at("slo");
-  spec.slo.ttft_p90_ms = slo.at("ttft_p90_ms").positive_number();
-  spec.slo.tpot_p90_ms = slo.at("tpot_p90_ms").positive_number();
+  spec.slo.ttft_p90_ms = slo.at("ttft_p90_ms").duration(1e-3);
+  spec.slo.tpot_p90_ms = slo.at("tpot_p90_ms").duration(1e-3);
   for (const auto& p : json.at("policies").items()) {
     spec.policies.push_back(p.string());
     try {
@@ -44,8 +44,7 @@ PlanSpec load_plan_spec(const std::string& path) {
     candidate.topology["machines"] = 1;
     models::parse_topology_options(JsonInput::parse(candidate.topology.dump(), topology.where()));
     candidate.usd_per_gpu_hour = c.at("usd_per_gpu_hour").positive_number();
-    candidate.max_machines = static_cast<int>(c.at("max_machines").integer_at_least(1));
-    c.at("max_machines").check(candidate.max_machines <= 1024, "an integer in [1, 1024]");
+    candidate.max_machines = static_cast<int>(c.at("max_machines").integer_in(1, 1024));
     spec.candidates.push_back(std::move(candidate));
   }
   json.at("candidates").check(!spec.candidates.empty(), "a non-empty list of GPU candidates");

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "sim/errors.h"
+#include "traces/arrival_trace.h"
 
 namespace moesim::models {
 
@@ -75,22 +76,22 @@ OffloadConfig parse_offload_config(const JsonInput& json, const MoeModel& model,
     }
   }
   auto rate = [&](const char* key, double& out) {
-    if (const auto v = json.find(key)) out = v->positive_number() * 1e9;
+    if (const auto v = json.find(key)) out = v->number_in(1e-3, 1e6) * 1e9;
   };
   auto micros = [&](const char* key, sim::Time& out) {
-    if (const auto v = json.find(key)) out = static_cast<sim::Time>(std::llround(v->non_negative_number() * 1e3));
+    if (const auto v = json.find(key)) out = static_cast<sim::Time>(std::llround(v->duration(1e-6, true) * 1e3));
   };
   rate("pageable_gb_per_s", c.pageable_bytes_per_s);
   rate("ssd_gb_per_s", c.ssd_bytes_per_s);
   micros("ssd_latency_us", c.ssd_latency);
   micros("copy_overhead_us", c.copy_overhead);
   if (const auto v = json.find("overlap")) c.overlap = v->boolean();
-  if (const auto v = json.find("prefetch_in_flight")) c.prefetch_in_flight = static_cast<int>(v->integer_at_least(1));
-  if (const auto v = json.find("prefetch_chunks")) c.prefetch_chunks = static_cast<int>(v->integer_at_least(1));
+  if (const auto v = json.find("prefetch_in_flight")) c.prefetch_in_flight = static_cast<int>(v->integer_in(1, 1 << 16));
+  if (const auto v = json.find("prefetch_chunks")) c.prefetch_chunks = static_cast<int>(v->integer_in(1, 1 << 16));
   if (const auto v = json.find("activation_reserve_gib")) {
-    c.activation_reserve_bytes = static_cast<std::int64_t>(v->non_negative_number() * (1 << 30));
+    c.activation_reserve_bytes = static_cast<std::int64_t>(v->number_in(0.0, 1 << 20) * (1 << 30));
   }
-  if (const auto v = json.find("max_context_tokens")) c.max_context_tokens = v->integer_at_least(1);
+  if (const auto v = json.find("max_context_tokens")) c.max_context_tokens = v->integer_in(1, traces::kMaxRequestTokens);
   if (c.cache_experts == 0) c.cache_experts = static_cast<int>(std::min<std::int64_t>(memory_cache_experts(model, gpu, c), all_experts));
   return c;
 }

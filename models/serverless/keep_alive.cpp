@@ -21,9 +21,7 @@ class FixedKeepAlive final : public KeepAlivePolicy {
 sim::Time seconds_field(const JsonInput& json, std::string_view key, sim::Time fallback) {
   const auto v = json.find(key);
   if (!v) return fallback;
-  const double s = v->positive_number();
-  if (s > 1e6) v->fail(fmt::format("expected at most 1e6 seconds, got {}", s));
-  return sim::from_seconds(s);
+  return sim::from_seconds(v->duration(1.0));
 }
 
 }  // namespace
@@ -80,7 +78,7 @@ std::unique_ptr<KeepAlivePolicy> make_keep_alive(const std::optional<JsonInput>&
   }
   HistogramKeepAliveParams p;
   p.range = seconds_field(*json, "range_s", p.range);
-  if (const auto v = json->find("bin_ms")) p.bin = sim::from_seconds(v->positive_number() * 1e-3);
+  if (const auto v = json->find("bin_ms")) p.bin = sim::from_seconds(v->duration(1e-3) * 1e-3);
   if (p.bin <= 0 || p.bin > p.range) json->fail("expected 0 < bin_ms ≤ range_s");
   if (const auto v = json->find("head_percentile")) p.head_percentile = v->number_in(0.0, 100.0);
   if (const auto v = json->find("tail_percentile")) p.tail_percentile = v->number_in(p.head_percentile, 100.0);

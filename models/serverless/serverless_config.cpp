@@ -35,12 +35,13 @@ ServerlessConfig parse_serverless_config(const JsonInput& json) {
       v->fail(fmt::format("unknown weight source '{}' (known: host, peer, remote)", s));
     }
   }
-  if (const auto v = json.find("remote_gb_per_s")) c.remote_bytes_per_s = v->positive_number() * 1e9;
-  if (const auto v = json.find("remote_latency_ms")) c.remote_latency = sim::from_seconds(v->non_negative_number() * 1e-3);
-  if (const auto v = json.find("init_ms")) c.init_time = sim::from_seconds(v->non_negative_number() * 1e-3);
-  if (const auto v = json.find("reservation_ms")) c.reservation = sim::from_seconds(v->positive_number() * 1e-3);
+  if (const auto v = json.find("remote_gb_per_s")) c.remote_bytes_per_s = v->number_in(1e-3, 1e6) * 1e9;
+  if (const auto v = json.find("remote_latency_ms")) c.remote_latency = sim::from_seconds(v->duration(1e-3, true) * 1e-3);
+  if (const auto v = json.find("init_ms")) c.init_time = sim::from_seconds(v->duration(1e-3, true) * 1e-3);
+  if (const auto v = json.find("reservation_ms")) c.reservation = sim::from_seconds(v->duration(1e-3) * 1e-3);
   if (const auto v = json.find("pool_gib")) {
-    c.pool_bytes = static_cast<std::int64_t>(v->positive_number() * static_cast<double>(1LL << 30));
+    // Checked as a double before the cast to bytes (1e300 GiB does not fit int64).
+    c.pool_bytes = static_cast<std::int64_t>(v->number_in(1.0 / 1024, 1 << 24) * static_cast<double>(1LL << 30));
   }
   if (const auto v = json.find("gpu_hour_price")) c.gpu_hour_price = v->positive_number();
   if (const auto v = json.find("gb_hour_price")) c.gb_hour_price = v->non_negative_number();

@@ -15,7 +15,8 @@ std::int64_t TokenLengths::draw(sim::Rng& rng) const {
     const double sigma2 = std::log1p(cv * cv);
     x = rng.lognormal(std::log(mean) - sigma2 / 2.0, std::sqrt(sigma2));
   }
-  return std::clamp(static_cast<std::int64_t>(std::llround(x)), min, max);
+  // Clamped as a double first: a far lognormal tail must not reach llround's undefined range.
+  return std::llround(std::clamp(x, static_cast<double>(min), static_cast<double>(max)));
 }
 
 double ArrivalSpec::mean_rate_per_s() const {
@@ -40,12 +41,12 @@ namespace {
 
 TokenLengths parse_lengths(const JsonInput& json) {
   TokenLengths t;
-  t.mean = json.at("mean").positive_number();
+  t.mean = json.at("mean").number_in(1.0, static_cast<double>(traces::kMaxRequestTokens));
   t.cv = json.number_or("cv", 0.0);
-  json.check(t.cv >= 0.0, "cv >= 0");
-  t.min = json.integer_or("min", 1);
-  t.max = json.integer_or("max", 1 << 20);
-  json.check(t.min >= 1 && t.max >= t.min, "1 <= min <= max");
+  json.check(t.cv >= 0.0 && t.cv <= 100.0, "cv in [0, 100]");
+  t.min = json.integer_in_or("min", 1, traces::kMaxRequestTokens, 1);
+  t.max = json.integer_in_or("max", 1, traces::kMaxRequestTokens, 1 << 20);
+  json.check(t.max >= t.min, "1 <= min <= max");
   return t;
 }
 
@@ -111,8 +112,7 @@ class TraceArrivals final : public ArrivalStream {
 ArrivalSpec parse_arrivals(const JsonInput& json) {
   ArrivalSpec a;
   a.kind = json.string_or("kind", "poisson");
-  a.count = json.integer_or("count", 0);
-  json.check(a.count >= 0, "count >= 0");
+  a.count = json.integer_in_or("count", 0, std::int64_t{1} << 32, 0);
   if (a.kind == "trace") {
     a.trace_format = json.string_or("format", "auto");
     const std::string formats = traces::arrival_trace_formats();
@@ -120,19 +120,21 @@ ArrivalSpec parse_arrivals(const JsonInput& json) {
       json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: auto, {})", a.trace_format, formats));
     }
     a.trace_path = json.at("path").path_relative_to_source();
-    if (const auto scale = json.find("time_scale")) a.time_scale = scale->positive_number();
+    if (const auto scale = json.find("time_scale")) a.time_scale = scale->number_in(1e-6, 1e6);
     return a;
   }
   if (a.kind == "poisson" || a.kind == "gamma") {
-    a.rate_per_s = json.at("rate_per_s").positive_number();
-    if (a.kind == "gamma") a.cv = json.at("cv").positive_number();
+    a.rate_per_s = json.at("rate_per_s").rate_per_s();
+    // The gamma sampler's shape is 1/cv²: below 0.05 the gaps are deterministic to
+    // the nanosecond, above 20 nearly every request lands in one burst (docs/limits.md).
+    if (a.kind == "gamma") a.cv = json.at("cv").number_in(0.05, 20.0);
   } else if (a.kind == "mmpp") {
     const JsonInput states = json.at("states");
     const auto items = states.items();
     states.check(items.size() >= 2, "at least 2 states");
     double total_rate = 0.0;
     for (const JsonInput& s : items) {
-      a.states.push_back({s.at("rate_per_s").non_negative_number(), s.at("mean_dwell_s").positive_number()});
+      a.states.push_back({s.at("rate_per_s").rate_per_s(true), s.at("mean_dwell_s").duration(1.0)});
       total_rate += a.states.back().rate_per_s;
     }
     states.check(total_rate > 0.0, "at least one state with rate_per_s > 0");

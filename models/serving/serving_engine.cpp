@@ -21,16 +21,13 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   } else if (batching != "continuous") {
     json.at("batching").fail(fmt::format("unknown batching '{}' (known: continuous, static-buckets)", batching));
   }
-  c.bucket = sim::from_seconds(json.number_or("bucket_s", 1.0));
-  json.check(c.bucket > 0, "bucket_s > 0");
-  c.max_batched_tokens = json.integer_or("max_batched_tokens", c.max_batched_tokens);
-  json.check(c.max_batched_tokens >= 1, "max_batched_tokens >= 1");
-  c.max_running_requests = static_cast<int>(json.integer_or("max_running_requests", c.max_running_requests));
-  json.check(c.max_running_requests >= 1, "max_running_requests >= 1");
-  c.prefill_chunk = json.integer_or("prefill_chunk", c.prefill_chunk);
-  json.check(c.prefill_chunk >= 1, "prefill_chunk >= 1");
-  c.collective_overhead = sim::from_seconds(json.number_or("collective_overhead_us", 10.0) * 1e-6);
-  json.check(c.collective_overhead >= 0, "collective_overhead_us >= 0");
+  if (const auto v = json.find("bucket_s")) c.bucket = sim::from_seconds(v->duration(1.0));
+  // Bounds in the input's own type before narrowing (docs/limits.md).
+  c.max_batched_tokens = json.integer_in_or("max_batched_tokens", 1, std::int64_t{1} << 24, c.max_batched_tokens);
+  c.max_running_requests =
+      static_cast<int>(json.integer_in_or("max_running_requests", 1, 1 << 20, c.max_running_requests));
+  c.prefill_chunk = json.integer_in_or("prefill_chunk", 1, std::int64_t{1} << 24, c.prefill_chunk);
+  if (const auto v = json.find("collective_overhead_us")) c.collective_overhead = sim::from_seconds(v->duration(1e-6, true) * 1e-6);
   const std::string collectives = json.string_or("collectives", "coflow");
   if (collectives == "flows") {
     c.collectives = ServingConfig::Collectives::kFlows;
@@ -38,9 +35,10 @@ ServingConfig parse_serving_config(const JsonInput& json) {
     json.at("collectives").fail(fmt::format("unknown collective model '{}' (known: coflow, flows)", collectives));
   }
   c.closed_form_iterations = json.boolean_or("closed_form_iterations", c.closed_form_iterations);
-  c.activation_reserve_bytes =
-      static_cast<std::int64_t>(json.number_or("activation_reserve_gib", 4.0) * static_cast<double>(1LL << 30));
-  json.check(c.activation_reserve_bytes >= 0, "activation_reserve_gib >= 0");
+  // Checked as a double before the cast: 1e300 GiB would not fit int64.
+  c.activation_reserve_bytes = static_cast<std::int64_t>(
+      (json.find("activation_reserve_gib") ? json.at("activation_reserve_gib").number_in(0.0, 1 << 20) : 4.0) *
+      static_cast<double>(1LL << 30));
   return c;
 }
 

@@ -6,22 +6,62 @@
 #include <fmt/format.h>
 #include <numeric>
 
+#include "sim/errors.h"
+
 namespace moesim::models {
 namespace {
 
+// Rejections in a row before a draw switches to an exact scan. A run of rejections
+// says nothing about the next draw (they are independent), so switching keeps the
+// distribution exact; 64 in a row is below 1e-20 for any expert share under 0.45,
+// so the realistic routing draws (and their streams) never reach the scan, while a
+// near-degenerate skew (one expert with nearly all the weight) no longer loops for
+// millions of draws per token (docs/limits.md).
+constexpr int kRejectionBudget = 64;
+
+// One expert from `weights` excluding chosen[0..j), by a scan over the remaining
+// weight; the caller has checked that at least k weights are positive.
+inline std::size_t draw_remaining(const std::vector<double>& weights, sim::Rng& rng, int j, const std::size_t* chosen) {
+  auto taken = [&](std::size_t e) { return std::find(chosen, chosen + j, e) != chosen + j; };
+  double remaining = 0.0;
+  for (std::size_t e = 0; e < weights.size(); ++e) remaining += taken(e) ? 0.0 : weights[e];
+  double u = rng.uniform01() * remaining;
+  std::size_t last = weights.size();
+  for (std::size_t e = 0; e < weights.size(); ++e) {
+    if (taken(e) || weights[e] <= 0.0) continue;
+    last = e;
+    if (u < weights[e]) return e;
+    u -= weights[e];
+  }
+  return last;  // rounding left u just past the final positive weight
+}
+
 // k distinct experts into chosen[0..k) by rejection: redrawing a taken expert gives
 // exactly sequential sampling without replacement (P(e | taken S) = w_e / (W − w_S)).
-inline void draw_distinct(const sim::AliasTable& table, sim::Rng& rng, int k, std::size_t* chosen) {
+inline void draw_distinct(const sim::AliasTable& table, const std::vector<double>& weights, sim::Rng& rng, int k,
+                          std::size_t* chosen) {
   for (int j = 0; j < k; ++j) {
-    std::size_t e = 0;
-    do {
-      e = table.draw(rng);
-    } while (std::find(chosen, chosen + j, e) != chosen + j);
+    std::size_t e = table.draw(rng);
+    for (int rejected = 0; std::find(chosen, chosen + j, e) != chosen + j; e = table.draw(rng)) {
+      if (++rejected == kRejectionBudget) {
+        e = draw_remaining(weights, rng, j, chosen);
+        break;
+      }
+    }
     chosen[j] = e;
   }
 }
 
 }  // namespace
+
+void require_distinct_draws(const std::vector<double>& weights, int k) {
+  const auto positive = std::count_if(weights.begin(), weights.end(), [](double w) { return w > 0.0; });
+  if (positive < k) {
+    throw InputError(fmt::format("routing weights: only {} of {} experts have a non-zero weight, but each token "
+                                 "needs top-{} distinct experts",
+                                 positive, weights.size(), k));
+  }
+}
 
 std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k) {
   const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
@@ -39,6 +79,7 @@ std::vector<double> inclusion_probabilities(const std::vector<double>& weights, 
 }
 
 std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples) {
+  require_distinct_draws(weights, k);
   if (k <= 2) return inclusion_probabilities(weights, k);
   if (std::adjacent_find(weights.begin(), weights.end(), std::not_equal_to<>()) == weights.end()) {
     return std::vector<double>(weights.size(), static_cast<double>(k) / static_cast<double>(weights.size()));
@@ -48,7 +89,7 @@ std::vector<double> successive_inclusion(const std::vector<double>& weights, int
   std::vector<double> hits(weights.size(), 0.0);
   std::vector<std::size_t> chosen(static_cast<std::size_t>(k));
   for (int s = 0; s < samples; ++s) {
-    draw_distinct(table, rng, k, chosen.data());
+    draw_distinct(table, weights, rng, k, chosen.data());
     for (int j = 0; j < k; ++j) hits[chosen[static_cast<std::size_t>(j)]] += 1.0;
   }
   for (double& h : hits) h /= samples;
@@ -63,6 +104,7 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_.uniform_int(i)]);
     std::vector<double> w(static_cast<std::size_t>(experts_));
     for (int rank = 0; rank < experts_; ++rank) w[static_cast<std::size_t>(order[static_cast<std::size_t>(rank)])] = 1.0 / std::pow(rank + 1.0, skew_);
+    require_distinct_draws(w, top_k_);
     alias_.emplace_back(w);
     weights_.push_back(std::move(w));
     ranking_.push_back(std::move(order));
@@ -118,7 +160,7 @@ void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
       auto& row = counts[static_cast<std::size_t>(l)][g];
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
-        draw_distinct(table, rng_, top_k_, chosen.data());
+        draw_distinct(table, weights_[static_cast<std::size_t>(l)], rng_, top_k_, chosen.data());
         for (int k = 0; k < top_k_; ++k) ++row[chosen[static_cast<std::size_t>(k)]];
       }
     }

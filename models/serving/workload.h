@@ -56,6 +56,8 @@ class RoutingSource {
 // for k <= 2, else estimated from `samples` draws of a fixed stream (a share p is
 // off by about sqrt(p / samples)).
 std::vector<double> inclusion_probabilities(const std::vector<double>& weights, int k);
+// Throws InputError unless at least k weights are positive (k distinct draws exist).
+void require_distinct_draws(const std::vector<double>& weights, int k);
 std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples = 1 << 18);
 
 // Each MoE layer has its own random ranking of experts; a token's k experts are

@@ -235,7 +235,7 @@ double JsonInput::duration(double unit_s, bool allow_zero) const {
   const double v = number();
   const double s = v * unit_s;
   const bool ok = (allow_zero && v == 0.0) || (s >= 1e-9 && s <= kMaxDurationSeconds);
-  check(ok, fmt::format("{}a duration in [{}, {}] (1 ns to {} s)", allow_zero ? "0 or " : "", 1e-9 / unit_s,
+  check(ok, fmt::format("{}a duration in [{:g}, {:g}] (1 ns to {:g} s)", allow_zero ? "0 or " : "", 1e-9 / unit_s,
                         kMaxDurationSeconds / unit_s, kMaxDurationSeconds));
   return v;
 }
@@ -243,7 +243,7 @@ double JsonInput::duration(double unit_s, bool allow_zero) const {
 double JsonInput::rate_per_s(bool allow_zero) const {
   const double v = number();
   check((allow_zero ? v >= 0.0 : v > 0.0) && v <= kMaxRatePerSecond,
-        fmt::format("a rate in {}0, {}] per second", allow_zero ? "[" : "(", kMaxRatePerSecond));
+        fmt::format("a rate in {}0, {:g}] per second", allow_zero ? "[" : "(", kMaxRatePerSecond));
   return v;
 }
 

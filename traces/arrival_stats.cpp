@@ -25,6 +25,10 @@ double ArrivalStats::window_dispersion() const {
   return t.count() > 1 && t.mean() > 0 ? t.variance() / t.mean() : 0.0;
 }
 
+namespace {
+constexpr std::size_t kMaxRateWindows = 10'000'000;
+}  // namespace
+
 ArrivalStats compute_arrival_stats(const std::string& path, const std::string& format, double window_s) {
   if (!(window_s > 0.0)) throw InputError(fmt::format("the rate window must be positive, got {} s", window_s));
   auto reader = open_arrival_trace(path, format);
@@ -38,6 +42,12 @@ ArrivalStats compute_arrival_stats(const std::string& path, const std::string& f
     if (s.requests > 0) s.gaps.add(t - last);
     last = t;
     ++s.requests;
+    // The window count grows with the span: bounded before the table does (docs/limits.md).
+    if (t / window_s >= static_cast<double>(kMaxRateWindows)) {
+      throw InputError(fmt::format("{}: {} s windows over this trace's {:.0f} s make more than {} windows; use a wider "
+                                   "--rate-window",
+                                   path, window_s, t, kMaxRateWindows));
+    }
     const auto w = static_cast<std::size_t>(t / window_s);
     if (w >= s.window_counts.size()) s.window_counts.resize(w + 1, 0);
     ++s.window_counts[w];

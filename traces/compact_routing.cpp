@@ -150,10 +150,12 @@ CompactRoutingReader::CompactRoutingReader(const std::string& path) : path_(path
   header_.has_gate_weights = (u32("flags") & kFlagGateWeights) != 0;
   header_.attribution = str("the attribution");
   if (header_.moe_layers == 0 || header_.moe_layers > kMaxMoeLayers || header_.experts == 0 ||
-      header_.experts > kMaxExperts || header_.top_k == 0 || header_.top_k > header_.experts) {
+      header_.experts > kMaxExperts || header_.top_k == 0 || header_.top_k > header_.experts ||
+      std::uint64_t{header_.moe_layers} * header_.experts > kMaxLayerExperts) {
     throw InputError(fmt::format("{}: header has moe_layers={}, experts={}, top_k={} (accepted: 1 <= moe_layers <= {}, "
-                                 "1 <= top_k <= experts <= {})",
-                                 path, header_.moe_layers, header_.experts, header_.top_k, kMaxMoeLayers, kMaxExperts));
+                                 "1 <= top_k <= experts <= {}, moe_layers × experts <= {})",
+                                 path, header_.moe_layers, header_.experts, header_.top_k, kMaxMoeLayers, kMaxExperts,
+                                 kMaxLayerExperts));
   }
 }
 

@@ -1,5 +1,7 @@
 #include "traces/routing_stats.h"
 
+#include <unordered_map>
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -10,6 +12,32 @@
 
 namespace moesim::traces {
 namespace {
+
+// Request similarity compares all pairs of the first this many requests (docs/traces.md):
+// quadratic in requests, so a trace of a million tiny requests does not run for days.
+constexpr std::size_t kSimilarityRequests = 1000;
+
+using SparseCounts = std::vector<std::pair<std::uint32_t, double>>;
+
+// The cosine of two vectors given by their non-zeros in index order; equal to the
+// dense cosine to the bit (the skipped terms are exact zeros).
+double sparse_cosine(const SparseCounts& a, const SparseCounts& b) {
+  double dot = 0.0;
+  double na = 0.0;
+  double nb = 0.0;
+  for (const auto& [i, x] : a) na += x * x;
+  for (const auto& [i, x] : b) nb += x * x;
+  for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i].first < b[j].first) {
+      ++i;
+    } else if (b[j].first < a[i].first) {
+      ++j;
+    } else {
+      dot += a[i++].second * b[j++].second;
+    }
+  }
+  return na > 0.0 && nb > 0.0 ? dot / std::sqrt(na * nb) : 0.0;
+}
 
 double cosine(const std::vector<double>& a, const std::vector<double>& b) {
   double dot = 0.0;
@@ -67,13 +95,15 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
   const std::size_t E = s.header.experts;
   const std::size_t K = s.header.top_k;
   s.load.assign(L, std::vector<std::uint64_t>(E, 0));
-  std::vector<std::vector<double>> request_matrix;  // flattened [layer * E + expert]
+  // Per request, its non-zero [layer * E + expert] counts in index order: memory
+  // follows the trace's size, not requests × layers × experts.
+  std::vector<SparseCounts> request_matrix;
   std::vector<TokenRow> rows;
   RequestRouting request;
   const RequestRouting* r = &request;
   while (next(request)) {
     ++s.requests;
-    std::vector<double> m(L * E, 0.0);
+    std::unordered_map<std::uint32_t, double> m;
     for (std::size_t st = 0; st < r->steps.size(); ++st) {
       const RoutingStep& step = r->steps[st];
       ++s.steps;
@@ -85,14 +115,18 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
           for (std::size_t k = 0; k < K; ++k) {
             const std::uint16_t e = step.experts[l][t * K + k];
             ++s.load[l][e];
-            m[l * E + e] += 1.0;
+            m[static_cast<std::uint32_t>(l * E + e)] += 1.0;
           }
           row.expert[l] = step.experts[l][t * K];
         }
         rows.push_back(std::move(row));
       }
     }
-    request_matrix.push_back(std::move(m));
+    if (request_matrix.size() < kSimilarityRequests) {
+      SparseCounts sparse(m.begin(), m.end());
+      std::sort(sparse.begin(), sparse.end());
+      request_matrix.push_back(std::move(sparse));
+    }
   }
 
   for (std::size_t l = 0; l < L; ++l) {
@@ -148,6 +182,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
       if (follows && rows[i - 1].expert[l] == rows[i].expert[l]) repeats[l] += 1.0;
     }
   }
+  s.consecutive_pairs = static_cast<std::uint64_t>(consecutive);
   if (consecutive > 0 && !rows.empty()) {
     for (std::size_t l = 0; l < L; ++l) {
       s.token_repeat += repeats[l] / consecutive / static_cast<double>(L);
@@ -164,16 +199,25 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
   double baseline = 0.0;
   double scored = 0.0;
   for (std::size_t l = 0; l + 1 < L; ++l) {
-    std::vector<std::vector<std::uint64_t>> successor(E, std::vector<std::uint64_t>(E, 0));
+    // Successor counts only for the pairs seen: memory follows the trace, not
+    // experts² (65,536 experts would need 34 GB dense).
+    std::unordered_map<std::uint64_t, std::uint64_t> successor;
     std::vector<std::uint64_t> popular(E, 0);
     for (const TokenRow& row : rows) {
       if (row.request >= split) continue;
-      ++successor[row.expert[l]][row.expert[l + 1]];
+      ++successor[std::uint64_t{row.expert[l]} * E + row.expert[l + 1]];
       ++popular[row.expert[l + 1]];
     }
-    std::vector<std::size_t> best(E);
-    for (std::size_t e = 0; e < E; ++e) {
-      best[e] = static_cast<std::size_t>(std::max_element(successor[e].begin(), successor[e].end()) - successor[e].begin());
+    // Per expert, its most frequent successor; ties go to the lowest id (0 if none seen).
+    std::vector<std::size_t> best(E, 0);
+    std::vector<std::uint64_t> best_count(E, 0);
+    for (const auto& [pair, count] : successor) {
+      const auto e = static_cast<std::size_t>(pair / E);
+      const auto next = static_cast<std::size_t>(pair % E);
+      if (count > best_count[e] || (count == best_count[e] && next < best[e])) {
+        best[e] = next;
+        best_count[e] = count;
+      }
     }
     const auto most_popular = static_cast<std::size_t>(std::max_element(popular.begin(), popular.end()) - popular.begin());
     for (const TokenRow& row : rows) {
@@ -183,6 +227,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
       scored += 1.0;
     }
   }
+  s.cross_layer_scored = static_cast<std::uint64_t>(scored);
   if (scored > 0) {
     s.cross_layer_accuracy = hits / scored;
     s.cross_layer_popular_baseline = baseline / scored;
@@ -192,7 +237,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
   double sim_pairs = 0.0;
   for (std::size_t a = 0; a < request_matrix.size(); ++a) {
     for (std::size_t b = a + 1; b < request_matrix.size(); ++b) {
-      sim_sum += cosine(request_matrix[a], request_matrix[b]);
+      sim_sum += sparse_cosine(request_matrix[a], request_matrix[b]);
       sim_pairs += 1.0;
     }
   }

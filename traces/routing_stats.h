@@ -48,6 +48,8 @@ struct RoutingStats {
   double cross_layer_accuracy = 0.0;         // successor predictor, held-out half
   double cross_layer_popular_baseline = 0.0;  // most-popular-expert guess, held-out half
   double request_similarity = 0.0;
+  std::uint64_t consecutive_pairs = 0;   // token pairs in one request, what token_repeat is measured on
+  std::uint64_t cross_layer_scored = 0;  // held-out (token, layer) pairs cross_layer_accuracy is scored on
   double token_repeat = 0.0;           // mean over layers
   double token_repeat_chance = 0.0;    // mean over layers of Σ_e p_e² (primary experts)
   double locality_lift() const { return lift(token_repeat, token_repeat_chance); }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "experiments/report/text_table.h"
+#include "sim/errors.h"
 #include "models/serving/expert_placement.h"
 #include "models/serving/arrivals.h"
 #include "policies/rebalancer.h"
@@ -100,6 +101,14 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
     sim.run();
   } else {
     while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
+  }
+  if (result.metrics.requests().empty() && result.metrics.dropped().empty()) {
+    // All-zero latencies and NaN rates would read as a measurement; say why there is none.
+    throw InputError(fmt::format("{}: the workload produced no requests within duration_s = {} s ({}); nothing to "
+                                 "measure",
+                                 s.name, s.duration_s,
+                                 s.arrivals.from_trace() ? "the arrival trace holds none in that time"
+                                                         : "the first arrival comes later"));
   }
   result.makespan = result.metrics.last_completion();
   result.cost = serverless ? serverless_cost(s, runtime->bill()) : serverful_cost(s, initial, result);

@@ -30,6 +30,13 @@ std::vector<double> fit_sampling_weights(const std::vector<double>& target, int 
 
 RoutingCorrelations fit_correlations(const std::string& moert_path) {
   const traces::RoutingStats s = traces::compute_routing_stats(moert_path);
+  // Lifts measured on next to nothing would be reported as fitted; refuse instead.
+  constexpr std::uint64_t kMinPairs = 100;
+  if (s.consecutive_pairs < kMinPairs || s.cross_layer_scored < kMinPairs) {
+    throw InputError(fmt::format("{}: too little routing to fit correlations from ({} consecutive token pairs, {} held-out "
+                                 "layer pairs; at least {} of each needed: several requests of several tokens)",
+                                 moert_path, s.consecutive_pairs, s.cross_layer_scored, kMinPairs));
+  }
   return RoutingCorrelations{std::max(0.0, s.locality_lift()), std::max(0.0, s.cross_layer_lift()), moert_path};
 }
 

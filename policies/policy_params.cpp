@@ -19,13 +19,14 @@ double PolicyParams::number(const std::string& name, double fallback, double lo,
   return x;
 }
 
-std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallback, std::int64_t lo) {
+std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
   asked_.insert(name);
   if (!json_) return fallback;
   const auto v = json_->find(name);
   if (!v) return fallback;
   const std::int64_t x = v->integer();
   if (x < lo) v->fail(fmt::format("policy '{}': parameter {} must be at least {}, got {}", policy_, name, lo, x));
+  if (x > hi) v->fail(fmt::format("policy '{}': parameter {} must be at most {}, got {}", policy_, name, hi, x));
   return x;
 }
 

@@ -16,7 +16,9 @@ class PolicyParams {
  public:
   PolicyParams(std::string policy, std::optional<JsonInput> json) : policy_(std::move(policy)), json_(std::move(json)) {}
   double number(const std::string& name, double fallback, double lo, double hi);
-  std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t lo);
+  // At most `hi`: policies narrow their integers to int, so the default bound keeps
+  // 4294967297 from wrapping to 1 (docs/limits.md).
+  std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t lo, std::int64_t hi = 1 << 30);
   std::string text(const std::string& name, const std::string& fallback);
   bool boolean(const std::string& name, bool fallback);
   // One of `options` (the fallback among them); anything else is an error listing them.

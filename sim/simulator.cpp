@@ -3,6 +3,9 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
+#include "sim/errors.h"
 #include "sim/process.h"
 
 namespace moesim::sim {
@@ -22,6 +25,13 @@ Simulator::~Simulator() {
 void Simulator::throw_past(Time t) const {
   throw std::logic_error("event scheduled in the past: t=" + std::to_string(t) + " ns < now=" + std::to_string(now_) +
                          " ns");
+}
+
+void Simulator::throw_stuck() const {
+  throw InputError(fmt::format("the simulation is stuck: more than {} events at t = {} ns without the clock advancing "
+                               "(zero-duration work repeating itself); check the scenario's rates, durations and sizes "
+                               "against docs/limits.md",
+                               stuck_limit_, now_));
 }
 
 bool Simulator::cancel(EventHandle h) {
@@ -45,7 +55,13 @@ void Simulator::execute_next() {
     queue_.release(node);
     return;
   }
-  now_ = queue_.time_of(node);
+  const Time t = queue_.time_of(node);
+  if (t != now_) {
+    events_at_now_ = 0;
+  } else if (++events_at_now_ > stuck_limit_) {
+    throw_stuck();
+  }
+  now_ = t;
   --live_events_;
   ++executed_;
   struct Release {

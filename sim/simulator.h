@@ -61,6 +61,11 @@ class Simulator {
   void stop() { stopped_ = true; }
 
   std::uint64_t events_executed() const { return executed_; }
+  // A run whose clock stops advancing (zero-duration work rescheduling itself, gaps
+  // that round to 0 ns) would never end: after this many events at one instant the
+  // run stops with an InputError saying so (docs/limits.md). Tests lower it.
+  static constexpr std::uint64_t kDefaultStuckLimit = std::uint64_t{1} << 27;
+  void set_stuck_limit(std::uint64_t events) { stuck_limit_ = events; }
   std::size_t events_pending() const { return live_events_; }
 
   // Processes (C++20 coroutines). spawn() starts p at the current time, after
@@ -99,7 +104,10 @@ class Simulator {
 
   EventQueue queue_;
   std::size_t live_events_ = 0;
+  [[noreturn]] void throw_stuck() const;
   std::uint64_t executed_ = 0;
+  std::uint64_t events_at_now_ = 0;
+  std::uint64_t stuck_limit_ = kDefaultStuckLimit;
   Time now_ = 0;
   bool stopped_ = false;
   ProcessPromiseBase* processes_ = nullptr;  // intrusive list of live process frames

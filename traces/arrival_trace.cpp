@@ -34,7 +34,8 @@ std::optional<std::int64_t> parse_timestamp_ns(const std::string& t) {
       !parse_int(t, 14, 2, mi) || !parse_int(t, 17, 2, s)) {
     return std::nullopt;
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  // Years are bounded so that nanoseconds since 1970 stay in int64 (up to 2262).
+  if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
   std::int64_t frac_ns = 0;
   if (t.size() > 19) {
     if (t[19] != '.' || t.size() == 20 || t.size() > 29) return std::nullopt;
@@ -79,7 +80,7 @@ std::optional<ArrivalRecord> AzureArrivalReader::next() {
     throw lines_.error(fmt::format("expected 3 comma-separated fields (timestamp, context tokens, generated tokens), got '{}'", row));
   }
   const auto ts = parse_timestamp_ns(row.substr(0, c1));
-  if (!ts) throw lines_.error(fmt::format("expected a timestamp 'YYYY-MM-DD HH:MM:SS[.fffffff]', got '{}'", row.substr(0, c1)));
+  if (!ts) throw lines_.error(fmt::format("expected a timestamp 'YYYY-MM-DD HH:MM:SS[.fffffff]' with YYYY in 1970..2200, got '{}'", row.substr(0, c1)));
   std::int64_t input = 0;
   std::int64_t output = 0;
   if (!parse_int(row, c1 + 1, c2 - c1 - 1, input) || input < 0) {

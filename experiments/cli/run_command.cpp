@@ -1,8 +1,10 @@
 // moesim run scenario.json: one simulation, summary table + JSON/CSV (+ trace).
 #include <fmt/format.h>
+#include <algorithm>
 #include <iostream>
 
 #include "experiments/cli/command.h"
+#include "experiments/report/progress.h"
 #include "experiments/run/run_scenario.h"
 #include "sim/atomic_file.h"
 
@@ -35,7 +37,12 @@ int run_run(const std::vector<std::string>& args) {
   }
   if (out_dir.empty()) out_dir = "out/" + scenario.name;
   sim::TraceWriter trace(trace_limit);
-  const run::RunResult result = run::run_scenario(scenario, trace_path.empty() ? nullptr : &trace);
+  // Progress by the share of the workload submitted (drawn on a terminal, for runs past two seconds).
+  report::ProgressBar bar("run: workload submitted (per mille)", report::ProgressBar::stderr_is_terminal());
+  const run::RunResult result = run::run_scenario(scenario, trace_path.empty() ? nullptr : &trace, [&](double fraction) {
+    bar.update(static_cast<std::size_t>(std::min(fraction, 1.0) * 1000.0), 1000);
+  });
+  bar.finish();
   std::cout << run::format_summary(scenario, result);
   write_file_atomic(out_dir + "/metrics.json", run::metrics_json(scenario, result));
   write_file_atomic(out_dir + "/requests.csv", run::requests_csv(result));

@@ -16,6 +16,7 @@ void ProgressBar::update(std::size_t done, std::size_t total) {
   if (!enabled_ || total == 0) return;
   const auto now = std::chrono::steady_clock::now();
   if (drawn_ && done < total && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  if (!drawn_ && now - start_ < std::chrono::seconds(2)) return;  // short runs stay quiet
   last_draw_ = now;
   drawn_ = true;
   constexpr std::size_t kWidth = 30;

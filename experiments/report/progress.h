@@ -1,6 +1,7 @@
 #pragma once
 // A one-line progress bar with ETA on stderr, drawn only when stderr is a
-// terminal (logs and CI output stay clean), redrawn at most ten times a second.
+// terminal (logs and CI output stay clean), first after two seconds (short runs stay
+// quiet), then redrawn at most ten times a second.
 #include <chrono>
 #include <cstddef>
 #include <string>

@@ -17,7 +17,8 @@ namespace {
 
 // Submits the scenario's arrivals until its duration (or its request count, or the
 // end of a trace), then closes the engine to new work.
-sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine, sim::Rng rng) {
+sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine, sim::Rng rng,
+                             const ProgressCallback& progress) {
   const auto arrivals = models::open_arrivals(s.arrivals, rng);
   const sim::Time horizon = sim::from_seconds(s.duration_s);
   for (std::uint64_t id = 0; s.arrivals.count == 0 || id < static_cast<std::uint64_t>(s.arrivals.count); ++id) {
@@ -30,6 +31,10 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::Ser
     r.input_tokens = next->input_tokens;
     r.output_tokens = next->output_tokens;
     engine.submit(r);
+    if (progress) {
+      progress(s.arrivals.count > 0 ? static_cast<double>(id + 1) / static_cast<double>(s.arrivals.count)
+                                    : sim::to_seconds(sim.now()) / s.duration_s);
+    }
   }
   engine.close();
 }
@@ -41,7 +46,7 @@ std::string quantiles(const sim::QuantileSketch& q, double scale) {
 
 }  // namespace
 
-RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
+RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const ProgressCallback& progress) {
   const auto wall_start = std::chrono::steady_clock::now();
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
@@ -93,7 +98,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace) {
   models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, initial, *routing, s.serving,
                                result.metrics, trace, hooks);
   sim.spawn(engine.run());
-  sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals")));
+  sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals"), progress));
   // Throttling episodes never end on their own: with drift, step until only the
   // throttle processes are left.
   const std::size_t background = s.variability.drift.episodes_per_hour > 0 ? static_cast<std::size_t>(result.gpus) : 0;

@@ -1,6 +1,7 @@
 #pragma once
 // Runs one scenario end to end: builds the cluster, draws GPU slowdowns, runs the
 // arrival process and the serving engine, and collects the metrics.
+#include <functional>
 #include <string>
 
 #include <optional>
@@ -54,7 +55,9 @@ struct RunResult {
   double gpu_seconds() const { return gpus * sim::to_seconds(makespan); }
 };
 
-RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace = nullptr);
+// Told the share of the workload submitted so far (0..1), at every arrival.
+using ProgressCallback = std::function<void(double)>;
+RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace = nullptr, const ProgressCallback& progress = {});
 
 CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r);
 CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "sim/errors.h"
 #include "traces/arrival_trace.h"
 
 namespace moesim::models {
@@ -93,17 +94,26 @@ class SyntheticArrivals final : public ArrivalStream {
 class TraceArrivals final : public ArrivalStream {
  public:
   explicit TraceArrivals(const ArrivalSpec& spec)
-      : reader_(traces::open_arrival_trace(spec.trace_path, spec.trace_format)), time_scale_(spec.time_scale) {}
+      : reader_(traces::open_arrival_trace(spec.trace_path, spec.trace_format)), path_(spec.trace_path),
+        time_scale_(spec.time_scale) {}
   std::optional<Arrival> next() override {
     const auto rec = reader_->next();
     if (!rec) return std::nullopt;
+    // time_scale may stretch offsets past the clock's range: refused, not cast.
+    const double at = static_cast<double>(rec->offset) / time_scale_;
+    if (at >= 9.2e18) {
+      throw InputError(fmt::format("{}:{}: this arrival, {:.3g} s after the first, is beyond the 292-year clock once "
+                                   "divided by time_scale {}",
+                                   path_, rec->line, at * 1e-9, time_scale_));
+    }
     // A request with no prompt or no output still costs one token of each.
-    return Arrival{static_cast<sim::Time>(static_cast<double>(rec->offset) / time_scale_),
+    return Arrival{static_cast<sim::Time>(at),
                    std::max<std::int64_t>(1, rec->input_tokens), std::max<std::int64_t>(1, rec->output_tokens)};
   }
 
  private:
   std::unique_ptr<traces::ArrivalReader> reader_;
+  std::string path_;
   double time_scale_;
 };
 

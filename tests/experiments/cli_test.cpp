@@ -100,10 +100,11 @@ TEST_CASE("catalog lists the built-in models and GPUs", "[experiments][cli]") {
 
 namespace {
 
-std::string small_scenario(const std::string& model_field, const std::string& rate, const std::string& cluster) {
+std::string small_scenario(const std::string& model_field, const std::string& rate, const std::string& cluster,
+                           int duration_s = 2) {
   return R"({"name": "small", "seed": 3, "model": )" + model_field + R"(,
     "cluster": )" + cluster + R"(,
-    "workload": {"duration_s": 2, "arrivals": {"rate_per_s": )" + rate + R"(,
+    "workload": {"duration_s": )" + std::to_string(duration_s) + R"(, "arrivals": {"rate_per_s": )" + rate + R"(,
                  "input_tokens": {"mean": 200, "cv": 0.5}, "output_tokens": {"mean": 20, "cv": 0.5}}},
     "slo": {"ttft_ms": 500, "tpot_ms": 50}})";
 }
@@ -171,4 +172,15 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.output, Catch::Contains("cannot open"));
   std::filesystem::remove_all(std::filesystem::temp_directory_path() / "moesim_run_bad_test");
+}
+
+TEST_CASE("moesim run killed with SIGKILL mid-run leaves no metrics under their final names", "[experiments][cli][reliability]") {
+  const auto dir = moesim_test::fresh_temp_dir("moesim_run_kill_test");
+  const auto scenario = write_temp("moesim_run_kill_test", "long.json",
+                                   small_scenario(R"("mixtral-8x7b")", "40", kDgx, 600));
+  const std::string script = std::string(MOESIM_BINARY) + " run " + scenario.string() + " --out " +
+                             (dir / "out").string() + " >/dev/null 2>&1 & pid=$!; sleep 0.5; kill -9 $pid; wait $pid";
+  REQUIRE(std::system(("bash -c '" + script + "'").c_str()) != -1);
+  CHECK_FALSE(std::filesystem::exists(dir / "out" / "metrics.json"));
+  CHECK_FALSE(std::filesystem::exists(dir / "out" / "requests.csv"));
 }

@@ -148,3 +148,25 @@ TEST_CASE("sweep: two MPI ranks give the single-process results", "[sweep][cli][
   CHECK(fs::exists(dir / "two/points-1.jsonl"));
   CHECK(slurp(dir / "one/sweep.csv") == slurp(dir / "two/sweep.csv"));
 }
+
+TEST_CASE("sweep: killed with SIGKILL mid-run, it leaves no final output and resumes to the same results",
+          "[sweep][cli][reliability]") {
+  const auto dir = moesim_test::fresh_temp_dir("sweep-kill");
+  const auto spec = sweep_file("sweep-kill", kGrid);
+  REQUIRE(run("sweep " + spec + " --threads 1 --out " + (dir / "full").string()).exit_code == 0);
+  // Start the sweep, wait for its first finished point, then kill it without warning.
+  const fs::path cut = dir / "cut";
+  const std::string script = std::string(MOESIM_BINARY) + " sweep " + spec + " --threads 1 --out " + cut.string() +
+                             " >/dev/null 2>&1 & pid=$!; for i in $(seq 1 2000); do [ -s " +
+                             (cut / "points-0.jsonl").string() + " ] && break; sleep 0.01; done; kill -9 $pid; wait $pid";
+  REQUIRE(std::system(("bash -c '" + script + "'").c_str()) != -1);
+  REQUIRE(fs::exists(cut / "points-0.jsonl"));
+  // Final results are written only by a finished sweep, and then atomically.
+  CHECK_FALSE(fs::exists(cut / "sweep.csv"));
+  CHECK_FALSE(fs::exists(cut / "sweep.json"));
+  const Result resumed = run("sweep " + spec + " --threads 1 --out " + cut.string());
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.output, !Catch::Contains(" 0 resumed"));  // the killed run's points were kept
+  CHECK(slurp(dir / "full/sweep.csv") == slurp(cut / "sweep.csv"));
+  CHECK(slurp(dir / "full/sweep.json") == slurp(cut / "sweep.json"));
+}

@@ -12,6 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (reader.next(r)) {
     }
   });
-  moesim_fuzz::expect_clean([&] { (void)moesim::traces::compute_routing_stats(path, 4, 2); });
+  moesim_fuzz::expect_clean([&] { (void)moesim::traces::compute_routing_stats(path); });
   return 0;
 }

@@ -203,3 +203,33 @@ TEST_CASE("batched routing draws exactly what token-by-token sampling draws", "[
     CHECK(sum == histogram({reference}));
   }
 }
+
+TEST_CASE("distinct-expert draws stay exact when one expert takes nearly all the weight", "[models][routing][reliability]") {
+  // Expert 0 holds 99.7% of the weight: drawing the 2nd and 3rd distinct experts by
+  // rejection alone takes hundreds of tries, so the sampler switches to its exact
+  // scan after 64. Truth: brute force over ordered triples of sequential sampling
+  // without replacement, P(a, b, c) = w_a/W · w_b/(W − w_a) · w_c/(W − w_a − w_b).
+  const std::vector<double> w{1000.0, 1.0, 1.0, 0.5, 0.5};
+  const double total = std::accumulate(w.begin(), w.end(), 0.0);
+  std::vector<double> truth(w.size(), 0.0);
+  for (std::size_t a = 0; a < w.size(); ++a) {
+    for (std::size_t b = 0; b < w.size(); ++b) {
+      for (std::size_t c = 0; c < w.size(); ++c) {
+        if (a == b || b == c || a == c) continue;
+        const double p = w[a] / total * w[b] / (total - w[a]) * w[c] / (total - w[a] - w[b]);
+        truth[a] += p;
+        truth[b] += p;
+        truth[c] += p;
+      }
+    }
+  }
+  const int samples = 1 << 18;
+  const auto estimate = successive_inclusion(w, 3, samples);
+  for (std::size_t e = 0; e < w.size(); ++e) {
+    const double sigma = std::sqrt(truth[e] * (1.0 - truth[e]) / samples);
+    INFO("expert " << e << ": estimate " << estimate[e] << ", truth " << truth[e]);
+    CHECK(std::abs(estimate[e] - truth[e]) <= 5.0 * sigma + 1e-12);
+  }
+  // Fewer positive weights than distinct draws: an error, not an endless loop.
+  CHECK_THROWS_WITH(successive_inclusion({1.0, 0.0, 0.0, 2.0}, 3), Catch::Contains("only 2 of 4 experts"));
+}

@@ -29,3 +29,30 @@ TEST_CASE("objects read whole or by iteration are not reported", "[sim][json]") 
   for (const auto& item : items) CHECK(item.number_or("k", 0) > 0);
   CHECK_THROWS_WITH(json.reject_unknown_keys(), Catch::Contains("$.list[1].extra: unknown key 'extra' (known here: k)"));
 }
+
+TEST_CASE("hostile JSON: duplicate keys, numbers beyond double, integers that would wrap, durations off the clock",
+          "[sim][json][reliability]") {
+  // nlohmann would keep the last of two equal keys without a word.
+  CHECK_THROWS_WITH(JsonInput::parse(R"({"a": {"list": [1, {"k": 1, "k": 2}]}})", "d.json"),
+                    Catch::Contains("d.json: $.a.list[1].k: duplicate key 'k'"));
+  CHECK_NOTHROW(JsonInput::parse(R"({"k": 1, "o": {"k": 2}, "l": [{"k": 3}, {"k": 4}]})", "ok.json"));
+  CHECK_THROWS_WITH(JsonInput::parse(R"({"x": 1e400})", "big.json"),
+                    Catch::Contains("big.json: invalid JSON: number overflow") && Catch::Contains("1e400"));
+  const auto json = JsonInput::parse(
+      R"({"wrap": 4294967297, "huge": 18446744073709551615, "f": 3.0, "tiny_s": 1e-300, "ms": 5, "zero": 0})", "n.json");
+  CHECK_THROWS_WITH(json.at("wrap").integer_in(1, 1024), Catch::Contains("$.wrap: expected an integer in [1, 1024], got 4294967297"));
+  CHECK_THROWS_WITH(json.at("huge").integer(), Catch::Contains("expected an integer <= 9223372036854775807"));
+  CHECK(json.at("f").integer_in(1, 4) == 3);
+  CHECK_THROWS_WITH(json.at("tiny_s").duration(1.0), Catch::Contains("$.tiny_s: expected a duration in [1e-09, 1e+08]"));
+  CHECK(json.at("ms").duration(1e-3) == 5.0);  // returned in its own unit
+  CHECK_THROWS(json.at("zero").duration(1e-3));
+  CHECK(json.at("zero").duration(1e-3, true) == 0.0);
+  CHECK_THROWS_WITH(json.at("wrap").rate_per_s(), Catch::Contains("expected a rate in (0, 1e+06] per second"));
+}
+
+TEST_CASE("JSON files: a directory or an endless device is refused by name, not read until memory runs out",
+          "[sim][json][reliability]") {
+  CHECK_THROWS_WITH(JsonInput::load_file("/tmp"), Catch::Contains("/tmp: is a directory, expected a file"));
+  CHECK_THROWS_WITH(JsonInput::load_file("/dev/zero"), Catch::Contains("/dev/zero: larger than the 512 MiB accepted"));
+  CHECK_THROWS_WITH(JsonInput::load_file("/nonexistent/x.json"), Catch::Contains("/nonexistent/x.json: cannot open file"));
+}

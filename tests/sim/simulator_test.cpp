@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <functional>
 #include <vector>
 
 #include "sim/simulator.h"
@@ -93,4 +94,36 @@ TEST_CASE("an exception thrown by an event propagates out of run() and the engin
   REQUIRE_THROWS_WITH(sim.run(), "boom");
   sim.run();
   CHECK(later == 1);
+}
+
+namespace {
+
+// Reschedules itself `step` ns later, up to `limit` times (forever if limit is 0).
+struct Repeat {  // 24 bytes: the event list's inline callback size
+  Simulator* sim;
+  std::uint64_t* count;
+  std::uint32_t step;
+  std::uint32_t limit;
+  void operator()() const {
+    if (++*count != limit) sim->schedule_in(step, *this);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a run whose clock stops advancing ends with an error instead of hanging", "[sim][simulator][reliability]") {
+  // Work that takes 1 ns passes the limit many times over: the clock moves.
+  Simulator sim;
+  sim.set_stuck_limit(1000);
+  std::uint64_t ran = 0;
+  sim.schedule_in(0, Repeat{&sim, &ran, 1, 5000});
+  sim.run();
+  CHECK(ran == 5000);
+  // Zero-duration work rescheduling itself: stopped at the limit, naming the instant.
+  Simulator stuck;
+  stuck.set_stuck_limit(1000);
+  std::uint64_t spins = 0;
+  stuck.schedule_in(7, Repeat{&stuck, &spins, 0, 0});
+  CHECK_THROWS_WITH(stuck.run(), Catch::Contains("stuck: more than 1000 events at t = 7 ns"));
+  CHECK(spins == 1001);
 }

@@ -27,6 +27,10 @@ TEST_CASE("timestamps convert to nanoseconds exactly", "[traces][arrivals]") {
   CHECK_FALSE(parse_timestamp_ns("2023-13-16 18:15:46").has_value());
   CHECK_FALSE(parse_timestamp_ns("2023-11-16T18:15:46").has_value());
   CHECK_FALSE(parse_timestamp_ns("2023-11-16 18:15:46.").has_value());
+  // Nanoseconds since 1970 must fit int64: years outside 1970..2200 are refused, not overflowed.
+  CHECK_FALSE(parse_timestamp_ns("9999-11-16 18:15:46").has_value());
+  CHECK_FALSE(parse_timestamp_ns("1969-12-31 23:59:59").has_value());
+  CHECK(parse_timestamp_ns("2200-01-01 00:00:00").has_value());
 }
 
 TEST_CASE("Azure arrival CSV: offsets from the first arrival and token counts", "[traces][arrivals]") {

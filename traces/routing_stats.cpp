@@ -1,6 +1,5 @@
 #include "traces/routing_stats.h"
 
-#include <unordered_map>
 
 #include <algorithm>
 #include <cmath>
@@ -19,24 +18,25 @@ constexpr std::size_t kSimilarityRequests = 1000;
 
 using SparseCounts = std::vector<std::pair<std::uint32_t, double>>;
 
-// The cosine of two vectors given by their non-zeros in index order; equal to the
-// dense cosine to the bit (the skipped terms are exact zeros).
-double sparse_cosine(const SparseCounts& a, const SparseCounts& b) {
-  double dot = 0.0;
-  double na = 0.0;
-  double nb = 0.0;
-  for (const auto& [i, x] : a) na += x * x;
-  for (const auto& [i, x] : b) nb += x * x;
-  for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    if (a[i].first < b[j].first) {
-      ++i;
-    } else if (b[j].first < a[i].first) {
-      ++j;
-    } else {
-      dot += a[i++].second * b[j++].second;
-    }
+// The distinct values of `keys` in ascending order, each with how often it occurs.
+SparseCounts run_lengths(std::vector<std::uint32_t>& keys) {
+  std::sort(keys.begin(), keys.end());
+  SparseCounts out;
+  for (std::size_t i = 0; i < keys.size();) {
+    std::size_t j = i;
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    out.emplace_back(keys[i], static_cast<double>(j - i));
+    i = j;
   }
-  return na > 0.0 && nb > 0.0 ? dot / std::sqrt(na * nb) : 0.0;
+  return out;
+}
+
+// Σ x² over a vector's non-zeros in index order: the dense sum to the bit (the
+// skipped terms are exact zeros).
+double squared_norm(const SparseCounts& v) {
+  double n = 0.0;
+  for (const auto& [i, x] : v) n += x * x;
+  return n;
 }
 
 double cosine(const std::vector<double>& a, const std::vector<double>& b) {
@@ -103,7 +103,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
   const RequestRouting* r = &request;
   while (next(request)) {
     ++s.requests;
-    std::unordered_map<std::uint32_t, double> m;
+    std::vector<std::uint32_t> cells;  // [layer * E + expert] of every routing decision
     for (std::size_t st = 0; st < r->steps.size(); ++st) {
       const RoutingStep& step = r->steps[st];
       ++s.steps;
@@ -115,7 +115,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
           for (std::size_t k = 0; k < K; ++k) {
             const std::uint16_t e = step.experts[l][t * K + k];
             ++s.load[l][e];
-            m[static_cast<std::uint32_t>(l * E + e)] += 1.0;
+            cells.push_back(static_cast<std::uint32_t>(l * E + e));
           }
           row.expert[l] = step.experts[l][t * K];
         }
@@ -123,9 +123,7 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
       }
     }
     if (request_matrix.size() < kSimilarityRequests) {
-      SparseCounts sparse(m.begin(), m.end());
-      std::sort(sparse.begin(), sparse.end());
-      request_matrix.push_back(std::move(sparse));
+      request_matrix.push_back(run_lengths(cells));
     }
   }
 
@@ -199,23 +197,23 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
   double baseline = 0.0;
   double scored = 0.0;
   for (std::size_t l = 0; l + 1 < L; ++l) {
-    // Successor counts only for the pairs seen: memory follows the trace, not
-    // experts² (65,536 experts would need 34 GB dense).
-    std::unordered_map<std::uint64_t, std::uint64_t> successor;
+    // Successor counts only for the pairs seen (sorted pair keys, counted by runs):
+    // memory follows the trace, not experts² (65,536 experts would need 34 GB dense).
+    std::vector<std::uint32_t> pairs;
     std::vector<std::uint64_t> popular(E, 0);
     for (const TokenRow& row : rows) {
       if (row.request >= split) continue;
-      ++successor[std::uint64_t{row.expert[l]} * E + row.expert[l + 1]];
+      pairs.push_back(static_cast<std::uint32_t>(row.expert[l] * E + row.expert[l + 1]));
       ++popular[row.expert[l + 1]];
     }
-    // Per expert, its most frequent successor; ties go to the lowest id (0 if none seen).
+    // Per expert, its most frequent successor; ties go to the lowest id (0 if none
+    // seen), as a first-maximum search over a dense row would.
     std::vector<std::size_t> best(E, 0);
-    std::vector<std::uint64_t> best_count(E, 0);
-    for (const auto& [pair, count] : successor) {
-      const auto e = static_cast<std::size_t>(pair / E);
-      const auto next = static_cast<std::size_t>(pair % E);
-      if (count > best_count[e] || (count == best_count[e] && next < best[e])) {
-        best[e] = next;
+    std::vector<double> best_count(E, 0.0);
+    for (const auto& [pair, count] : run_lengths(pairs)) {
+      const std::size_t e = pair / E;
+      if (count > best_count[e]) {  // keys ascend, so an equal count never displaces a lower id
+        best[e] = pair % E;
         best_count[e] = count;
       }
     }
@@ -233,13 +231,24 @@ RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::
     s.cross_layer_popular_baseline = baseline / scored;
   }
 
+  // Cosines of sparse rows: request a scattered into one dense row, then each later
+  // request's non-zeros looked up in it. The products are summed in index order,
+  // skipping exact zeros, so every cosine equals the dense one to the bit.
   double sim_sum = 0.0;
   double sim_pairs = 0.0;
+  std::vector<double> norms;
+  for (const SparseCounts& v : request_matrix) norms.push_back(squared_norm(v));
+  std::vector<double> dense(L * E, 0.0);
   for (std::size_t a = 0; a < request_matrix.size(); ++a) {
+    for (const auto& [i, x] : request_matrix[a]) dense[i] = x;
     for (std::size_t b = a + 1; b < request_matrix.size(); ++b) {
-      sim_sum += sparse_cosine(request_matrix[a], request_matrix[b]);
+      double dot = 0.0;
+      for (const auto& [i, x] : request_matrix[b]) dot += dense[i] * x;
+      const double nn = norms[a] * norms[b];
+      sim_sum += norms[a] > 0.0 && norms[b] > 0.0 ? dot / std::sqrt(nn) : 0.0;
       sim_pairs += 1.0;
     }
+    for (const auto& [i, x] : request_matrix[a]) dense[i] = 0.0;
   }
   if (sim_pairs > 0) s.request_similarity = sim_sum / sim_pairs;
   return s;

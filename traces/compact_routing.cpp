@@ -168,7 +168,10 @@ bool CompactRoutingReader::fill(std::size_t n) {
   buffer_.erase(0, pos_);
   end_ -= pos_;
   pos_ = 0;
-  const std::size_t want = std::max<std::size_t>(n, std::size_t{1} << 20);
+  // Read ahead up to 1 MiB, but no further than the file goes (a small file gets a
+  // small buffer); offset_ is now the file offset of buffer_[0].
+  const std::size_t want = std::max<std::size_t>(
+      n, static_cast<std::size_t>(std::min<std::uint64_t>(std::uint64_t{1} << 20, file_size_ - offset_)));
   if (buffer_.size() < want) buffer_.resize(want);
   while (end_ < n) {
     const std::size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);

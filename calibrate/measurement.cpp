@@ -5,6 +5,7 @@
 
 #include "sim/errors.h"
 #include "sim/line_reader.h"
+#include "sim/json_input.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -43,8 +44,8 @@ MeasurementFile read_measurements(const std::string& path) {
   while (lines.next(text)) {
     const std::uint64_t line = lines.line();
     auto fail = [&](const std::string& what) { throw lines.error(what); };
-    const auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) fail("expected one JSON object per line (the line is truncated or malformed)");
+    const auto j = parse_json_value(text, fmt::format("{}:{}", lines.path(), lines.line()));
+    if (!j.is_object()) fail("expected one JSON object per line");
     if (j.contains("header")) {
       if (!file.measurements.empty() || !file.header.empty()) fail("a header is allowed only on the first line");
       file.header = j["header"].dump();

@@ -131,24 +131,28 @@ class DuplicateKeyCheck {
 
 }  // namespace
 
-JsonInput JsonInput::parse(std::string_view text, std::string source) {
-  auto src = std::make_shared<const std::string>(std::move(source));
+nlohmann::json parse_json_value(std::string_view text, const std::string& source) {
   try {
-    auto root = std::make_shared<const nlohmann::json>(nlohmann::json::parse(text, DuplicateKeyCheck(*src)));
-    const nlohmann::json* value = root.get();
-    return JsonInput(std::move(root), value, std::move(src), "$", std::make_shared<AskedKeys>());
+    return nlohmann::json::parse(text, DuplicateKeyCheck(source));
   } catch (const nlohmann::json::parse_error& e) {
     const std::string what = e.what();
     const auto colon = what.rfind(": ");
-    throw InputError(fmt::format("{}:{}: invalid JSON: {}", *src, line_column(text, e.byte),
+    throw InputError(fmt::format("{}:{}: invalid JSON: {}", source, line_column(text, e.byte),
                                  colon == std::string::npos ? what : what.substr(colon + 2)));
   } catch (const nlohmann::json::exception& e) {
     // out_of_range 406: a number beyond double range (1e400) — no byte offset given.
     const std::string what = e.what();
     const auto bracket = what.find("] ");
-    throw InputError(fmt::format("{}: invalid JSON: {} (numbers must lie within ±1.8e308)", *src,
+    throw InputError(fmt::format("{}: invalid JSON: {} (numbers must lie within ±1.8e308)", source,
                                  bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
+}
+
+JsonInput JsonInput::parse(std::string_view text, std::string source) {
+  auto src = std::make_shared<const std::string>(std::move(source));
+  auto root = std::make_shared<const nlohmann::json>(parse_json_value(text, *src));
+  const nlohmann::json* value = root.get();
+  return JsonInput(std::move(root), value, std::move(src), "$", std::make_shared<AskedKeys>());
 }
 
 JsonInput JsonInput::load_file(const std::filesystem::path& path) {

@@ -17,6 +17,11 @@
 
 namespace moesim {
 
+// One JSON value, checked as JsonInput::parse checks a document (a key twice in one
+// object, a number beyond double range, a syntax error: InputError naming `source`
+// and, for syntax, line:column): for JSON Lines readers, which keep plain values.
+nlohmann::json parse_json_value(std::string_view text, const std::string& source);
+
 class JsonInput {
  public:
   // Parses text; `source` names it in errors (a file name, "<built-in mixtral-8x7b>").

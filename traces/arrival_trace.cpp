@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/errors.h"
+#include "sim/json_input.h"
 
 namespace moesim::traces {
 namespace {
@@ -94,8 +95,8 @@ std::optional<ArrivalRecord> AzureArrivalReader::next() {
 
 std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
   if (!lines_.next(row_)) return std::nullopt;
-  const auto doc = nlohmann::json::parse(row_, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) throw lines_.error("expected one JSON object per line");
+  const auto doc = parse_json_value(row_, fmt::format("{}:{}", lines_.path(), lines_.line()));
+  if (!doc.is_object()) throw lines_.error("expected one JSON object per line");
   auto integer = [&](const char* key) {
     const auto it = doc.find(key);
     if (it == doc.end()) throw lines_.error(fmt::format("missing .{} (expected a non-negative integer)", key));

@@ -124,6 +124,19 @@ CompactRoutingReader::CompactRoutingReader(const std::string& path) : path_(path
     const auto size = std::filesystem::file_size(path, ec);
     if (!ec) file_size_ = size;
   }
+  // The destructor does not run for a constructor that throws: close the file on
+  // a rejected header here (found by fuzzing: every bad file leaked a descriptor).
+  try {
+    read_header();
+  } catch (...) {
+    std::fclose(file_);
+    file_ = nullptr;
+    throw;
+  }
+}
+
+void CompactRoutingReader::read_header() {
+  const std::string& path = path_;
   char magic[8];
   read_exact(magic, sizeof(magic), "the format signature");
   if (std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {

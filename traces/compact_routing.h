@@ -67,6 +67,7 @@ class CompactRoutingReader {
   std::uint64_t requests_read() const { return index_; }
 
  private:
+  void read_header();
   // Makes n bytes available at buffer_[pos_...]; false if the file ends first.
   bool fill(std::size_t n);
   void read_exact(void* dst, std::size_t n, const char* what);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "sim/errors.h"
 #include "traces/compact_routing.h"
 
 namespace moesim::traces {
@@ -82,7 +83,11 @@ double gini(std::vector<double> v) {
 
 RoutingStats compute_routing_stats(const std::string& path, int window_tokens, int top_h) {
   CompactRoutingReader reader(path);
-  return compute_routing_stats(reader.header(), [&](RequestRouting& r) { return reader.next(r); }, window_tokens, top_h);
+  RoutingStats s =
+      compute_routing_stats(reader.header(), [&](RequestRouting& r) { return reader.next(r); }, window_tokens, top_h);
+  // Zeros from no data would read as a measurement of a perfectly flat routing.
+  if (s.requests == 0) throw InputError(fmt::format("{}: the routing trace holds no requests; nothing to measure", path));
+  return s;
 }
 
 RoutingStats compute_routing_stats(const RoutingTraceHeader& header, const std::function<bool(RequestRouting&)>& next,

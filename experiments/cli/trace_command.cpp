@@ -156,6 +156,7 @@ int bench_read(const std::string& path, int repetitions) {
       for (const auto& s : r.steps) decisions += s.tokens * ids_per_token;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    if (decisions == 0) throw InputError(fmt::format("{}: the routing trace holds no routing decisions; nothing to time", path));
     rates.push_back(static_cast<double>(decisions) / seconds);
   }
   std::sort(rates.begin(), rates.end());

@@ -54,7 +54,7 @@ TEST_CASE("measurement files: bad lines are named with what was expected", "[cal
     return std::string("no error");
   };
   const std::string ok = R"({"op": "gated_mlp", "device": "x", "shape": {"d_model": 8, "d_ff": 16}, "tokens": 4, "time_us": {"median": 2}})";
-  CHECK_THAT(error("trunc.jsonl", ok + "\n{\"op\": \"gated_mlp\", \"dev"), Catch::Contains("trunc.jsonl:2: expected one JSON object"));
+  CHECK_THAT(error("trunc.jsonl", ok + "\n{\"op\": \"gated_mlp\", \"dev"), Catch::Contains("trunc.jsonl:2:1:25: invalid JSON"));
   CHECK_THAT(error("op.jsonl", R"({"op": "conv2d", "device": "x", "tokens": 1, "time_us": {"median": 1}})"),
              Catch::Contains("op.jsonl:1: .op: unknown op 'conv2d'") && Catch::Contains("gated_mlp"));
   CHECK_THAT(error("bytes.jsonl", R"({"op": "p2p", "device": "x", "tokens": 1, "time_us": {"median": 1}})"),

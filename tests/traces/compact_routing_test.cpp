@@ -1,3 +1,5 @@
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -5,6 +7,7 @@
 #include "sim/errors.h"
 #include "sim/rng.h"
 #include "traces/compact_routing.h"
+#include "../temp_files.h"
 
 using namespace moesim;
 using namespace moesim::traces;
@@ -107,4 +110,27 @@ TEST_CASE("the writer refuses shapes that do not match its header", "[traces][co
   r.steps[0] = RoutingStep{1, {{1}, {9}}, {}};  // expert 9 >= 8
   CHECK_THROWS_AS(w.write(r), std::invalid_argument);
   // Destroyed without finish(): no partial file is left.
+}
+
+TEST_CASE("a rejected header closes its file: no descriptor leaks however many bad files are read",
+          "[traces][moert][reliability]") {
+  // Found by fuzzing: the constructor threw after fopen, and a throwing constructor
+  // runs no destructor. With 64 descriptors allowed, 500 rejections would exhaust
+  // them and turn into "cannot open file".
+  const std::string path = moesim_test::write_temp_file("moert-leak", "bad.moert", std::string("MOERTRC1\x02\x00\x00\x00", 12));
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+  int rejected = 0;
+  for (int i = 0; i < 500; ++i) {
+    try {
+      moesim::traces::CompactRoutingReader reader(path);
+    } catch (const moesim::InputError& e) {
+      rejected += std::string(e.what()).find("format version") != std::string::npos ? 1 : 0;
+    }
+  }
+  setrlimit(RLIMIT_NOFILE, &saved);
+  CHECK(rejected == 500);
 }

@@ -50,7 +50,11 @@ TEST_CASE("Mooncake JSONL: bad lines name the file, the line and the field", "[t
   };
   const std::string ok = "{\"timestamp\": 5, \"input_length\": 1, \"output_length\": 1}\n";
   CHECK_THAT(first_error("trunc.jsonl", ok + "{\"timestamp\": 7, \"input_len"),
-             Catch::Contains("trunc.jsonl:2: expected one JSON object per line"));
+             Catch::Contains("trunc.jsonl:2:1:") && Catch::Contains("invalid JSON"));
+  // A key twice on one line: nlohmann would keep the last without a word.
+  CHECK_THAT(first_error("dup.jsonl", ok + "{\"timestamp\": 7, \"input_length\": 1, \"input_length\": 2, \"output_length\": 1}\n"),
+             Catch::Contains("dup.jsonl:2: $.input_length: duplicate key 'input_length'"));
+  CHECK_THAT(first_error("list.jsonl", ok + "[1, 2]\n"), Catch::Contains("list.jsonl:2: expected one JSON object per line"));
   CHECK_THAT(first_error("type.jsonl", ok + "{\"timestamp\": \"7\", \"input_length\": 1, \"output_length\": 1}\n"),
              Catch::Contains("type.jsonl:2: .timestamp: expected a non-negative integer, got \"7\""));
   CHECK_THAT(first_error("neg.jsonl", ok + "{\"timestamp\": 9, \"input_length\": -1, \"output_length\": 1}\n"),

@@ -1,6 +1,6 @@
 #pragma once
 // Readers of the H100 profiling data published with Vidur (github.com/microsoft/vidur,
-// MIT; shared/calibration/vidur-h100/SOURCE.md), into our measurement format:
+// MIT; calibrate/data/vidur-h100.SOURCE.md), into our measurement format:
 //  * mlp.csv — per (num_tokens, tensor-parallel degree) the medians of the fused
 //    gate+up projection, the activation and the down projection of Llama-2-7B's gated
 //    MLP; one "gated_mlp" measurement each (sum of the three), shape d_model × d_ff/TP;

@@ -6,7 +6,7 @@
 // optional rate cap. Rates change only when a flow starts or ends, so between
 // changes every flow drains at a constant rate and its completion time is exact.
 //
-// Cost model (design brief §3, "event budget"): all starts and ends that happen
+// Cost model (docs/engine.md, "Flow-level network"): all starts and ends that happen
 // at the same nanosecond are solved together in one deferred solve, and a solve
 // touches only the connected component (links sharing flows) of what changed.
 // Completion times live in one heap with a single simulator wake-up event.

@@ -1,6 +1,6 @@
 #pragma once
-// Reader for the FLAME-MoE per-token router scores (shared/traces/
-// flame-moe-290m-routing, SOURCE.md there): one CSV per MoE layer, named
+// Reader for the FLAME-MoE per-token router scores (traces/data/
+// flame-moe-290m-pretrain.SOURCE.md): one CSV per MoE layer, named
 // "..._layer<L>_..._<S>seqs_<T>tokens.csv", header "layer_id,token_id,expert_0..",
 // one row per token with the router probability of each selected expert and 0 for
 // the others (exactly top-k non-zeros). Rows with the same token_id are the same

@@ -1,6 +1,6 @@
 #pragma once
-// Reader for the Llama-4-Maverick MMLU routing trace (shared/traces/
-// llama4-maverick-routing-mmlu, SOURCE.md there): one JSON file per request, a list
+// Reader for the Llama-4-Maverick MMLU routing trace (traces/data/
+// llama4-maverick-mmlu.SOURCE.md): one JSON file per request, a list
 // of steps (prefill, then one per decode token); each step maps every decoder layer
 // "0".."47" to null (dense layer) or, for MoE layers, a list with one entry per
 // token holding that token's routed expert ids. Everything is checked against the

@@ -1,5 +1,5 @@
 #pragma once
-// An offloading scenario (design brief §7): one GPU serving one model at batch
+// An offloading scenario (docs/offload.md): one GPU serving one model at batch
 // size 1 with its experts offloaded to host memory, a routing source, how many
 // requests profile the policies (training split) and how many are served and
 // measured (evaluation split), and the offload settings. Read from JSON with every

@@ -1,5 +1,5 @@
 #pragma once
-// What an offloading policy decides (design brief §7, §8 "CachePolicy/Prefetcher"):
+// What an offloading policy decides (docs/offload.md, "Policies"):
 // which experts are resident when serving starts, which resident expert makes room
 // for an incoming one, and what to copy in ahead of need. The engine tells it what
 // the router chose, layer by layer, as a real engine's hooks would see it; a policy

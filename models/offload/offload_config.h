@@ -1,5 +1,5 @@
 #pragma once
-// Settings of the expert-offloading model (design brief §7): how many experts the
+// Settings of the expert-offloading model (docs/offload.md): how many experts the
 // GPU's expert cache holds, where the others live (pinned or pageable host memory,
 // or an NVMe SSD) and what a copy from there costs, and whether copies overlap with
 // compute. Every default and its source: docs/offload.md.

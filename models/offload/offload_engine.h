@@ -1,5 +1,5 @@
 #pragma once
-// Single-GPU serving with experts offloaded to host memory (design brief §7), at
+// Single-GPU serving with experts offloaded to host memory (docs/offload.md), at
 // batch size 1 as MoE-Infinity and Mixtral-Offloading evaluate it: requests run
 // one after another, a prefill step then one decode step per output token, and
 // every step walks the layers in order:

@@ -1,5 +1,5 @@
 #pragma once
-// How long an idle serverless instance stays loaded (design brief §6):
+// How long an idle serverless instance stays loaded (docs/serverless.md):
 //   fixed     — every instance stays warm a fixed time after its last use (AWS
 //               Lambda keeps 10 min, Azure Functions 20 min: Shahrad et al., ATC'20);
 //   none      — reclaimed as soon as it goes idle (scale to zero at once);

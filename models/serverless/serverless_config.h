@@ -1,5 +1,5 @@
 #pragma once
-// The serverless expert runtime's settings (design brief §6): where a cold
+// The serverless expert runtime's settings (docs/serverless.md): where a cold
 // instance's weights come from, runtime initialisation, the per-GPU memory pool for
 // instances, keep-alive, and prices. Read from a scenario's "serverless" object;
 // defaults and their sources: docs/serverless.md.

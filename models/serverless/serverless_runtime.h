@@ -1,5 +1,5 @@
 #pragma once
-// The serverless expert runtime (design brief §6). Every (MoE layer, expert) is a
+// The serverless expert runtime (docs/serverless.md). Every (MoE layer, expert) is a
 // function; an instance of it on a GPU goes
 //
 //   cold → loading (weights over the real path as a flow, then runtime init)

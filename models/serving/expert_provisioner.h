@@ -1,7 +1,7 @@
 #pragma once
 // Per-layer expert provisioning: instead of a fixed placement, something decides at
 // every MoE layer which GPUs serve each expert and may have to bring copies up
-// first — the serverless runtime with MoEless' scaling (design brief §6). The
+// first — the serverless runtime with MoEless' scaling (docs/serverless.md). The
 // engine asks at the gate of each MoE layer, once the layer's true token counts are
 // known, waits until the copies are ready (a cold start is on the critical path),
 // runs the experts, and reports what each copy executed.

@@ -1,5 +1,5 @@
 #pragma once
-// The expert-parallel serving engine (design brief §5). One coroutine runs the
+// The expert-parallel serving engine (docs/models.md, "Serving engine"). One coroutine runs the
 // batching loop; each iteration takes, on every GPU, the decode token of each of
 // its running requests plus prefill chunks of waiting ones (continuous batching,
 // vLLM/Sarathi style) and runs the model layer by layer:
@@ -40,7 +40,7 @@ struct ServingConfig {
   // continuous: vLLM/Sarathi iteration-level batching. static-buckets: Megatron-LM's
   // text server has no continuous batching; requests that arrived by a bucket
   // boundary (every `bucket`) form a GPU's next batch, which runs to completion
-  // before that GPU admits more (as the MoEless testbed batches, policies-spec §3).
+  // before that GPU admits more (as the MoEless testbed batches, docs/serverless.md).
   enum class Batching { kContinuous, kStaticBuckets };
   Batching batching = Batching::kContinuous;
   sim::Time bucket = sim::seconds(1);

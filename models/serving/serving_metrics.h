@@ -1,5 +1,5 @@
 #pragma once
-// What a serving run measures (design brief §5, "Metrics"): per request TTFT, TPOT
+// What a serving run measures (docs/models.md, "Serving engine"): per request TTFT, TPOT
 // and end-to-end latency; their P50/P90/P99; SLO attainment; throughput; per GPU
 // busy time; per MoE layer imbalance (max / mean expert-stage time over GPUs);
 // tokens routed and dispatched; GPU-seconds.

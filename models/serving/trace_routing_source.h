@@ -1,7 +1,7 @@
 #pragma once
 // Replays real per-token routing (a compact routing trace) into the serving engine.
-// Request i of the run is bound to trace request (i mod N) (round-robin, as the
-// design brief prescribes); its prompt token p uses the trace's prefill routing of
+// Request i of the run is bound to trace request (i mod N) (round-robin, so
+// every trace request is replayed equally often); its prompt token p uses the trace's prefill routing of
 // token (p mod prefill tokens); its decode step j uses trace decode step
 // 1 + ((j − 1) mod decode steps). The whole trace is held in memory (1.3 MB for the
 // shipped Llama-4 trace). The trace must match the model: same MoE layer count,

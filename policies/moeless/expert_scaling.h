@@ -1,5 +1,5 @@
 #pragma once
-// MoEless' expert scaling and placement for one layer (policies-spec §3), as pure
+// MoEless' expert scaling and placement for one layer (docs/serverless.md, "MoEless"), as pure
 // functions of the predicted loads and the runtime's state, so tests can check
 // them by hand.
 #include <functional>

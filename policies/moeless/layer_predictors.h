@@ -1,7 +1,7 @@
 #pragma once
 // MoEless' layer-aware load predictors: at the gate of MoE layer l (its expert
 // counts known), forecast the expert loads of layer l + d, d = 1..H, before that
-// layer's gate runs (policies-spec §3). Kinds:
+// layer's gate runs (docs/serverless.md, "MoEless"). Kinds:
 //   oracle       — the true counts (the upper bound);
 //   error-model  — the spec's model of a fine-tuned gate copy: truth × (1 + ε),
 //                  ε ~ N(0, σ_d), σ_d = σ_1 + (d − 1)·σ_step;

@@ -1,5 +1,5 @@
 #pragma once
-// MoEless (policies-spec §3) on the serverless runtime: at the gate of every MoE
+// MoEless (docs/serverless.md, "MoEless") on the serverless runtime: at the gate of every MoE
 // layer a layer-aware predictor forecasts the next H layers' expert loads; each
 // forecast (ready after the predictor's latency, overlapped with the running
 // layer) scales the target layer's experts (stragglers get replicas, load split

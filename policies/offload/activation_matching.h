@@ -1,5 +1,5 @@
 #pragma once
-// MoE-Infinity's request-level expert activation tracing (policies-spec §2):
+// MoE-Infinity's request-level expert activation tracing (docs/offload.md, "MoE-Infinity"; arXiv 2401.14361):
 // a bounded collection of finished requests' activation matrices (EAMs) with LFU
 // replacement, and the matching of a live request's partial EAM against it.
 #include <cstdint>

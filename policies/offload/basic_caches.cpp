@@ -1,4 +1,4 @@
-// The offloading baselines (policies-spec §5b–5d): no reuse, LRU, LFU,
+// The offloading baselines (docs/offload.md, "Policies"): no reuse, LRU, LFU,
 // Mixtral-Offloading's per-layer LRU with swaps, and BrainStorm-like popularity.
 #include <algorithm>
 #include <utility>

@@ -1,4 +1,4 @@
-// MoE-Infinity (policies-spec §2; TorchMoE/MoE-Infinity @cca059c, arXiv 2401.14361):
+// MoE-Infinity (docs/offload.md, "MoE-Infinity"; TorchMoE/MoE-Infinity @cca059c, arXiv 2401.14361):
 // activation-aware caching and prefetching driven by request-level expert
 // activation matrices (EAMs).
 //

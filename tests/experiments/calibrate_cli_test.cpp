@@ -31,7 +31,7 @@ TEST_CASE("calibrate fit + validate on the Vidur H100 measurements", "[experimen
   const auto profile = nlohmann::json::parse(slurp(dir / "p.json"));
   CHECK(profile["tables"].size() == 4);  // one measured table per gated-MLP width
   const double bw = profile["memory_efficiency"].get<double>() * 3.35e12;
-  CHECK(bw > 2.8e12);  // H100 HBM3 sustains 2.7–3.3 TB/s (design brief; datasheet peak 3.35)
+  CHECK(bw > 2.8e12);  // H100 HBM3 sustains 2.7–3.3 TB/s (NVIDIA H100 SXM datasheet: 3.35 TB/s peak)
   CHECK(bw <= 3.35e12);
   // The fitted profile reproduces every compute measurement within 5% (its tables), and
   // NVLink transfers within 5% once the fitted software latency is added.

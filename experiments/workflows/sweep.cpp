@@ -22,6 +22,8 @@ Json axis_json(const SweepAxis& a, bool zipped) {
   return j;
 }
 
+constexpr double kMaxSweepPoints = 1e6;
+
 // Reads {path: [values]} members as axes: each its own group, or, for a zip, all
 // in one group with lists of one length.
 void read_axes(SweepSpec& spec, const JsonInput& object, bool zip) {
@@ -69,6 +71,18 @@ SweepSpec load_sweep_spec(const std::string& path) {
   if (const auto seeds = json.find("seeds")) {
     for (const auto& s : seeds->items()) spec.seeds.push_back(static_cast<std::uint64_t>(s.integer_at_least(0)));
     seeds->check(!spec.seeds.empty(), "a non-empty list of seeds");
+  }
+  // The points are listed in memory before any runs: a grid of many long axes is
+  // refused here, with its size, rather than allocated until memory runs out.
+  double points = static_cast<double>(std::max<std::size_t>(1, spec.policies.size())) *
+                  static_cast<double>(std::max<std::size_t>(1, spec.seeds.size()));
+  for (std::size_t a = 0; a < spec.axes.size(); ++a) {
+    if (a == 0 || spec.axes[a].group != spec.axes[a - 1].group) points *= static_cast<double>(spec.axes[a].values.size());
+  }
+  if (points > kMaxSweepPoints) {
+    json.fail(fmt::format("the sweep has {:.3g} points (grid × policies × seeds); at most {:.0f} accepted "
+                          "(docs/limits.md)",
+                          points, kMaxSweepPoints));
   }
   return spec;
 }

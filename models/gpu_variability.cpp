@@ -68,8 +68,8 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
       }
       if (id < 0) value.fail("per_gpu keys must be GPU ids (non-negative integers)");
       // Slowdown factors multiply kernel times: bounded so that times stay finite.
-      v.per_gpu[id] = GpuSlowdown{value.at("compute").number_in(0.01, 100.0),
-                                  value.find("memory") ? value.at("memory").number_in(0.01, 100.0) : 1.0};
+      const auto memory = value.find("memory");
+      v.per_gpu[id] = GpuSlowdown{value.at("compute").number_in(0.01, 100.0), memory ? memory->number_in(0.01, 100.0) : 1.0};
     }
   }
   if (const auto d = json.find("drift")) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "traces/compact_routing.h"
+
 namespace moesim::models {
 
 int MoeModel::moe_layer_count() const {
@@ -39,7 +41,7 @@ constexpr std::int64_t kMaxWidth = std::int64_t{1} << 20;
 constexpr std::int64_t kMaxVocab = std::int64_t{1} << 24;
 constexpr std::int64_t kMaxHeads = 16384;
 constexpr std::int64_t kMaxHeadDim = 16384;
-constexpr std::int64_t kMaxExperts = 65536;  // the routing trace's u16 expert ids
+constexpr std::int64_t kMaxExperts = traces::CompactRoutingReader::kMaxExperts;  // u16 expert ids
 constexpr std::int64_t kMaxKvElements = std::int64_t{1} << 30;
 // Byte and parameter counts derived from the shape must stay exact in a double
 // (the engine divides them into times) and far from int64 overflow.
@@ -52,24 +54,25 @@ constexpr std::int64_t kMaxKvBytesPerToken = std::int64_t{1} << 32;
 void check_derived_sizes(const JsonInput& json, const MoeModel& m) {
   using Wide = __int128;
   const Wide expert = Wide{3} * m.d_model * m.expert_ffn;
-  const Wide checks[][2] = {
-      {expert * m.dtype_bytes * m.experts * m.layers, 0},
-      {Wide{m.layers} * m.attention.kv_cache_elements_per_token * m.attention.kv_cache_dtype_bytes, 1},
-      {Wide{m.attention.projection_params} * m.dtype_bytes * m.layers, 2},
-      {Wide{3} * m.d_model * m.shared_expert_ffn * m.shared_experts * m.dtype_bytes * m.layers, 3},
-      {Wide{3} * m.d_model * m.dense_ffn * m.dtype_bytes * m.layers, 4},
-      {Wide{2} * m.vocab * m.d_model * m.dtype_bytes, 5},
-  };
-  static constexpr const char* kWhat[] = {"expert weight bytes", "KV-cache bytes per token", "attention weight bytes",
-                                          "shared-expert weight bytes", "dense FFN weight bytes", "embedding bytes"};
-  if (checks[1][0] > kMaxKvBytesPerToken) {
+  const Wide kv_per_token = Wide{m.layers} * m.attention.kv_cache_elements_per_token * m.attention.kv_cache_dtype_bytes;
+  if (kv_per_token > kMaxKvBytesPerToken) {
     json.fail(fmt::format("the shape gives {} KV-cache bytes per token; at most 2^32 accepted (docs/limits.md)",
-                          static_cast<long double>(checks[1][0])));
+                          static_cast<long double>(kv_per_token)));
   }
-  for (const auto& c : checks) {
-    if (c[0] > kMaxDerived) {
+  const struct {
+    Wide value;
+    const char* what;
+  } sizes[] = {
+      {expert * m.dtype_bytes * m.experts * m.layers, "expert weight bytes"},
+      {Wide{m.attention.projection_params} * m.dtype_bytes * m.layers, "attention weight bytes"},
+      {Wide{3} * m.d_model * m.shared_expert_ffn * m.shared_experts * m.dtype_bytes * m.layers, "shared-expert weight bytes"},
+      {Wide{3} * m.d_model * m.dense_ffn * m.dtype_bytes * m.layers, "dense FFN weight bytes"},
+      {Wide{2} * m.vocab * m.d_model * m.dtype_bytes, "embedding bytes"},
+  };
+  for (const auto& size : sizes) {
+    if (size.value > kMaxDerived) {
       json.fail(fmt::format("the shape gives {} beyond 2^53; the model is larger than moesim accepts (docs/limits.md)",
-                            kWhat[static_cast<int>(c[1])]));
+                            size.what));
     }
   }
 }

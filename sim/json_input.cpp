@@ -86,14 +86,14 @@ class DuplicateKeyCheck {
     switch (event) {
       case Event::object_start:
       case Event::array_start:
-        frames_.push_back(Frame{event == Event::object_start, child_path(), {}, {}, 0});
+        frames_.push_back(Frame{event == Event::object_start, {}, {}, 0});
         break;
       case Event::key: {
         Frame& f = frames_.back();
         f.key = parsed.get<std::string>();
         if (!f.keys.insert(f.key).second) {
-          throw InputError(fmt::format("{}: {}.{}: duplicate key '{}' (each key may appear once per object)", source_,
-                                       f.path, f.key, f.key));
+          throw InputError(fmt::format("{}: {}: duplicate key '{}' (each key may appear once per object)", source_,
+                                       path(), f.key));
         }
         break;
       }
@@ -110,17 +110,18 @@ class DuplicateKeyCheck {
   }
 
  private:
+  // An open object or array: where the parser is inside it (the current key or
+  // element index). Paths are spelled out only for an error, not per container.
   struct Frame {
     bool object;
-    std::string path;
     std::set<std::string, std::less<>> keys;
     std::string key;
     std::size_t index;
   };
-  std::string child_path() const {
-    if (frames_.empty()) return "$";
-    const Frame& f = frames_.back();
-    return f.object ? fmt::format("{}.{}", f.path, f.key) : fmt::format("{}[{}]", f.path, f.index);
+  std::string path() const {
+    std::string p = "$";
+    for (const Frame& f : frames_) p += f.object ? "." + f.key : fmt::format("[{}]", f.index);
+    return p;
   }
   void advance() {
     if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;

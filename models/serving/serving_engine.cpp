@@ -36,9 +36,9 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   }
   c.closed_form_iterations = json.boolean_or("closed_form_iterations", c.closed_form_iterations);
   // Checked as a double before the cast: 1e300 GiB would not fit int64.
-  c.activation_reserve_bytes = static_cast<std::int64_t>(
-      (json.find("activation_reserve_gib") ? json.at("activation_reserve_gib").number_in(0.0, 1 << 20) : 4.0) *
-      static_cast<double>(1LL << 30));
+  if (const auto v = json.find("activation_reserve_gib")) {
+    c.activation_reserve_bytes = static_cast<std::int64_t>(v->number_in(0.0, 1 << 20) * static_cast<double>(1LL << 30));
+  }
   return c;
 }
 

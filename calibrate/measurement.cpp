@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "sim/errors.h"
-#include "sim/line_reader.h"
-#include "sim/json_input.h"
+#include "util/errors.h"
+#include "util/line_reader.h"
+#include "util/json_input.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -38,7 +38,7 @@ std::string known_ops() {
 }
 
 MeasurementFile read_measurements(const std::string& path) {
-  sim::LineReader lines(path);
+  util::LineReader lines(path);
   MeasurementFile file;
   std::string text;
   while (lines.next(text)) {

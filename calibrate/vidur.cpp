@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "sim/errors.h"
-#include "sim/line_reader.h"
+#include "util/errors.h"
+#include "util/line_reader.h"
 
 namespace moesim::calibrate {
 namespace {
@@ -15,12 +15,12 @@ class Csv {
     std::string header;
     if (!lines_.next(header)) throw lines_.error("empty file (expected a CSV header)");
     std::vector<std::string_view> names;
-    sim::split_fields(header, ',', names);
+    util::split_fields(header, ',', names);
     columns_.assign(names.begin(), names.end());
   }
   bool next() {
     if (!lines_.next(row_)) return false;
-    sim::split_fields(row_, ',', fields_);
+    util::split_fields(row_, ',', fields_);
     if (fields_.size() != columns_.size()) {
       throw lines_.error(fmt::format("{} fields, the header has {}", fields_.size(), columns_.size()));
     }
@@ -35,10 +35,10 @@ class Csv {
   double number(const std::string& column) const {
     const std::string_view text = fields_[index(column)];
     double v = 0.0;
-    if (!sim::parse_number(text, v)) throw lines_.error(fmt::format("column {}: expected a number, got '{}'", column, text));
+    if (!util::parse_number(text, v)) throw lines_.error(fmt::format("column {}: expected a number, got '{}'", column, text));
     return v;
   }
-  const sim::LineReader& lines() const { return lines_; }
+  const util::LineReader& lines() const { return lines_; }
 
  private:
   std::size_t index(const std::string& column) const {
@@ -47,7 +47,7 @@ class Csv {
     }
     throw InputError(fmt::format("{}: missing column '{}'", lines_.path(), column));
   }
-  sim::LineReader lines_;
+  util::LineReader lines_;
   std::string row_;
   std::vector<std::string> columns_;
   std::vector<std::string_view> fields_;

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "models/builtin_data.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::models {
 

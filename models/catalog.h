@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "models/moe_model.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::models {
 

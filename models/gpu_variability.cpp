@@ -3,7 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::models {
 

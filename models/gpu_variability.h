@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "models/gpu_profile.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/process.h"
 #include "sim/rng.h"
 

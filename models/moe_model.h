@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::models {
 

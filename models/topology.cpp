@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::models {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "sim/flow_network.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::models {
 

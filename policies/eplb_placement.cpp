@@ -3,7 +3,7 @@
 
 #include "policies/builtin.h"
 #include "policies/eplb.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::policies {
 namespace {

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "policies/builtin.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::policies {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::policies {
 

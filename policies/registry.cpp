@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "policies/builtin.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::policies {
 namespace {

@@ -13,7 +13,7 @@
 #include "policies/load_predictor.h"
 #include "policies/moeless/moeless.h"
 #include "policies/placement_policy.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::policies {
 

@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "policies/builtin.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::policies {
 namespace vibe {

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/process.h"
 
 namespace moesim::sim {

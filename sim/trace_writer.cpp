@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::sim {
 namespace {

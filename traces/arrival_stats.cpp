@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/arrival_trace.h"
 
 namespace moesim::traces {

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
-#include "sim/errors.h"
-#include "sim/json_input.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 
 namespace moesim::traces {
 namespace {
@@ -23,7 +23,7 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 bool parse_int(const std::string& s, std::size_t at, std::size_t len, std::int64_t& out) {
-  return at + len <= s.size() && sim::parse_number(std::string_view(s).substr(at, len), out);
+  return at + len <= s.size() && util::parse_number(std::string_view(s).substr(at, len), out);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "sim/time.h"
-#include "sim/line_reader.h"
+#include "util/line_reader.h"
 
 namespace moesim::traces {
 
@@ -41,7 +41,7 @@ class ArrivalReader {
  protected:
   // Checks order and token counts, and makes the record relative to the first arrival.
   ArrivalRecord accept(std::int64_t timestamp_ns, std::int64_t input, std::int64_t output);
-  sim::LineReader lines_;
+  util::LineReader lines_;
   std::string row_;
 
  private:

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <stdexcept>
 
-#include "sim/errors.h"
-#include "sim/input_file.h"
+#include "util/errors.h"
+#include "util/input_file.h"
 #include "sim/rng.h"
 
 namespace moesim::traces {
@@ -116,7 +116,7 @@ void CompactRoutingWriter::finish() {
 }
 
 CompactRoutingReader::CompactRoutingReader(const std::string& path) : path_(path) {
-  sim::require_not_directory(path);
+  util::require_not_directory(path);
   file_ = std::fopen(path.c_str(), "rb");
   if (file_ == nullptr) throw InputError(fmt::format("{}: cannot open file: {}", path, std::strerror(errno)));
   std::error_code ec;

@@ -9,8 +9,8 @@
 #include <memory>
 #include <numeric>
 
-#include "sim/errors.h"
-#include "sim/line_reader.h"
+#include "util/errors.h"
+#include "util/line_reader.h"
 
 namespace moesim::traces {
 namespace {
@@ -23,7 +23,7 @@ class LayerFile {
     if (!lines_.next(header) || header.rfind("layer_id,token_id,expert_0", 0) != 0) {
       throw lines_.error("expected the header 'layer_id,token_id,expert_0,...'");
     }
-    sim::split_fields(header, ',', fields_);
+    util::split_fields(header, ',', fields_);
     experts_ = static_cast<int>(fields_.size()) - 2;
     for (int e = 0; e < experts_; ++e) {
       if (fields_[static_cast<std::size_t>(e) + 2] != fmt::format("expert_{}", e)) {
@@ -36,19 +36,19 @@ class LayerFile {
   // probabilities; checks the token id and the number of selections.
   void next_token(long expected_token, std::vector<std::pair<double, int>>& selected) {
     if (!lines_.next(row_)) throw lines_.error(fmt::format("file ends before token {}", expected_token));
-    sim::split_fields(row_, ',', fields_);
+    util::split_fields(row_, ',', fields_);
     if (static_cast<int>(fields_.size()) != experts_ + 2) {
       throw lines_.error(fmt::format("expected {} fields (layer_id, token_id, {} experts), got {}", experts_ + 2, experts_,
                                      fields_.size()));
     }
     long token = -1;
-    if (!sim::parse_number(fields_[1], token) || token != expected_token) {
+    if (!util::parse_number(fields_[1], token) || token != expected_token) {
       throw lines_.error(fmt::format("expected token_id {}, got '{}'", expected_token, fields_[1]));
     }
     selected.clear();
     for (int e = 0; e < experts_; ++e) {
       double p = 0.0;
-      if (!sim::parse_number(fields_[static_cast<std::size_t>(e) + 2], p) || !(p >= 0.0 && p <= 1.0)) {
+      if (!util::parse_number(fields_[static_cast<std::size_t>(e) + 2], p) || !(p >= 0.0 && p <= 1.0)) {
         throw lines_.error(fmt::format("expert_{}: expected a probability in [0, 1], got '{}'", e,
                                        fields_[static_cast<std::size_t>(e) + 2]));
       }
@@ -59,14 +59,14 @@ class LayerFile {
       return a.first != b.first ? a.first > b.first : a.second < b.second;
     });
   }
-  const sim::LineReader& lines() const { return lines_; }
+  const util::LineReader& lines() const { return lines_; }
   bool at_end() {
     std::string rest;
     return !lines_.next(rest);
   }
 
  private:
-  sim::LineReader lines_;
+  util::LineReader lines_;
   std::string row_;
   std::vector<std::string_view> fields_;
   int experts_ = 0;
@@ -77,7 +77,7 @@ std::optional<long> number_before(const std::string& name, std::size_t end) {
   std::size_t begin = end;
   while (begin > 0 && std::isdigit(static_cast<unsigned char>(name[begin - 1]))) --begin;
   long v = 0;
-  if (begin == end || !sim::parse_number(std::string_view(name).substr(begin, end - begin), v)) return std::nullopt;
+  if (begin == end || !util::parse_number(std::string_view(name).substr(begin, end - begin), v)) return std::nullopt;
   return v;
 }
 

@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fmt/format.h>
 
-#include "sim/errors.h"
-#include "sim/json_input.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 
 namespace moesim::traces {
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/compact_routing.h"
 
 namespace moesim::traces {

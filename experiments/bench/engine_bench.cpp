@@ -8,8 +8,8 @@
 #include <queue>
 #include <vector>
 
-#include "experiments/report/text_table.h"
-#include "sim/errors.h"
+#include "util/text_table.h"
+#include "util/errors.h"
 #include "sim/rng.h"
 #include "sim/simulator.h"
 
@@ -156,7 +156,7 @@ EngineBenchResult run_engine_bench(const EngineBenchConfig& c) {
 }
 
 std::string format_report(const EngineBenchResult& r) {
-  report::TextTable t({"benchmark", "events", "best wall [s]", "M events/s"});
+  util::TextTable t({"benchmark", "events", "best wall [s]", "M events/s"});
   for (const BenchMeasurement* m : {&r.hold, &r.phold, &r.naive_hold}) {
     t.add_row({m->name, std::to_string(m->events), fmt::format("{:.3f}", m->seconds),
                fmt::format("{:.2f}", m->events_per_second() * 1e-6)});

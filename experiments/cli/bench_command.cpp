@@ -5,7 +5,7 @@
 #include "experiments/bench/e2e_bench.h"
 #include "experiments/bench/engine_bench.h"
 #include "experiments/cli/command.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

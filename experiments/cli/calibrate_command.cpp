@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "calibrate/vidur.h"
-#include "experiments/calibration/calibration.h"
+#include "calibrate/validation.h"
 #include "experiments/cli/command.h"
 #include "experiments/report/plot.h"
 #include "models/catalog.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 namespace {
@@ -107,12 +107,12 @@ int run_calibrate(const std::vector<std::string>& args) {
     measurements.insert(measurements.end(), file.measurements.begin(), file.measurements.end());
     inputs += (i > 1 ? " + " : "") + positional[i];
   }
-  if (!only.empty()) measurements = calibration::select(measurements, only, true);
-  for (const auto& e : except) measurements = calibration::select(measurements, {e}, false);
+  if (!only.empty()) measurements = calibrate::select(measurements, only, true);
+  for (const auto& e : except) measurements = calibrate::select(measurements, {e}, false);
   if (measurements.empty()) throw UsageError("no measurements left after --only/--except");
   if (action == "fit") {
     if (output.empty()) throw UsageError("missing -o/--output profile file");
-    const auto fit = calibration::fit_profile(measurements, base, inputs);
+    const auto fit = calibrate::fit_profile(measurements, base, inputs);
     write_file_atomic(output, fit.profile_json);
     auto print_roofline = [](const std::string& what, const calibrate::RooflineFit& r) {
       std::cout << fmt::format("{} over {} measurements: overhead {:.2f} µs, bandwidth {:.2f} TB/s, compute {:.0f} TFLOP/s "
@@ -135,9 +135,9 @@ int run_calibrate(const std::vector<std::string>& args) {
   }
   if (action == "validate") {
     const models::GpuProfile gpu = models::load_gpu_profile(profile, "--profile");
-    const auto v = calibration::validate(measurements, gpu, topology, overhead_us);
-    std::cout << calibration::format_validation(v, fmt::format("{} vs {} (profile {}, topology {})", inputs, "simulated", gpu.name, topology));
-    const std::string json = calibration::validation_json(v);
+    const auto v = calibrate::validate(measurements, gpu, topology, overhead_us);
+    std::cout << calibrate::format_validation(v, fmt::format("{} vs {} (profile {}, topology {})", inputs, "simulated", gpu.name, topology));
+    const std::string json = calibrate::validation_json(v);
     if (!json_path.empty()) {
       write_file_atomic(json_path, json);
       std::cout << "JSON: " << json_path << "\n";

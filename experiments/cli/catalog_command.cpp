@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "experiments/cli/command.h"
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "models/catalog.h"
 #include "models/gpu_profile.h"
 #include "models/op_costs.h"
@@ -12,7 +12,7 @@ namespace moesim::cli {
 namespace {
 
 void print_models() {
-  report::TextTable t({"model", "layers (MoE)", "experts", "top-k", "shared", "expert [MiB]", "all experts [GiB]",
+  util::TextTable t({"model", "layers (MoE)", "experts", "top-k", "shared", "expert [MiB]", "all experts [GiB]",
                        "total [B]", "active [B]", "KV/token [KiB]"});
   for (const std::string& name : models::builtin_names("models")) {
     const models::MoeModel m = models::load_moe_model(name);
@@ -28,7 +28,7 @@ void print_models() {
 
 void print_gpus() {
   const models::MoeModel mixtral = models::load_moe_model("mixtral-8x7b");
-  report::TextTable t({"gpu", "memory [GiB]", "HBM [TB/s]", "BF16 [TFLOP/s]", "eff. mem / compute",
+  util::TextTable t({"gpu", "memory [GiB]", "HBM [TB/s]", "BF16 [TFLOP/s]", "eff. mem / compute",
                        "Mixtral expert @1 tok [µs]", "@4096 tok [µs]"});
   for (const std::string& name : models::builtin_names("gpus")) {
     const models::GpuProfile g = models::load_gpu_profile(name);

@@ -9,7 +9,7 @@
 
 #include "experiments/cli/command.h"
 #include "moesim_version.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include "experiments/run/offload_run.h"
 #include "policies/registry.h"
 #include "experiments/run/policy_spec.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

@@ -9,9 +9,9 @@
 #include "models/catalog.h"
 #include "policies/eplb.h"
 #include "policies/registry.h"
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
-#include "sim/json_input.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 #include "traces/routing_stats.h"
 
 namespace moesim::cli {

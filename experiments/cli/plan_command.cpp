@@ -7,7 +7,7 @@
 #include "experiments/cli/command.h"
 #include "experiments/report/plot.h"
 #include "experiments/workflows/plan.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

@@ -7,7 +7,7 @@
 
 #include "experiments/cli/command.h"
 #include "experiments/workflows/regress.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

@@ -6,7 +6,7 @@
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
 #include "experiments/run/run_scenario.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

@@ -10,8 +10,8 @@
 #include "experiments/workflows/ranks.h"
 #include "experiments/workflows/sweep.h"
 #include "experiments/workflows/sweep_store.h"
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
 
 namespace moesim::cli {
 namespace {

@@ -15,8 +15,8 @@
 #include "traces/flame_moe_csv.h"
 #include "traces/llama4_routing_json.h"
 #include "traces/routing_stats.h"
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
 
 namespace moesim::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
 #include "experiments/validation/queueing_suite.h"
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::cli {
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 
 namespace moesim::report {
 

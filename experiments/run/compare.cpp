@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "experiments/run/run_metrics.h"
 
 namespace moesim::run {
@@ -19,9 +19,9 @@ std::vector<ComparisonRow> compare_policies(const Scenario& s, const std::vector
 }
 
 std::string format_comparison(const Scenario& s, const std::vector<ComparisonRow>& rows) {
-  report::TextTable t({"policy", "TTFT P50/P90/P99 ms", "TPOT P50/P90 ms", "SLO", "tok/s", "imbalance mean/max",
+  util::TextTable t({"policy", "TTFT P50/P90/P99 ms", "TPOT P50/P90 ms", "SLO", "tok/s", "imbalance mean/max",
                        "slowest GPU µs", "GPU-s", "moved GB"});
-  report::TextTable cost({"policy", "MoE layer mean/P99 ms", "E2E P50/P99 s", "billed GPU-s", "expert GB-s", "cost $",
+  util::TextTable cost({"policy", "MoE layer mean/P99 ms", "E2E P50/P99 s", "billed GPU-s", "expert GB-s", "cost $",
                           "cold starts", "cold wait s"});
   for (const auto& row : rows) {
     const auto c = metric_columns(row.result);

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "experiments/run/policy_spec.h"
 #include "models/offload/offload_engine.h"
 #include "models/serving/trace_routing_source.h"
@@ -95,7 +95,7 @@ std::string format_offload(const OffloadScenario& s, const std::vector<OffloadRo
       "routing: {}\n\n",
       s.name, s.model.display_name, s.gpu.display_name, s.topology.preset, models::expert_home_name(s.offload.home),
       s.train_requests, s.eval_requests, s.routing.resolved()["kind"].get<std::string>());
-  report::TextTable table({"policy", "cache", "s/token", "P50 step s", "P99 step s", "hit rate", "prefetch acc",
+  util::TextTable table({"policy", "cache", "s/token", "P50 step s", "P99 step s", "hit rate", "prefetch acc",
                            "GB host→GPU", "stall %", "vs first"});
   for (const OffloadRow& r : rows) {
     const auto& m = r.metrics;

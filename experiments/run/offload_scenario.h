@@ -15,7 +15,7 @@
 #include "models/moe_model.h"
 #include "models/offload/offload_config.h"
 #include "models/topology.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::run {
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::run {
 

@@ -9,7 +9,7 @@
 #include "models/moe_model.h"
 #include "models/serving/marginal_routing_source.h"
 #include "models/serving/workload.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/rng.h"
 
 namespace moesim::run {

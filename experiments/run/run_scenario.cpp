@@ -5,8 +5,8 @@
 #include <memory>
 #include <fmt/format.h>
 
-#include "experiments/report/text_table.h"
-#include "sim/errors.h"
+#include "util/text_table.h"
+#include "util/errors.h"
 #include "models/serving/expert_placement.h"
 #include "models/serving/arrivals.h"
 #include "policies/rebalancer.h"
@@ -149,7 +149,7 @@ CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bil
 
 std::string format_summary(const Scenario& s, const RunResult& r) {
   const auto& m = r.metrics;
-  report::TextTable t({"metric", "value"});
+  util::TextTable t({"metric", "value"});
   t.align_left(1);  // values mix numbers and long labels (trace paths)
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
   t.add_row({"arrivals", s.arrivals.label()});

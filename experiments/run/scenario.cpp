@@ -3,7 +3,7 @@
 #include "experiments/run/policy_spec.h"
 
 #include "policies/registry.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 #include <fmt/format.h>
 

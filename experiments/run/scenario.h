@@ -16,7 +16,7 @@
 #include "models/serving/workload.h"
 #include "models/topology.h"
 #include "experiments/run/routing_spec.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::run {
 

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/text_table.h"
-#include "sim/errors.h"
+#include "util/text_table.h"
+#include "util/errors.h"
 #include "sim/rng.h"
 
 namespace moesim::validation {
@@ -89,7 +89,7 @@ std::string display_metric(const std::string& metric) { return metric == "Wq" ? 
 }  // namespace
 
 std::string format_table(const QueueingSuiteResult& r) {
-  report::TextTable t({"model", "rho", "metric", fmt::format("simulated ± {:.0f}% CI", r.config.confidence * 100),
+  util::TextTable t({"model", "rho", "metric", fmt::format("simulated ± {:.0f}% CI", r.config.confidence * 100),
                        "closed form", "error", "within CI"});
   for (const QueueingCheck& c : r.checks) {
     const double s = display_scale(c.metric);
@@ -100,7 +100,7 @@ std::string format_table(const QueueingSuiteResult& r) {
                c.within() ? "yes" : "NO"});
   }
   std::string out = t.render();
-  report::TextTable little({"model", "rho", "L (time average)", "lambda·W (per customer)", "difference"});
+  util::TextTable little({"model", "rho", "L (time average)", "lambda·W (per customer)", "difference"});
   for (const LittleCheck& l : r.little) {
     little.add_row({l.model, fmt::format("{:.2f}", l.rho), fmt::format("{:.4f}", l.time_average_in_system),
                     fmt::format("{:.4f}", l.rate_times_sojourn), fmt::format("{:.3f}%", 100.0 * l.relative_difference())});

@@ -6,7 +6,7 @@
 #include <variant>
 #include <vector>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::workflows {
 namespace {

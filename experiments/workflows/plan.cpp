@@ -6,15 +6,15 @@
 #include <map>
 #include <mutex>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "experiments/run/run_metrics.h"
 #include "experiments/workflows/parallel.h"
 #include "models/catalog.h"
 #include "models/topology.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/flow_network.h"
 #include "sim/simulator.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::workflows {
 
@@ -140,7 +140,7 @@ PlanResult run_plan(const PlanSpec& spec, int threads) {
 }
 
 std::string format_plan(const PlanSpec& spec, const PlanResult& r) {
-  report::TextTable t({"GPU", "machines", "GPUs", "policy", "$/hour", "P90 TTFT ms", "P90 TPOT ms", "SLO attainment",
+  util::TextTable t({"GPU", "machines", "GPUs", "policy", "$/hour", "P90 TTFT ms", "P90 TPOT ms", "SLO attainment",
                        "meets", "frontier"});
   for (const auto& p : r.points) {
     if (!p.error.empty()) {

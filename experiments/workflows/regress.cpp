@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <mutex>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "experiments/run/run_metrics.h"
 #include "experiments/workflows/parallel.h"
-#include "sim/errors.h"
-#include "sim/json_input.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 
 namespace moesim::workflows {
 
@@ -205,7 +205,7 @@ bool fails(const MetricCheck& c) { return c.verdict == Verdict::kRegressed || c.
 }  // namespace
 
 std::string format_checks(const std::vector<MetricCheck>& checks) {
-  report::TextTable t({"run", "metric", "baseline", "now", "change", "tolerance", "verdict"});
+  util::TextTable t({"run", "metric", "baseline", "now", "change", "tolerance", "verdict"});
   std::map<Verdict, int> counts;
   for (const auto& c : checks) {
     ++counts[c.verdict];

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "experiments/workflows/json_path.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 namespace moesim::workflows {
 

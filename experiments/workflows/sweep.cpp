@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <mutex>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "experiments/run/run_metrics.h"
 #include "experiments/workflows/parallel.h"
-#include "sim/errors.h"
-#include "sim/json_input.h"
+#include "util/errors.h"
+#include "util/json_input.h"
 
 namespace moesim::workflows {
 
@@ -232,7 +232,7 @@ std::string sweep_table(const SweepSpec& spec, const std::vector<nlohmann::order
   for (const auto& a : spec.axes) header.push_back(a.path);
   header.insert(header.end(), {"policy", "seed"});
   header.insert(header.end(), metrics.begin(), metrics.end());
-  report::TextTable t(header);
+  util::TextTable t(header);
   for (const auto& r : sorted(results)) {
     std::vector<std::string> row{fmt::format("{}", r["index"].get<std::size_t>())};
     for (const auto& a : spec.axes) row.push_back(value_text(r["parameters"][a.path]));

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/atomic_file.h"
-#include "sim/errors.h"
+#include "util/atomic_file.h"
+#include "util/errors.h"
 
 namespace moesim::workflows {
 namespace fs = std::filesystem;

@@ -8,7 +8,7 @@
 
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/time.h"
 
 namespace moesim::models {

@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/time.h"
 
 namespace moesim::models {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/rng.h"
 #include "sim/time.h"
 

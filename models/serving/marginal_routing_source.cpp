@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/routing_stats.h"
 
 namespace moesim::models {

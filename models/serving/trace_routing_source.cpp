@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/compact_routing.h"
 
 namespace moesim::models {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim::models {
 namespace {

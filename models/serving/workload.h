@@ -7,7 +7,7 @@
 
 #include "models/moe_model.h"
 #include "models/serving/request.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 #include "sim/alias_table.h"
 #include "sim/rng.h"
 

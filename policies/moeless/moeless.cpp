@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <numeric>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 #include "policies/builtin.h"
 #include "policies/moeless/expert_scaling.h"

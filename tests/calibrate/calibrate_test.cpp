@@ -8,7 +8,7 @@
 #include "../temp_files.h"
 #include "calibrate/fit.h"
 #include "calibrate/measurement.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/rng.h"
 
 using namespace moesim;

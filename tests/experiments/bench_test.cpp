@@ -3,7 +3,7 @@
 
 #include "experiments/bench/e2e_bench.h"
 #include "experiments/bench/engine_bench.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim::bench;
 

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../temp_files.h"
-#include "experiments/calibration/calibration.h"
+#include "calibrate/validation.h"
 #include "cli_helpers.h"
 
 using moesim_test::Result;
@@ -159,7 +159,7 @@ TEST_CASE("calibrate fit: fused attention gets its own roofline", "[experiments]
 
 TEST_CASE("spread summary: run-to-run variation and per-GPU speed factors", "[experiments][calibrate]") {
   // GPU 0 runs at 98/100/102 µs, GPU 1 at 108/110/112 µs: medians 100 and 110, mean 105.
-  const auto s = moesim::calibration::summarize_spread({{{0, 64.0}, {100.0, 98.0, 102.0}}, {{1, 64.0}, {110.0, 112.0, 108.0}}});
+  const auto s = moesim::calibrate::summarize_spread({{{0, 64.0}, {100.0, 98.0, 102.0}}, {{1, 64.0}, {110.0, 112.0, 108.0}}});
   REQUIRE(s.size() == 2);
   CHECK(s[0].median_us == 100.0);
   CHECK(s[0].cv == Approx(2.0 / 100.0));  // sample standard deviation 2

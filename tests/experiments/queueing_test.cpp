@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "experiments/validation/queueing_suite.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim::validation;
 

@@ -4,7 +4,7 @@
 
 #include "experiments/workflows/json_path.h"
 #include "experiments/workflows/sweep.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using moesim::InputError;
 using moesim::workflows::set_at_path;

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim_fuzz {
 

@@ -6,7 +6,7 @@
 #include "fuzz_input.h"
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -7,7 +7,7 @@
 #include "models/catalog.h"
 #include "models/gpu_profile.h"
 #include "models/op_costs.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::models;

@@ -8,7 +8,7 @@
 
 #include "models/catalog.h"
 #include "models/serving/marginal_routing_source.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/routing_stats.h"
 
 using namespace moesim;

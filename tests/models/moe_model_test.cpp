@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "models/catalog.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::models;

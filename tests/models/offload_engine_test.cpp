@@ -11,7 +11,7 @@
 #include "models/catalog.h"
 #include "models/layer_costs.h"
 #include "models/offload/offload_engine.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::models;

@@ -6,7 +6,7 @@
 
 #include "models/catalog.h"
 #include "models/serverless/serverless_runtime.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/process.h"
 
 using namespace moesim;

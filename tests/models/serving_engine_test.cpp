@@ -8,7 +8,7 @@
 #include "models/layer_costs.h"
 #include "models/op_costs.h"
 #include "models/serving/serving_engine.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::models;

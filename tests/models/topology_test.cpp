@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "models/topology.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::models;

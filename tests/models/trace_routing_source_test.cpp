@@ -4,7 +4,7 @@
 
 #include "models/catalog.h"
 #include "models/serving/trace_routing_source.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/compact_routing.h"
 
 using namespace moesim;

@@ -8,7 +8,7 @@
 #include "policies/moeless/expert_scaling.h"
 #include "policies/moeless/layer_predictors.h"
 #include "policies/registry.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::policies;

@@ -5,7 +5,7 @@
 
 #include "policies/offload/activation_matching.h"
 #include "policies/registry.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::policies;

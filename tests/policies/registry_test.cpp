@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "policies/registry.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 
 using namespace moesim;
 using namespace moesim::policies;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "sim/atomic_file.h"
+#include "util/atomic_file.h"
 #include "sim/trace_writer.h"
 
 using namespace moesim::sim;

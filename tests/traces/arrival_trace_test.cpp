@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/arrival_trace.h"
 
 using namespace moesim;

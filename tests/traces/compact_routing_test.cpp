@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/rng.h"
 #include "traces/compact_routing.h"
 #include "../temp_files.h"

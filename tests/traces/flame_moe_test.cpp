@@ -5,7 +5,7 @@
 #include <fstream>
 #include <numeric>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/compact_routing.h"
 #include "traces/flame_moe_csv.h"
 

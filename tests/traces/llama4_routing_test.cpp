@@ -8,7 +8,7 @@
 #include <fstream>
 #include <map>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "traces/compact_routing.h"
 #include "traces/llama4_routing_json.h"
 

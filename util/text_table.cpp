@@ -1,9 +1,9 @@
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace moesim::report {
+namespace moesim::util {
 
 std::size_t display_width(const std::string& s) {
   std::size_t n = 0;
@@ -49,4 +49,4 @@ std::string TextTable::render() const {
   return out;
 }
 
-}  // namespace moesim::report
+}  // namespace moesim::util

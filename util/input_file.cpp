@@ -1,4 +1,4 @@
-#include "sim/input_file.h"
+#include "util/input_file.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <memory>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
-namespace moesim::sim {
+namespace moesim::util {
 
 void require_not_directory(const std::string& path) {
   std::error_code ec;
@@ -35,4 +35,4 @@ std::string read_input_file(const std::string& path, std::size_t max_bytes, cons
   return text;
 }
 
-}  // namespace moesim::sim
+}  // namespace moesim::util

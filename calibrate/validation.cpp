@@ -1,4 +1,4 @@
-#include "experiments/calibration/calibration.h"
+#include "calibrate/validation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,19 +7,19 @@
 #include <tuple>
 #include <nlohmann/json.hpp>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 #include "models/catalog.h"
 #include "models/op_costs.h"
 #include "models/topology.h"
-#include "sim/errors.h"
+#include "util/errors.h"
 #include "sim/flow_network.h"
-#include "sim/line_reader.h"
+#include "util/line_reader.h"
 #include "sim/simulator.h"
 
-namespace moesim::calibration {
+namespace moesim::calibrate {
 namespace {
 
-std::int64_t shape_of(const calibrate::Measurement& m, const char* key) {
+std::int64_t shape_of(const Measurement& m, const char* key) {
   const auto it = m.shape.find(key);
   if (it == m.shape.end()) {
     throw InputError(fmt::format("measurement line {} (op {}) has no shape.{}", m.line, m.op, key));
@@ -27,24 +27,24 @@ std::int64_t shape_of(const calibrate::Measurement& m, const char* key) {
   return it->second;
 }
 
-std::string shape_text(const calibrate::Measurement& m) {
+std::string shape_text(const Measurement& m) {
   std::string s;
   for (const auto& [k, v] : m.shape) s += fmt::format("{}{}={}", s.empty() ? "" : " ", k, v);
   return s;
 }
 
-models::OpWork work_of(const calibrate::Measurement& m) {
+models::OpWork work_of(const Measurement& m) {
   return models::gated_mlp_work(shape_of(m, "d_model"), shape_of(m, "d_ff"), models::dtype_size(m.dtype), m.tokens);
 }
 
-bool is_mlp(const calibrate::Measurement& m) { return m.op == "gated_mlp" || m.op == "expert_ffn"; }
+bool is_mlp(const Measurement& m) { return m.op == "gated_mlp" || m.op == "expert_ffn"; }
 
-models::AttentionShape attention_of(const calibrate::Measurement& m) {
+models::AttentionShape attention_of(const Measurement& m) {
   return models::gqa_attention(shape_of(m, "d_model"), static_cast<int>(shape_of(m, "heads")), static_cast<int>(shape_of(m, "kv_heads")),
                                static_cast<int>(shape_of(m, "head_dim")));
 }
 
-models::OpWork attention_work_of(const calibrate::Measurement& m) {
+models::OpWork attention_work_of(const Measurement& m) {
   double pairs = 0.0, kv_tokens = 0.0;
   if (m.op == "attention_prefill") {
     // One sequence of N new tokens: N² query-key pairs without a causal mask, N²/2 with.
@@ -58,15 +58,15 @@ models::OpWork attention_work_of(const calibrate::Measurement& m) {
   return models::attention_work(attention_of(m), models::dtype_size(m.dtype), m.tokens, pairs, kv_tokens);
 }
 
-bool is_attention(const calibrate::Measurement& m) { return m.op == "attention_prefill" || m.op == "attention_decode"; }
+bool is_attention(const Measurement& m) { return m.op == "attention_prefill" || m.op == "attention_decode"; }
 
-double attention_us(const calibrate::Measurement& m, const models::GpuProfile& gpu) {
+double attention_us(const Measurement& m, const models::GpuProfile& gpu) {
   const models::OpKey key = models::attention_key(m.op.c_str(), shape_of(m, "d_model"), attention_of(m), models::dtype_size(m.dtype));
   return static_cast<double>(gpu.op_time(key, m.tokens, attention_work_of(m))) / 1e3;
 }
 
 // One flow on an otherwise idle topology: latency of every hop plus bytes at the path's bottleneck.
-double simulate_transfer(const calibrate::Measurement& m, const std::string& preset) {
+double simulate_transfer(const Measurement& m, const std::string& preset) {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
   models::Topology topo(net);
@@ -84,18 +84,18 @@ double simulate_transfer(const calibrate::Measurement& m, const std::string& pre
   return static_cast<double>(done) / 1e3;
 }
 
-bool is_simulated_transfer(const calibrate::Measurement& m) {
+bool is_simulated_transfer(const Measurement& m) {
   if (m.op == "p2p") return true;
   if (m.op != "memcpy_h2d" && m.op != "memcpy_d2h") return false;
   const auto pinned = m.shape.find("pinned");
   return pinned == m.shape.end() || pinned->second != 0;
 }
 
-double amount(const calibrate::Measurement& m) { return calibrate::is_transfer_op(m.op) ? m.bytes : m.tokens; }
+double amount(const Measurement& m) { return is_transfer_op(m.op) ? m.bytes : m.tokens; }
 
 }  // namespace
 
-std::string not_simulated_reason(const calibrate::Measurement& m) {
+std::string not_simulated_reason(const Measurement& m) {
   if (m.shape.count("spread") != 0) return "spread runs (run-to-run variability, summarised by fit)";
   if (is_mlp(m) || m.op == "grouped_mlp" || is_attention(m) || is_simulated_transfer(m)) return "";
   if (m.op == "memcpy_h2d" || m.op == "memcpy_d2h") return "pageable copies (staged through a pinned buffer by the driver; the simulator moves weights from pinned host memory)";
@@ -104,7 +104,7 @@ std::string not_simulated_reason(const calibrate::Measurement& m) {
   return m.op + " (no simulator counterpart)";
 }
 
-double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
+double simulated_us(const Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us) {
   if (is_mlp(m) || m.op == "grouped_mlp") {
     const models::OpKey key{"expert_ffn", {{"d_model", shape_of(m, "d_model")}, {"d_ff", shape_of(m, "d_ff")}}, m.dtype};
@@ -117,18 +117,18 @@ double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& g
   throw InputError(fmt::format("measurement line {}: {} has no simulator counterpart", m.line, not_simulated_reason(m)));
 }
 
-std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurement>& ms, const std::vector<std::string>& where,
+std::vector<Measurement> select(const std::vector<Measurement>& ms, const std::vector<std::string>& where,
                                            bool keep_matching) {
   std::vector<std::pair<std::string, std::int64_t>> conditions;
   for (const auto& w : where) {
     const auto eq = w.find('=');
     std::int64_t value = 0;
-    if (eq == std::string::npos || eq == 0 || !sim::parse_number(std::string_view(w).substr(eq + 1), value)) {
+    if (eq == std::string::npos || eq == 0 || !util::parse_number(std::string_view(w).substr(eq + 1), value)) {
       throw InputError(fmt::format("shape filter '{}': expected key=integer, e.g. d_ff=11008", w));
     }
     conditions.emplace_back(w.substr(0, eq), value);
   }
-  std::vector<calibrate::Measurement> out;
+  std::vector<Measurement> out;
   for (const auto& m : ms) {
     bool match = true;
     for (const auto& [k, v] : conditions) {
@@ -140,7 +140,7 @@ std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurem
   return out;
 }
 
-Validation validate(const std::vector<calibrate::Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
+Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us) {
   Validation v;
   std::map<std::pair<std::string, std::string>, OpError> by_op;
@@ -152,7 +152,7 @@ Validation validate(const std::vector<calibrate::Measurement>& ms, const models:
       continue;
     }
     double sim = 0.0;
-    if (calibrate::is_transfer_op(m.op)) {
+    if (is_transfer_op(m.op)) {
       const auto key = std::make_tuple(m.op, shape_text(m), m.bytes);
       const auto it = transfer_cache.find(key);
       sim = it != transfer_cache.end() ? it->second : (transfer_cache[key] = simulated_us(m, gpu, topology, transfer_overhead_us));
@@ -181,10 +181,10 @@ Validation validate(const std::vector<calibrate::Measurement>& ms, const models:
 }
 
 std::string format_validation(const Validation& v, const std::string& title) {
-  report::TextTable t({"op", "shape", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
+  util::TextTable t({"op", "shape", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
   for (const auto& e : v.ops) {
     t.add_row({e.op, e.shape, std::to_string(e.points), fmt::format("{:.1f}%", 100 * e.mape), fmt::format("{:.1f}%", 100 * e.worst),
-               calibrate::is_transfer_op(e.op) ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
+               is_transfer_op(e.op) ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
                fmt::format("{:.1f}", e.measured_at_worst), fmt::format("{:.1f}", e.simulated_at_worst)});
   }
   std::string text = title + "\n" + t.render();
@@ -283,11 +283,11 @@ void write_op_rooflines(const ProfileFit& fit, const models::GpuProfile& gpu, co
 
 }  // namespace
 
-ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
+ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
   const JsonInput base = models::load_description("gpus", base_profile, "--base");
   const models::GpuProfile gpu = models::parse_gpu_profile(base);
   ProfileFit fit;
-  std::vector<calibrate::WorkPoint> points;
+  std::vector<WorkPoint> points;
   std::string dtype;
   // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
   std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
@@ -295,7 +295,7 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
   std::map<std::pair<std::int64_t, double>, std::vector<double>> spread;  // (gpu, tokens) -> per-run medians
   // Per attention op, from fused kernels (shape fused = 1) only: they are what engines
   // run; the cuBLAS stand-ins (eager attention) would teach the profile the wrong costs.
-  std::map<std::string, std::vector<calibrate::WorkPoint>> attention_points;
+  std::map<std::string, std::vector<WorkPoint>> attention_points;
   for (const auto& m : ms) {
     if (m.shape.count("spread") != 0) {
       const auto gpu_it = m.shape.find("gpu");
@@ -322,10 +322,10 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
   if (points.empty() && attention_points.empty()) {
     throw InputError("no gated_mlp / expert_ffn or fused attention measurements to fit a roofline to");
   }
-  if (!points.empty()) fit.roofline = calibrate::fit_roofline(points, "gated_mlp measurements");
-  for (const auto& [what, pts] : links) fit.links.emplace_back(what, calibrate::fit_link(pts, what));
+  if (!points.empty()) fit.roofline = fit_roofline(points, "gated_mlp measurements");
+  for (const auto& [what, pts] : links) fit.links.emplace_back(what, fit_link(pts, what));
   fit.spread = summarize_spread(spread);
-  for (const auto& [op, pts] : attention_points) fit.op_rooflines.emplace_back(op, calibrate::fit_roofline(pts, op + " measurements"));
+  for (const auto& [op, pts] : attention_points) fit.op_rooflines.emplace_back(op, fit_roofline(pts, op + " measurements"));
 
   nlohmann::ordered_json j = base.raw();
   // A base that is itself a fit keeps its name; its figures stay where nothing refits them.
@@ -351,4 +351,4 @@ ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std:
   return fit;
 }
 
-}  // namespace moesim::calibration
+}  // namespace moesim::calibrate

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace moesim::report {
+namespace moesim::util {
 
 class TextTable {
  public:
@@ -25,4 +25,4 @@ class TextTable {
 // Number of terminal columns a UTF-8 string occupies (one per code point).
 std::size_t display_width(const std::string& s);
 
-}  // namespace moesim::report
+}  // namespace moesim::util

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sim/errors.h"
+#include "util/errors.h"
 
 namespace moesim {
 

@@ -2,7 +2,7 @@
 // with their path and the keys that object knows.
 #include <catch2/catch.hpp>
 
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 using namespace moesim;
 

@@ -10,11 +10,11 @@
 #include "calibrate/measurement.h"
 #include "models/gpu_profile.h"
 
-namespace moesim::calibration {
+namespace moesim::calibrate {
 
 // Why a measurement has no simulated counterpart ("" when it has one): pageable
 // copies, device-local copies, empty-kernel launches, spread runs.
-std::string not_simulated_reason(const calibrate::Measurement& m);
+std::string not_simulated_reason(const Measurement& m);
 
 // Simulated time [µs] of one measurement: expert FFNs (alone, or `experts` of them
 // back to back) and attention through `gpu` (tables, then roofline); "p2p" as one
@@ -23,11 +23,11 @@ std::string not_simulated_reason(const calibrate::Measurement& m);
 // flow between machine 0's host memory and its first GPU.
 // Transfers add `transfer_overhead_us` of software latency (the serving engine charges
 // a fixed collective overhead, 10 µs by default, before the data moves).
-double simulated_us(const calibrate::Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
+double simulated_us(const Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us = 0.0);
 
 // Keeps the measurements whose shape has key = value for every "key=value" given.
-std::vector<calibrate::Measurement> select(const std::vector<calibrate::Measurement>& ms, const std::vector<std::string>& where,
+std::vector<Measurement> select(const std::vector<Measurement>& ms, const std::vector<std::string>& where,
                                            bool keep_matching = true);
 
 struct OpError {
@@ -47,7 +47,7 @@ struct Validation {
   std::map<std::string, std::size_t> skipped;     // measurements without a counterpart, by reason
 };
 
-Validation validate(const std::vector<calibrate::Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
+Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us = 0.0);
 std::string format_validation(const Validation& v, const std::string& title);
 std::string validation_json(const Validation& v);
@@ -75,7 +75,7 @@ struct ProfileFit {
 // profile's datasheet peaks), measured latency tables per shape, the links, and —
 // where attention was measured — a roofline per attention op (the profile's
 // op_rooflines: fused attention reaches other fractions of the peaks than GEMMs).
-ProfileFit fit_profile(const std::vector<calibrate::Measurement>& ms, const std::string& base_profile,
+ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& base_profile,
                        const std::string& data_note);
 
-}  // namespace moesim::calibration
+}  // namespace moesim::calibrate

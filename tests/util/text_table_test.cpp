@@ -1,9 +1,9 @@
 // The terminal table: widths in code points, numbers right-aligned, prose columns left-aligned.
 #include <catch2/catch.hpp>
 
-#include "experiments/report/text_table.h"
+#include "util/text_table.h"
 
-using moesim::report::TextTable;
+using moesim::util::TextTable;
 
 TEST_CASE("text table pads by code points and aligns columns as asked", "[report]") {
   TextTable t({"metric", "value"});

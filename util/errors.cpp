@@ -1,4 +1,4 @@
-#include "sim/errors.h"
+#include "util/errors.h"
 
 #include <fmt/format.h>
 

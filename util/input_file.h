@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace moesim::sim {
+namespace moesim::util {
 
 // Throws InputError("<path>: is a directory, expected a file") for a directory.
 void require_not_directory(const std::string& path);
@@ -15,4 +15,4 @@ void require_not_directory(const std::string& path);
 // directory or holds more (`what` names the kind of input in the message).
 std::string read_input_file(const std::string& path, std::size_t max_bytes, const char* what);
 
-}  // namespace moesim::sim
+}  // namespace moesim::util

@@ -1,4 +1,4 @@
-#include "sim/json_input.h"
+#include "util/json_input.h"
 
 #include <cmath>
 #include <functional>
@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "sim/input_file.h"
+#include "util/input_file.h"
 
 namespace moesim {
 
@@ -157,7 +157,7 @@ JsonInput JsonInput::parse(std::string_view text, std::string source) {
 }
 
 JsonInput JsonInput::load_file(const std::filesystem::path& path) {
-  return parse(sim::read_input_file(path.string(), kMaxJsonBytes, "JSON document"), path.string());
+  return parse(util::read_input_file(path.string(), kMaxJsonBytes, "JSON document"), path.string());
 }
 
 void JsonInput::fail(const std::string& message) const { throw InputError(where() + ": " + message); }

@@ -11,10 +11,10 @@
 
 #include <fmt/format.h>
 
-#include "sim/errors.h"
-#include "sim/input_file.h"
+#include "util/errors.h"
+#include "util/input_file.h"
 
-namespace moesim::sim {
+namespace moesim::util {
 
 class LineReader {
  public:
@@ -79,4 +79,4 @@ inline void split_fields(std::string_view row, char separator, std::vector<std::
   }
 }
 
-}  // namespace moesim::sim
+}  // namespace moesim::util

@@ -182,4 +182,8 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
   return o;
 }
 
+nlohmann::ordered_json to_json(const TopologyOptions& options) {
+  return {{"preset", options.preset}, {"machines", options.machines}, {"nvlink_bridges", options.nvlink_bridges}};
+}
+
 }  // namespace moesim::models

@@ -82,5 +82,7 @@ void build_topology(Topology& topology, const TopologyOptions& options);
 std::vector<std::string> topology_presets();
 // Reads {"preset": ..., "machines": N, "nvlink_bridges": bool}.
 TopologyOptions parse_topology_options(const JsonInput& json);
+// The options as parse_topology_options reads them back.
+nlohmann::ordered_json to_json(const TopologyOptions& options);
 
 }  // namespace moesim::models

@@ -5,9 +5,9 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "policies/load_predictor.h"
-#include "policies/moeless/moeless.h"
+#include "policies/provisioner.h"
 #include "policies/placement_policy.h"
 #include "policies/policy_params.h"
 
@@ -35,5 +35,7 @@ std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p);
 
-MoelessOptions make_moeless_options(PolicyParams& p);
+// Provisioners check their parameters and, given a context, build themselves
+// (null context: the parameters are only checked).
+std::unique_ptr<Provisioner> make_moeless(PolicyParams& p, const ProvisionerContext* context);
 }  // namespace moesim::policies

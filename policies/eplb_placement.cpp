@@ -10,24 +10,26 @@ namespace {
 
 class EplbPlacement final : public PlacementPolicy {
  public:
-  EplbPlacement(int redundant_per_gpu, int groups) : redundant_per_gpu_(redundant_per_gpu), groups_(groups) {}
+  EplbPlacement(int redundant_per_gpu, int slots, int groups)
+      : redundant_per_gpu_(redundant_per_gpu), slots_(slots), groups_(groups) {}
   std::string name() const override { return "eplb"; }
   models::ExpertPlacement place(const PlacementContext& c) override {
     const int experts = c.model->experts;
     const int base = (experts + c.gpus - 1) / c.gpus;  // slots per GPU without redundancy
-    const int replicas = (base + redundant_per_gpu_) * c.gpus;
+    const int replicas = slots_ > 0 ? slots_ : (base + redundant_per_gpu_) * c.gpus;
     const int groups = groups_ > 0 ? groups_ : 1;
     try {
       const eplb::Result r = eplb::rebalance_experts(c.loads, replicas, groups, c.nodes, c.gpus);
       return models::ExpertPlacement::from_slots("eplb", r.phy2log, experts, c.gpus);
     } catch (const std::invalid_argument& e) {
-      throw InputError(fmt::format("policy 'eplb' with {} experts on {} GPUs ({} node(s)), redundant_per_gpu {}, groups {}: {}",
-                                   experts, c.gpus, c.nodes, redundant_per_gpu_, groups, e.what()));
+      throw InputError(fmt::format("policy 'eplb' with {} experts on {} GPUs ({} node(s)), {} slots per layer, groups {}: {}",
+                                   experts, c.gpus, c.nodes, replicas, groups, e.what()));
     }
   }
 
  private:
   int redundant_per_gpu_;
+  int slots_;  // 0: from redundant_per_gpu
   int groups_;
 };
 
@@ -35,9 +37,10 @@ class EplbPlacement final : public PlacementPolicy {
 
 std::unique_ptr<PlacementPolicy> make_eplb(PolicyParams& p) {
   const auto redundant = static_cast<int>(p.integer("redundant_per_gpu", 1, 0));
+  const auto slots = static_cast<int>(p.integer("replicas", 0, 0));
   const auto groups = static_cast<int>(p.integer("groups", 1, 1));
   p.reject_unknown();
-  return std::make_unique<EplbPlacement>(redundant, groups);
+  return std::make_unique<EplbPlacement>(redundant, slots, groups);
 }
 
 }  // namespace moesim::policies

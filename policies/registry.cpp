@@ -19,7 +19,7 @@ using PlacementEntry = Entry<std::unique_ptr<PlacementPolicy>>;
 using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>, const models::RoutingSource*>;
 using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
 using CacheEntry = Entry<std::unique_ptr<models::CachePolicy>>;
-using ServerlessEntry = Entry<MoelessOptions>;
+using ProvisionerEntry = Entry<std::unique_ptr<Provisioner>, const ProvisionerContext*>;
 
 // The registration lines.
 const std::vector<PlacementEntry>& placements() {
@@ -28,6 +28,7 @@ const std::vector<PlacementEntry>& placements() {
       {{"placement", "static-round-robin", "expert e on GPU e mod P, no replicas, never moves", {}}, make_static_round_robin},
       {{"placement", "eplb", "DeepSeek EPLB port: replicate the heaviest experts, pack slots onto GPUs by load (hardware-blind)",
         {{"redundant_per_gpu", "1", "extra expert slots per GPU for replicas"},
+         {"replicas", "0", "physical expert slots per layer, as EPLB's num_replicas (0: from redundant_per_gpu)"},
          {"groups", "1", "expert groups for the hierarchical node packing"}}},
        make_eplb},
       {{"placement", "vibe", "ViBE: bin experts to minimise the slowest GPU's modelled time (heavy experts on fast GPUs)",
@@ -78,9 +79,9 @@ const std::vector<CacheEntry>& caches() {
   return list;
 }
 
-const std::vector<ServerlessEntry>& serverless() {
-  static const std::vector<ServerlessEntry> list{
-      {{"serverless", "moeless",
+const std::vector<ProvisionerEntry>& provisioners() {
+  static const std::vector<ProvisionerEntry> list{
+      {{"provisioner", "moeless",
         "MoEless: layer-aware load forecasts scale stragglers out to replicas (even split) placed by load and warm locality",
         {{"predictor", "error-model", "oracle | error-model | learned | last-value | ewma | none (reactive: scale at the gate)"},
          {"horizon", "1", "layers forecast ahead (H)"},
@@ -94,7 +95,7 @@ const std::vector<ServerlessEntry>& serverless() {
          {"min_replica_tokens", "-1", "tokens per replica at least (-1: where the expert's time doubles its 1-token time)"},
          {"warm_start", "true", "bring up one instance per expert (contiguous layout) at t = 0"},
          {"wait_for_scale_out", "false", "true: a layer waits for new replicas to load; false: they serve once warm"}}},
-       make_moeless_options},
+       make_moeless},
   };
   return list;
 }
@@ -121,7 +122,7 @@ const std::vector<PolicyInfo>& policy_catalog() {
     for (const auto& e : predictors()) v.push_back(e.info);
     for (const auto& e : dispatches()) v.push_back(e.info);
     for (const auto& e : caches()) v.push_back(e.info);
-    for (const auto& e : serverless()) v.push_back(e.info);
+    for (const auto& e : provisioners()) v.push_back(e.info);
     return v;
   }();
   return all;
@@ -157,16 +158,22 @@ std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, 
   return find(caches(), "cache", name, json).make(params);
 }
 
-bool is_serverless_policy(const std::string& name) {
-  for (const auto& e : serverless()) {
+bool is_provisioner(const std::string& name) {
+  for (const auto& e : provisioners()) {
     if (e.info.name == name) return true;
   }
   return false;
 }
 
-MoelessOptions serverless_options(const std::string& name, const std::optional<JsonInput>& json) {
+std::unique_ptr<Provisioner> make_provisioner(const std::string& name, const std::optional<JsonInput>& json,
+                                              const ProvisionerContext& context) {
   PolicyParams params(name, json);
-  return find(serverless(), "serverless", name, json).make(params);
+  return find(provisioners(), "provisioner", name, json).make(params, &context);
+}
+
+void check_provisioner(const std::string& name, const std::optional<JsonInput>& json) {
+  PolicyParams params(name, json);
+  find(provisioners(), "provisioner", name, json).make(params, nullptr);
 }
 
 }  // namespace moesim::policies

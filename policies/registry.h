@@ -9,9 +9,9 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "policies/load_predictor.h"
-#include "policies/moeless/moeless.h"
+#include "policies/provisioner.h"
 #include "policies/placement_policy.h"
 #include "util/json_input.h"
 
@@ -24,7 +24,7 @@ struct ParamInfo {
 };
 
 struct PolicyInfo {
-  std::string kind;  // placement | predictor | dispatch | cache | serverless
+  std::string kind;  // placement | predictor | dispatch | cache | provisioner
   std::string name;
   std::string description;
   std::vector<ParamInfo> params;
@@ -45,8 +45,11 @@ std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, 
 
 std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json);
 
-// Serverless policies provision experts layer by layer on the serverless runtime
-// instead of placing them once; scenarios name them where a placement goes.
-bool is_serverless_policy(const std::string& name);
-MoelessOptions serverless_options(const std::string& name, const std::optional<JsonInput>& json);
+// Provisioners place experts layer by layer on the serverless runtime instead of
+// once; scenarios name them where a placement goes.
+bool is_provisioner(const std::string& name);
+std::unique_ptr<Provisioner> make_provisioner(const std::string& name, const std::optional<JsonInput>& json,
+                                              const ProvisionerContext& context);
+// Throws InputError unless `name` is a provisioner taking these parameters.
+void check_provisioner(const std::string& name, const std::optional<JsonInput>& json);
 }  // namespace moesim::policies

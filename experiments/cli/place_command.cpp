@@ -7,7 +7,7 @@
 
 #include "experiments/cli/command.h"
 #include "models/catalog.h"
-#include "policies/eplb.h"
+#include "experiments/run/policy_spec.h"
 #include "policies/registry.h"
 #include "util/atomic_file.h"
 #include "util/errors.h"
@@ -50,25 +50,22 @@ class LinearTime final : public policies::ExpertTimeModel {
 }  // namespace
 
 int run_place(const std::vector<std::string>& args) {
-  CommandParser parser("place", "--policy <name> --loads <loads.json|trace.moert> --gpus P [options]",
+  CommandParser parser("place", "--policy <name[:param=value...]> --loads <loads.json|trace.moert> --gpus P [options]",
                        "Computes one placement from per-layer expert loads without simulating, and reports its\n"
                        "quality: per-GPU load max/mean per layer and, with --speeds, the speed-weighted makespan\n"
                        "max_g Σ load / speed_g (ViBE's objective with the linear model f(n) = n).\n"
                        "Loads: {\"weight\": [[...], ...]} (layers × experts) or a routing trace to count.\n"
-                       "For eplb, --replicas/--groups/--nodes are passed to rebalance_experts as in its README.");
+                       "Policy parameters as in compare: eplb:replicas=16:groups=4 with --nodes 2 calls\n"
+                       "rebalance_experts as its README does (moesim policies lists every parameter).");
   std::string policy;
   std::string loads_path;
   std::string speeds_text;
   std::string output;
   int gpus = 0;
   int nodes = 1;
-  int replicas = 0;
-  int groups = 1;
-  parser.add_options()("policy", po::value(&policy), "placement policy (moesim policies)")(
+  parser.add_options()("policy", po::value(&policy), "placement policy and parameters (moesim policies)")(
       "loads", po::value(&loads_path), "expert loads")("gpus", po::value(&gpus), "GPUs")(
-      "nodes", po::value(&nodes)->default_value(nodes), "nodes (eplb)")(
-      "replicas", po::value(&replicas), "eplb: physical expert slots per layer (default: experts + GPUs)")(
-      "groups", po::value(&groups)->default_value(groups), "eplb: expert groups")(
+      "nodes", po::value(&nodes)->default_value(nodes), "nodes (hierarchical policies: eplb)")(
       "speeds", po::value(&speeds_text), "comma-separated relative GPU speeds (1 = nominal)")(
       "output,o", po::value(&output), "write the placement as JSON (phy2log, logcnt)");
   po::variables_map vm;
@@ -76,9 +73,8 @@ int run_place(const std::vector<std::string>& args) {
   if (policy.empty() || loads_path.empty()) throw UsageError("--policy and --loads are required");
   if (gpus < 1) throw UsageError("--gpus must be at least 1");
   if (nodes < 1) throw UsageError("--nodes must be at least 1");
-  const bool eplb_shape = vm.count("replicas") != 0 || !vm["groups"].defaulted();
-  if (eplb_shape && policy != "eplb") throw UsageError("--replicas and --groups apply to --policy eplb only");
-  if (vm.count("replicas") != 0 && replicas < 1) throw UsageError("--replicas must be at least 1");
+  const run::PolicySpec spec = run::parse_policy_spec(policy);
+  const auto placement_policy = policies::make_placement(spec.name, spec.params);
   const policies::Loads loads = read_loads(loads_path);
   const int experts = static_cast<int>(loads.front().size());
   std::vector<double> speed(static_cast<std::size_t>(gpus), 1.0);
@@ -89,39 +85,26 @@ int run_place(const std::vector<std::string>& args) {
       if (!(s > 0)) throw UsageError("--speeds must be positive");
     }
   }
-  // EPLB called directly (its README's parameters) keeps its own slot order in
-  // phy2log; any other placement lists each GPU's copies in GPU order.
-  models::ExpertPlacement placement;
-  std::vector<std::vector<int>> phy2log;
-  if (policy == "eplb" && replicas > 0) {
-    policies::eplb::Result r;
-    try {
-      r = policies::eplb::rebalance_experts(loads, replicas, groups, nodes, gpus);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(fmt::format("policy 'eplb': {}", e.what()));
-    }
-    phy2log = r.phy2log;
-    placement = models::ExpertPlacement::from_slots("eplb", r.phy2log, experts, gpus);
-  } else {
-    models::MoeModel model = models::load_moe_model("mixtral-8x7b");  // a shape to carry layers × experts
-    model.name = "loads";
-    model.layers = static_cast<int>(loads.size());
-    model.first_moe_layer = 0;
-    model.moe_layer_step = 1;
-    model.experts = experts;
-    model.top_k = 1;
-    const auto p = policies::make_placement(policy, std::nullopt);
-    LinearTime time(speed);
-    policies::PlacementContext c;
-    c.model = &model;
-    c.gpus = gpus;
-    c.nodes = nodes;
-    c.loads = loads;
-    c.batch_tokens = 0.0;
-    for (double x : loads[0]) c.batch_tokens += x;
-    c.time_model = &time;
-    placement = p->place(c);
-  }
+  models::MoeModel model = models::load_moe_model("mixtral-8x7b");  // a shape to carry layers × experts
+  model.name = "loads";
+  model.layers = static_cast<int>(loads.size());
+  model.first_moe_layer = 0;
+  model.moe_layer_step = 1;
+  model.experts = experts;
+  model.top_k = 1;
+  LinearTime time(speed);
+  policies::PlacementContext c;
+  c.model = &model;
+  c.gpus = gpus;
+  c.nodes = nodes;
+  c.loads = loads;
+  c.batch_tokens = 0.0;
+  for (double x : loads[0]) c.batch_tokens += x;
+  c.time_model = &time;
+  const models::ExpertPlacement placement = placement_policy->place(c);
+  // A slot-based policy (EPLB) keeps its own slot order in phy2log, as its
+  // reference code prints it; any other lists each GPU's copies in GPU order.
+  std::vector<std::vector<int>> phy2log = placement.slots;
   // Replica counts and per-GPU load (each copy serves an equal share of its expert).
   std::vector<std::vector<int>> logcnt;
   std::vector<std::vector<double>> gpu_load(loads.size(), std::vector<double>(static_cast<std::size_t>(gpus), 0.0));
@@ -141,9 +124,9 @@ int run_place(const std::vector<std::string>& args) {
       for (const auto& slots : on_gpu) phy2log.back().insert(phy2log.back().end(), slots.begin(), slots.end());
     }
   }
-  std::cout << fmt::format("{} on {} GPUs: {} layers × {} experts from {}\n\n", policy, gpus, loads.size(), experts, loads_path);
+  std::cout << fmt::format("{} on {} GPUs: {} layers × {} experts from {}\n\n", spec.text, gpus, loads.size(), experts, loads_path);
   std::cout << "layer  load max/mean  speed-weighted makespan  phy2log (slots in GPU order)\n";
-  nlohmann::ordered_json j{{"policy", policy}, {"gpus", gpus}, {"phy2log", phy2log}, {"logcnt", logcnt}};
+  nlohmann::ordered_json j{{"policy", spec.text}, {"gpus", gpus}, {"phy2log", phy2log}, {"logcnt", logcnt}};
   for (std::size_t l = 0; l < loads.size(); ++l) {
     const auto& g = gpu_load[l];
     const double mean = std::accumulate(g.begin(), g.end(), 0.0) / gpus;

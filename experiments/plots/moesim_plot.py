@@ -78,7 +78,7 @@ def offload_latency(stats, ax, _fig):
     ax.set_xlabel("expert cache [% of all experts on the GPU]")
     ax.set_ylabel("per-token decode latency [s]")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"{scenario['name']}: {scenario['model']} on one {scenario['gpu']}, batch 1")
+    ax.set_title(f"{scenario['name']}: {scenario['model']} on one {scenario['cluster']['gpu']}, batch 1")
     ax.legend()
 
 

@@ -8,7 +8,7 @@
 #include "util/text_table.h"
 #include "experiments/run/policy_spec.h"
 #include "models/offload/offload_engine.h"
-#include "models/serving/trace_routing_source.h"
+#include "models/workload/trace_routing_source.h"
 #include "policies/registry.h"
 #include "sim/rng.h"
 

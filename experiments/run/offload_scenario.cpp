@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "experiments/run/policy_spec.h"
+#include "experiments/run/scenario_header.h"
 #include "models/catalog.h"
 #include "policies/registry.h"
 #include "traces/arrival_trace.h"
@@ -11,18 +12,13 @@ namespace moesim::run {
 
 OffloadScenario parse_offload_scenario(const JsonInput& json) {
   OffloadScenario s;
-  s.name = json.string_or("name", "offload");
-  if (const auto seed = json.find("seed")) s.seed = static_cast<std::uint64_t>(seed->integer_at_least(0));
-  const JsonInput model = json.at("model");
-  s.model = models::load_moe_model(model.string(), model.where());
-  const JsonInput gpu = json.at("gpu");
-  s.gpu = models::load_gpu_profile(gpu.string(), gpu.where());
-  if (const auto t = json.find("topology")) {
-    s.topology = models::parse_topology_options(*t);
-  } else {
-    s.topology.preset = "workstation-1";
-  }
-  if (const auto routing = json.find("routing")) s.routing = parse_routing_spec(*routing);
+  ScenarioHeader header = parse_scenario_header(json, "offload", "workstation-1");
+  s.name = std::move(header.name);
+  s.seed = header.seed;
+  s.model = std::move(header.model);
+  s.gpu = std::move(header.gpu);
+  s.topology = header.topology;
+  if (const auto routing = json.find("routing")) s.routing = models::parse_routing_spec(*routing);
   if (const auto r = json.find("requests")) {
     if (const auto v = r->find("train")) s.train_requests = static_cast<int>(v->integer_in(0, 1 << 24));
     if (const auto v = r->find("eval")) s.eval_requests = static_cast<int>(v->integer_in(1, 1 << 24));
@@ -51,8 +47,7 @@ OffloadScenario parse_offload_scenario(const JsonInput& json) {
   s.resolved = {{"name", s.name},
                 {"seed", s.seed},
                 {"model", s.model.name},
-                {"gpu", s.gpu.name},
-                {"topology", {{"preset", s.topology.preset}}},
+                {"cluster", {{"gpu", s.gpu.name}, {"topology", models::to_json(s.topology)}}},
                 {"routing", s.routing.resolved()},
                 {"requests",
                  {{"train", s.train_requests},

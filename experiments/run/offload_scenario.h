@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiments/run/routing_spec.h"
+#include "models/workload/routing_spec.h"
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
 #include "models/offload/offload_config.h"
@@ -25,7 +25,7 @@ struct OffloadScenario {
   models::MoeModel model;
   models::GpuProfile gpu;
   models::TopologyOptions topology;
-  RoutingSpec routing;
+  models::RoutingSpec routing;
   int train_requests = 100;  // profiled offline, never served
   int eval_requests = 10;    // served and measured
   // With synthetic or marginal routing: every request's lengths. With a trace: its

@@ -8,7 +8,7 @@
 #include "util/text_table.h"
 #include "util/errors.h"
 #include "models/serving/expert_placement.h"
-#include "models/serving/arrivals.h"
+#include "models/workload/arrivals.h"
 #include "policies/rebalancer.h"
 #include "policies/registry.h"
 
@@ -65,7 +65,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   // (re-measured on recalibration) and the routing it observes.
   std::vector<double> speed;
   for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute);
-  const bool serverless = policies::is_serverless_policy(s.placement);
+  const bool serverless = policies::is_provisioner(s.placement);
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
   const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
                                                          serverless ? std::nullopt : s.placement_params);
@@ -85,13 +85,12 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};
   // Serverless: the runtime and the policy provision experts layer by layer.
   std::unique_ptr<models::ServerlessRuntime> runtime;
-  std::unique_ptr<policies::MoelessProvisioner> provisioner;
+  std::unique_ptr<policies::Provisioner> provisioner;
   if (serverless) {
     runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topo, s.serverless,
                                                           models::make_keep_alive(s.serverless.keep_alive), trace);
-    provisioner = std::make_unique<policies::MoelessProvisioner>(
-        sim, s.model, *runtime, policies::serverless_options(s.placement, s.placement_params), streams.stream("serverless"),
-        &time_model);
+    provisioner = policies::make_provisioner(
+        s.placement, s.placement_params, {sim, s.model, *runtime, streams.stream("serverless"), &time_model});
     hooks = {dispatch.get(), nullptr, provisioner.get()};
   }
   const models::ExpertPlacement initial = rebalancer.initial();

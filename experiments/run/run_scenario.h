@@ -11,7 +11,7 @@
 #include "models/serving/expert_placement.h"
 #include "models/serving/serving_metrics.h"
 #include "policies/load_predictor.h"
-#include "policies/moeless/moeless.h"
+#include "policies/provisioner.h"
 #include "sim/trace_writer.h"
 
 namespace moesim::run {
@@ -33,7 +33,7 @@ struct CostSummary {
 
 struct ServerlessSummary {
   models::ServerlessBill bill;
-  policies::MoelessStats stats;
+  policies::ProvisionerStats stats;
   policies::PredictorAccuracy accuracy;
   std::string keep_alive;
   std::int64_t pool_bytes = 0;

@@ -1,6 +1,7 @@
 #include "experiments/run/scenario.h"
 
 #include "experiments/run/policy_spec.h"
+#include "experiments/run/scenario_header.h"
 
 #include "policies/registry.h"
 #include "util/errors.h"
@@ -38,8 +39,8 @@ nlohmann::ordered_json arrivals_json(const models::ArrivalSpec& a) {
 }  // namespace
 
 void check_placement(const std::string& name, const std::optional<JsonInput>& params) {
-  if (policies::is_serverless_policy(name)) {
-    policies::serverless_options(name, params);
+  if (policies::is_provisioner(name)) {
+    policies::check_provisioner(name, params);
   } else {
     policies::make_placement(name, params);
   }
@@ -47,19 +48,17 @@ void check_placement(const std::string& name, const std::optional<JsonInput>& pa
 
 Scenario parse_scenario(const JsonInput& json) {
   Scenario s;
-  s.name = json.string_or("name", "scenario");
-  if (const auto seed = json.find("seed")) s.seed = static_cast<std::uint64_t>(seed->integer_at_least(0));
-  const JsonInput model = json.at("model");
-  s.model = models::load_moe_model(model.string(), model.where());
-  const JsonInput cluster = json.at("cluster");
-  const JsonInput gpu = cluster.at("gpu");
-  s.gpu = models::load_gpu_profile(gpu.string(), gpu.where());
-  s.topology = models::parse_topology_options(cluster.at("topology"));
-  if (const auto v = cluster.find("variability")) s.variability = models::parse_gpu_variability(*v);
+  ScenarioHeader header = parse_scenario_header(json, "scenario", std::nullopt);
+  s.name = std::move(header.name);
+  s.seed = header.seed;
+  s.model = std::move(header.model);
+  s.gpu = std::move(header.gpu);
+  s.topology = header.topology;
+  if (const auto v = json.at("cluster").find("variability")) s.variability = models::parse_gpu_variability(*v);
   const JsonInput workload = json.at("workload");
   s.arrivals = models::parse_arrivals(workload.at("arrivals"));
   if (const auto v = workload.find("duration_s")) s.duration_s = v->duration(1.0);
-  if (const auto routing = workload.find("routing")) s.routing = parse_routing_spec(*routing);
+  if (const auto routing = workload.find("routing")) s.routing = models::parse_routing_spec(*routing);
   if (const auto serving = json.find("serving")) s.serving = models::parse_serving_config(*serving);
   // Policies are built here once so that unknown names and bad parameters fail at load time.
   if (const auto placement = json.find("placement")) {
@@ -100,8 +99,7 @@ Scenario parse_scenario(const JsonInput& json) {
                 {"model", s.model.name},
                 {"cluster",
                  {{"gpu", s.gpu.name},
-                  {"topology", {{"preset", s.topology.preset}, {"machines", s.topology.machines},
-                                {"nvlink_bridges", s.topology.nvlink_bridges}}},
+                  {"topology", models::to_json(s.topology)},
                   {"variability", {{"spread", s.variability.spread},
                                    {"outlier_probability", s.variability.outlier_probability},
                                    {"outlier_range", {s.variability.outlier_low, s.variability.outlier_high}},

@@ -10,12 +10,12 @@
 #include "models/gpu_variability.h"
 #include "models/moe_model.h"
 #include "models/serverless/serverless_config.h"
-#include "models/serving/arrivals.h"
+#include "models/workload/arrivals.h"
 #include "models/serving/serving_engine.h"
 #include "models/serving/serving_metrics.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "models/topology.h"
-#include "experiments/run/routing_spec.h"
+#include "models/workload/routing_spec.h"
 #include "util/json_input.h"
 
 namespace moesim::run {
@@ -29,7 +29,7 @@ struct Scenario {
   models::TopologyOptions topology;
   models::GpuVariability variability;
   models::ArrivalSpec arrivals;
-  RoutingSpec routing;
+  models::RoutingSpec routing;
   // Policies: each {"policy": name, parameters...}; nullopt = that policy's defaults.
   std::string placement = "static-contiguous";
   std::optional<JsonInput> placement_params;

@@ -30,7 +30,7 @@
 #include "models/offload/offload_config.h"
 #include "models/offload/offload_metrics.h"
 #include "models/offload/offload_trace.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "models/topology.h"
 #include "sim/process.h"
 #include "sim/resource.h"

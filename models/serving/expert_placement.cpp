@@ -37,6 +37,7 @@ ExpertPlacement ExpertPlacement::from_slots(std::string policy, const std::vecto
   ExpertPlacement p;
   p.policy = std::move(policy);
   p.gpus = gpus;
+  p.slots = phy2log;
   for (const auto& slots : phy2log) {
     const std::size_t per_gpu = slots.size() / static_cast<std::size_t>(gpus);
     std::vector<std::vector<int>> row(static_cast<std::size_t>(experts));

@@ -17,6 +17,9 @@ struct ExpertPlacement {
   int gpus = 0;
   std::vector<std::vector<std::vector<int>>> replicas;  // [moe layer][expert] -> GPUs holding a copy
   int swaps = 0;  // expert swaps an incremental update made (reporting)
+  // Slot-based policies (EPLB): [moe layer] -> the expert in each physical slot, GPU
+  // by GPU, in the policy's own order (its phy2log); empty for the others.
+  std::vector<std::vector<int>> slots;
 
   static ExpertPlacement contiguous(const MoeModel& m, int gpus);   // expert e on GPU floor(e·P/E)
   static ExpertPlacement round_robin(const MoeModel& m, int gpus);  // expert e on GPU e mod P

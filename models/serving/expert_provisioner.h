@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "sim/resource.h"
 #include "sim/time.h"
 

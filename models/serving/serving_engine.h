@@ -28,7 +28,7 @@
 #include "models/serving/replica_dispatch.h"
 #include "models/serving/request.h"
 #include "models/serving/serving_metrics.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "models/topology.h"
 #include "sim/process.h"
 #include "sim/resource.h"

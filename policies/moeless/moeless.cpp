@@ -169,7 +169,14 @@ void MoelessProvisioner::apply_forecast(int target) {
   }
 }
 
-MoelessOptions make_moeless_options(PolicyParams& p) {
+std::unique_ptr<Provisioner> make_moeless(PolicyParams& p, const ProvisionerContext* context) {
+  MoelessOptions options = moeless_options(p);
+  if (!context) return nullptr;
+  return std::make_unique<MoelessProvisioner>(context->sim, context->model, context->runtime, std::move(options),
+                                              context->rng, context->time);
+}
+
+MoelessOptions moeless_options(PolicyParams& p) {
   MoelessOptions o;
   o.predictor.kind = p.choice("predictor", o.predictor.kind, layer_predictor_kinds());
   o.predictor.horizon = static_cast<int>(p.integer("horizon", o.predictor.horizon, 1));

@@ -16,6 +16,8 @@
 #include "models/serverless/serverless_runtime.h"
 #include "models/serving/expert_provisioner.h"
 #include "policies/moeless/layer_predictors.h"
+#include "policies/policy_params.h"
+#include "policies/provisioner.h"
 #include "policies/rebalancer.h"
 #include "sim/simulator.h"
 
@@ -33,14 +35,8 @@ struct MoelessOptions {
   bool wait_for_scale_out = false;
 };
 
-struct MoelessStats {
-  std::int64_t planned_by_forecast = 0;  // layers that ran on a forecast's plan
-  std::int64_t planned_by_history = 0;   // forecast late or absent: history
-  std::int64_t replicas = 0;             // Σ replicas over layers that ran
-  std::int64_t layers = 0;
-};
 
-class MoelessProvisioner final : public models::ExpertProvisioner {
+class MoelessProvisioner final : public Provisioner {
  public:
   MoelessProvisioner(sim::Simulator& sim, const models::MoeModel& model, models::ServerlessRuntime& runtime,
                      MoelessOptions options, sim::Rng rng, const ExpertTimeModel* time = nullptr);
@@ -52,8 +48,8 @@ class MoelessProvisioner final : public models::ExpertProvisioner {
   void release(int, const std::vector<sim::Time>& busy) override { runtime_.release(busy); }
   void finish(sim::Time end) override { runtime_.finish(end); }
 
-  const PredictorAccuracy& accuracy() const { return score_.accuracy(); }
-  const MoelessStats& stats() const { return stats_; }
+  const PredictorAccuracy& accuracy() const override { return score_.accuracy(); }
+  const ProvisionerStats& stats() const override { return stats_; }
 
  private:
   std::vector<std::vector<int>> plan(int layer, const std::vector<double>& predicted) const;
@@ -79,7 +75,10 @@ class MoelessProvisioner final : public models::ExpertProvisioner {
   std::vector<bool> planned_;                           // plan_ is this iteration's, from a forecast
   std::vector<std::vector<int>> used_;                  // the running layer's replicas
   ForecastScore score_;
-  MoelessStats stats_;
+  ProvisionerStats stats_;
 };
+
+// The options as a scenario's {"policy": "moeless", ...} gives them (defaults above).
+MoelessOptions moeless_options(PolicyParams& p);
 
 }  // namespace moesim::policies

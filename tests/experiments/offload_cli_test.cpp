@@ -15,7 +15,7 @@ std::string llama4_scenario(int train, int eval) {
   return nlohmann::json{
       {"name", "llama4-offload-test"},
       {"model", "llama-4-maverick-17b-128e-fp8"},
-      {"gpu", "h100-sxm"},
+      {"cluster", {{"gpu", "h100-sxm"}}},
       {"routing", {{"kind", "trace"}, {"path", MOESIM_SOURCE_DIR "/traces/data/llama4-maverick-mmlu.moert"}}},
       {"requests", {{"train", train}, {"eval", eval}, {"max_decode_steps", 24}}},
       {"policies", {"on-demand", "lru", "mixtral-offloading", "moe-infinity"}}}

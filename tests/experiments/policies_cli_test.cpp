@@ -19,20 +19,21 @@ TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", 
   const auto dir = moesim_test::fresh_temp_dir("moesim_place_test");
   std::ofstream(dir / "w.json") << R"({"weight": [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86],
                                                  [20, 107, 104, 64, 19, 197, 187, 157, 172, 86, 16, 27]]})";
-  const Result r = run("place --policy eplb --loads " + (dir / "w.json").string() +
-                       " --gpus 8 --nodes 2 --replicas 16 --groups 4 -o " + (dir / "p.json").string());
+  const Result r = run("place --policy eplb:replicas=16:groups=4 --loads " + (dir / "w.json").string() +
+                       " --gpus 8 --nodes 2 -o " + (dir / "p.json").string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(slurp(dir / "p.json"));
   CHECK(j["phy2log"][0] == nlohmann::json({5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
   CHECK(j["phy2log"][1] == nlohmann::json({7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}));
-  const Result bad = run("place --policy eplb --loads " + (dir / "w.json").string() + " --gpus 8 --replicas 15");
+  const Result bad = run("place --policy eplb:replicas=15 --loads " + (dir / "w.json").string() + " --gpus 8");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.output, Catch::Contains("replicas (15) must be divisible by gpus (8)"));
   const std::string loads = " --loads " + (dir / "w.json").string();
   for (const auto& [args, message] : std::vector<std::pair<std::string, std::string>>{
-           {"--policy vibe --gpus 4 --replicas 8", "--replicas and --groups apply to --policy eplb only"},
-           {"--policy eplb --gpus 4 --replicas 0", "--replicas must be at least 1"},
+           {"--policy vibe:replicas=8 --gpus 4", "policy 'vibe' has no parameter 'replicas'"},
+           {"--policy eplb:replicas=-1 --gpus 4", "parameter replicas must be at least 0"},
+           {"--policy eplb --gpus 4 --replicas 8", "unrecognised option '--replicas'"},
            {"--policy vibe --gpus 4 --nodes 0", "--nodes must be at least 1"},
            {"--policy vibe --gpus 4 --speeds 1,x,1,1", "option '--speeds': 'x' is not a finite number"},
            {"--policy vibe --gpus 4 --speeds 1,1", "--speeds needs 4 values"}}) {

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "models/serving/arrivals.h"
+#include "models/workload/arrivals.h"
 #include "sim/stats/tally.h"
 
 using namespace moesim;

@@ -7,7 +7,7 @@
 #include <numeric>
 
 #include "models/catalog.h"
-#include "models/serving/marginal_routing_source.h"
+#include "models/workload/marginal_routing_source.h"
 #include "util/errors.h"
 #include "traces/routing_stats.h"
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/catalog.h"
-#include "models/serving/trace_routing_source.h"
+#include "models/workload/trace_routing_source.h"
 #include "util/errors.h"
 #include "traces/compact_routing.h"
 

@@ -7,6 +7,7 @@
 
 #include "policies/moeless/expert_scaling.h"
 #include "policies/moeless/layer_predictors.h"
+#include "policies/moeless/moeless.h"
 #include "policies/registry.h"
 #include "util/errors.h"
 
@@ -134,12 +135,13 @@ TEST_CASE("ridge fit recovers known weights", "[policies][moeless]") {
 
 TEST_CASE("moeless parameters are checked by name", "[policies][moeless]") {
   auto params = [](const char* text) { return std::optional<JsonInput>(JsonInput::parse(text, "scenario.json")); };
-  CHECK(is_serverless_policy("moeless"));
-  CHECK_FALSE(is_serverless_policy("eplb"));
-  CHECK(serverless_options("moeless", params(R"({"policy": "moeless", "predictor": "learned", "horizon": 3})")).predictor.horizon == 3);
-  CHECK_THROWS_WITH(serverless_options("moeless", params(R"({"policy": "moeless", "predictor": "crystal-ball"})")),
+  CHECK(is_provisioner("moeless"));
+  CHECK_FALSE(is_provisioner("eplb"));
+  PolicyParams learned("moeless", params(R"({"policy": "moeless", "predictor": "learned", "horizon": 3})"));
+  CHECK(moeless_options(learned).predictor.horizon == 3);
+  CHECK_THROWS_WITH(check_provisioner("moeless", params(R"({"policy": "moeless", "predictor": "crystal-ball"})")),
                     Catch::Contains("predictor") && Catch::Contains("error-model"));
-  CHECK_THROWS_WITH(serverless_options("moeless", params(R"({"policy": "moeless", "horizon": 0})")), Catch::Contains("horizon"));
-  CHECK_THROWS_WITH(serverless_options("moeless", params(R"({"policy": "moeless", "tau": -1})")), Catch::Contains("tau"));
-  CHECK_THROWS_WITH(serverless_options("moeless", params(R"({"policy": "moeless", "taux": 1})")), Catch::Contains("taux"));
+  CHECK_THROWS_WITH(check_provisioner("moeless", params(R"({"policy": "moeless", "horizon": 0})")), Catch::Contains("horizon"));
+  CHECK_THROWS_WITH(check_provisioner("moeless", params(R"({"policy": "moeless", "tau": -1})")), Catch::Contains("tau"));
+  CHECK_THROWS_WITH(check_provisioner("moeless", params(R"({"policy": "moeless", "taux": 1})")), Catch::Contains("taux"));
 }

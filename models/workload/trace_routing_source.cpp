@@ -1,4 +1,4 @@
-#include "models/serving/trace_routing_source.h"
+#include "models/workload/trace_routing_source.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "models/serving/arrivals.h"
+#include "models/workload/arrivals.h"
 
 #include <algorithm>
 #include <cmath>

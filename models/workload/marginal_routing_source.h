@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "models/moe_model.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "sim/alias_table.h"
 #include "sim/rng.h"
 #include "traces/expert_popularity.h"

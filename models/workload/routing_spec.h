@@ -7,26 +7,26 @@
 #include <string>
 
 #include "models/moe_model.h"
-#include "models/serving/marginal_routing_source.h"
-#include "models/serving/workload.h"
+#include "models/workload/marginal_routing_source.h"
+#include "models/workload/routing_source.h"
 #include "util/json_input.h"
 #include "sim/rng.h"
 
-namespace moesim::run {
+namespace moesim::models {
 
 struct RoutingSpec {
   double skew = 1.0;
   std::string trace;      // compact routing trace to replay
   std::string marginals;  // expert-popularity counts (file or folder) for real marginals
-  models::RoutingCorrelations correlations;  // with marginals: modelled correlations
+  RoutingCorrelations correlations;  // with marginals: modelled correlations
   // neither: synthetic Zipf
 
   // The routing as resolved, labelled real or synthetic.
   nlohmann::ordered_json resolved() const;
-  std::unique_ptr<models::RoutingSource> make(const models::MoeModel& model, sim::Rng rng) const;
+  std::unique_ptr<RoutingSource> make(const MoeModel& model, sim::Rng rng) const;
 };
 
 // {"kind": "zipf"|"trace"|"marginals", ...}; errors name the JSON path.
 RoutingSpec parse_routing_spec(const JsonInput& routing);
 
-}  // namespace moesim::run
+}  // namespace moesim::models

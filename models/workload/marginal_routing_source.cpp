@@ -1,4 +1,4 @@
-#include "models/serving/marginal_routing_source.h"
+#include "models/workload/marginal_routing_source.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "models/moe_model.h"
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 #include "traces/routing_trace.h"
 
 namespace moesim::models {

@@ -1,11 +1,11 @@
-#include "experiments/run/routing_spec.h"
+#include "models/workload/routing_spec.h"
 
 #include <fmt/format.h>
 
-#include "models/serving/trace_routing_source.h"
+#include "models/workload/trace_routing_source.h"
 #include "traces/expert_popularity.h"
 
-namespace moesim::run {
+namespace moesim::models {
 
 RoutingSpec parse_routing_spec(const JsonInput& routing) {
   RoutingSpec s;
@@ -15,7 +15,7 @@ RoutingSpec parse_routing_spec(const JsonInput& routing) {
     if (const auto corr = routing.find("correlations"); corr && kind == "marginals") {
       // Either fitted from a real per-token trace, or given as lifts.
       if (const auto from = corr->find("fit_from")) {
-        s.correlations = models::fit_correlations(from->path_relative_to_source());
+        s.correlations = fit_correlations(from->path_relative_to_source());
       } else {
         s.correlations.locality_lift = corr->at("locality_lift").number_in(0.0, 1.0);
         s.correlations.cross_layer_lift = corr->at("cross_layer_lift").number_in(0.0, 1.0);
@@ -44,13 +44,13 @@ nlohmann::ordered_json RoutingSpec::resolved() const {
   return {{"kind", "zipf (synthetic)"}, {"skew", skew}};
 }
 
-std::unique_ptr<models::RoutingSource> RoutingSpec::make(const models::MoeModel& model, sim::Rng rng) const {
-  if (!trace.empty()) return std::make_unique<models::TraceRoutingSource>(model, trace);
+std::unique_ptr<RoutingSource> RoutingSpec::make(const MoeModel& model, sim::Rng rng) const {
+  if (!trace.empty()) return std::make_unique<TraceRoutingSource>(model, trace);
   if (!marginals.empty()) {
-    return std::make_unique<models::MarginalRoutingSource>(model, traces::read_expert_popularity(marginals), marginals,
+    return std::make_unique<MarginalRoutingSource>(model, traces::read_expert_popularity(marginals), marginals,
                                                            std::move(rng), correlations);
   }
-  return std::make_unique<models::ZipfRoutingSource>(model, skew, std::move(rng));
+  return std::make_unique<ZipfRoutingSource>(model, skew, std::move(rng));
 }
 
-}  // namespace moesim::run
+}  // namespace moesim::models

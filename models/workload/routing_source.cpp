@@ -1,4 +1,4 @@
-#include "models/serving/workload.h"
+#include "models/workload/routing_source.h"
 
 #include <algorithm>
 #include <cmath>

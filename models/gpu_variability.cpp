@@ -38,6 +38,22 @@ std::vector<GpuSlowdown> GpuVariability::draw_all(const sim::RngStreams& streams
   return out;
 }
 
+nlohmann::ordered_json to_json(const GpuVariability& v) {
+  nlohmann::ordered_json j{{"spread", v.spread},
+                           {"outlier_probability", v.outlier_probability},
+                           {"outlier_range", {v.outlier_low, v.outlier_high}},
+                           {"memory_coupling", v.memory_coupling}};
+  if (!v.per_gpu.empty()) {
+    nlohmann::ordered_json per = nlohmann::ordered_json::object();
+    for (const auto& [id, s] : v.per_gpu) per[std::to_string(id)] = {{"compute", s.compute}, {"memory", s.memory}};
+    j["per_gpu"] = per;
+  }
+  j["drift"] = {{"episodes_per_hour", v.drift.episodes_per_hour},
+                {"mean_duration_s", v.drift.mean_duration_s},
+                {"compute_factor", v.drift.compute_factor}};
+  return j;
+}
+
 GpuVariability parse_gpu_variability(const JsonInput& json) {
   if (json.raw().is_string()) {
     const std::string s = json.string();

@@ -49,6 +49,8 @@ struct GpuVariability {
 // Reads {"spread", "outlier_probability", "outlier_range": [lo, hi], "memory_coupling",
 // "per_gpu": {"3": {"compute": 1.4, "memory": 1.1}}, "drift": {...}} or "none".
 GpuVariability parse_gpu_variability(const JsonInput& json);
+// The variability as parse_gpu_variability reads it back.
+nlohmann::ordered_json to_json(const GpuVariability& v);
 
 // Drives throttling episodes: current[g] switches between base[g] and the
 // throttled value at the episode boundaries. Runs until the simulation ends.

@@ -1,8 +1,10 @@
 #include "util/json_input.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -243,6 +245,14 @@ double JsonInput::duration(double unit_s, bool allow_zero) const {
   check(ok, fmt::format("{}a duration in [{:g}, {:g}] (1 ns to {:g} s)", allow_zero ? "0 or " : "", 1e-9 / unit_s,
                         kMaxDurationSeconds / unit_s, kMaxDurationSeconds));
   return v;
+}
+
+std::string JsonInput::choice(const std::vector<std::string>& names) const {
+  const std::string value = string();
+  if (std::find(names.begin(), names.end(), value) == names.end()) {
+    fail(fmt::format("unknown value '{}' (known: {})", value, fmt::join(names, ", ")));
+  }
+  return value;
 }
 
 double JsonInput::rate_per_s(bool allow_zero) const {

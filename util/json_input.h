@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "util/errors.h"
@@ -67,6 +68,19 @@ class JsonInput {
   // JSON document it appears in, so scenarios can point at files beside them.
   std::string path_relative_to_source() const;
   bool boolean() const;
+  // A string that must be one of `names`; anything else fails listing them.
+  std::string choice(const std::vector<std::string>& names) const;
+  // An enum value by its name.
+  template <class E>
+  E choice(const std::vector<std::pair<std::string, E>>& names) const {
+    std::vector<std::string> keys;
+    for (const auto& n : names) keys.push_back(n.first);
+    const std::string name = choice(keys);
+    for (const auto& n : names) {
+      if (n.first == name) return n.second;
+    }
+    return names.front().second;  // not reached: choice() accepted one of them
+  }
 
   // Optional members with defaults.
   double number_or(std::string_view key, double fallback) const;
@@ -103,5 +117,14 @@ class JsonInput {
   std::string path_;
   std::shared_ptr<AskedKeys> asked_;
 };
+
+// The name of an enum value in a choice table ("?" when it has none).
+template <class E>
+std::string choice_name(const std::vector<std::pair<std::string, E>>& names, E value) {
+  for (const auto& n : names) {
+    if (n.second == value) return n.first;
+  }
+  return "?";
+}
 
 }  // namespace moesim

@@ -94,7 +94,7 @@ std::string format_offload(const OffloadScenario& s, const std::vector<OffloadRo
       "{}: {} on one {} ({}), experts in {}; {} training requests profile the policies, {} are served (batch 1)\n"
       "routing: {}\n\n",
       s.name, s.model.display_name, s.gpu.display_name, s.topology.preset, models::expert_home_name(s.offload.home),
-      s.train_requests, s.eval_requests, s.routing.resolved()["kind"].get<std::string>());
+      s.train_requests, s.eval_requests, s.routing.label());
   util::TextTable table({"policy", "cache", "s/token", "P50 step s", "P99 step s", "hit rate", "prefetch acc",
                            "GB host→GPU", "stall %", "vs first"});
   for (const OffloadRow& r : rows) {

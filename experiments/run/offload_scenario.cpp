@@ -43,29 +43,18 @@ OffloadScenario parse_offload_scenario(const JsonInput& json) {
     s.policies = {"on-demand", "lru", "mixtral-offloading", "moe-infinity"};
   }
   json.reject_unknown_keys();  // a typo would otherwise leave a default in place
-  const std::int64_t all = static_cast<std::int64_t>(s.model.experts) * s.model.moe_layer_count();
   s.resolved = {{"name", s.name},
                 {"seed", s.seed},
                 {"model", s.model.name},
                 {"cluster", {{"gpu", s.gpu.name}, {"topology", models::to_json(s.topology)}}},
-                {"routing", s.routing.resolved()},
+                {"routing", models::to_json(s.routing)},
                 {"requests",
                  {{"train", s.train_requests},
                   {"eval", s.eval_requests},
                   {"prompt_tokens", s.prompt_tokens},
                   {"decode_tokens", s.decode_tokens},
                   {"max_decode_steps", s.max_decode_steps}}},
-                {"offload",
-                 {{"cache_experts", s.offload.cache_experts},
-                  {"cache_fraction", static_cast<double>(s.offload.cache_experts) / static_cast<double>(all)},
-                  {"expert_bytes", s.model.expert_bytes()},
-                  {"home", models::expert_home_name(s.offload.home)},
-                  {"pageable_gb_per_s", s.offload.pageable_bytes_per_s / 1e9},
-                  {"ssd_gb_per_s", s.offload.ssd_bytes_per_s / 1e9},
-                  {"ssd_latency_us", static_cast<double>(s.offload.ssd_latency) / 1e3},
-                  {"copy_overhead_us", static_cast<double>(s.offload.copy_overhead) / 1e3},
-                  {"overlap", s.offload.overlap},
-                  {"prefetch_in_flight", s.offload.prefetch_in_flight}}},
+                {"offload", models::to_json(s.offload)},
                 {"policies", s.policies}};
   return s;
 }

@@ -12,32 +12,6 @@
 
 namespace moesim::run {
 
-
-namespace {
-
-nlohmann::ordered_json lengths_json(const models::TokenLengths& t) {
-  return {{"mean", t.mean}, {"cv", t.cv}, {"min", t.min}, {"max", t.max}};
-}
-
-// The arrivals as resolved, labelled real or synthetic.
-nlohmann::ordered_json arrivals_json(const models::ArrivalSpec& a) {
-  nlohmann::ordered_json j{{"kind", a.from_trace() ? "trace (real)" : a.kind + " (synthetic)"}, {"count", a.count}};
-  if (a.from_trace()) {
-    j["path"] = a.trace_path;
-    j["format"] = a.trace_format;
-    j["time_scale"] = a.time_scale;
-    return j;
-  }
-  j["mean_rate_per_s"] = a.mean_rate_per_s();
-  if (a.kind == "gamma") j["cv"] = a.cv;
-  for (const auto& st : a.states) j["states"].push_back({{"rate_per_s", st.rate_per_s}, {"mean_dwell_s", st.mean_dwell_s}});
-  j["input_tokens"] = lengths_json(a.input);
-  j["output_tokens"] = lengths_json(a.output);
-  return j;
-}
-
-}  // namespace
-
 void check_placement(const std::string& name, const std::optional<JsonInput>& params) {
   if (policies::is_provisioner(name)) {
     policies::check_provisioner(name, params);
@@ -68,7 +42,6 @@ Scenario parse_scenario(const JsonInput& json) {
   check_placement(s.placement, s.placement_params);
   if (const auto sl = json.find("serverless")) {
     s.serverless = models::parse_serverless_config(*sl);
-    s.serverless_json = sl->raw();
   }
   if (const auto predictor = json.find("predictor")) {
     s.predictor = predictor->at("policy").string();
@@ -82,10 +55,7 @@ Scenario parse_scenario(const JsonInput& json) {
   policies::make_dispatch(s.dispatch, s.dispatch_params, {});  // GPU speeds are known only at run time
   if (const auto rebalance = json.find("rebalance")) {
     if (const auto v = rebalance->find("interval_s")) s.rebalance_interval_s = v->duration(1.0);
-    s.rebalance_trigger = rebalance->string_or("trigger", s.rebalance_trigger);
-    if (s.rebalance_trigger != "auto" && s.rebalance_trigger != "periodic" && s.rebalance_trigger != "drift") {
-      rebalance->at("trigger").fail(fmt::format("unknown trigger '{}' (known: auto, periodic, drift)", s.rebalance_trigger));
-    }
+    if (rebalance->has("trigger")) s.rebalance_trigger = rebalance->at("trigger").choice({"auto", "periodic", "drift"});
     if (const auto v = rebalance->find("drift_threshold")) s.drift_threshold = v->number_in(0.0, 1.0);
   }
   if (const auto slo = json.find("slo")) {
@@ -100,25 +70,14 @@ Scenario parse_scenario(const JsonInput& json) {
                 {"cluster",
                  {{"gpu", s.gpu.name},
                   {"topology", models::to_json(s.topology)},
-                  {"variability", {{"spread", s.variability.spread},
-                                   {"outlier_probability", s.variability.outlier_probability},
-                                   {"outlier_range", {s.variability.outlier_low, s.variability.outlier_high}},
-                                   {"memory_coupling", s.variability.memory_coupling},
-                                   {"drift_episodes_per_hour", s.variability.drift.episodes_per_hour}}}}},
+                  {"variability", models::to_json(s.variability)}}},
                 {"workload",
                  {{"duration_s", s.duration_s},
-                  {"arrivals", arrivals_json(s.arrivals)},
-                  {"routing", s.routing.resolved()}}},
-                {"serving", {{"batching", s.serving.batching == models::ServingConfig::Batching::kContinuous ? "continuous" : "static-buckets"},
-                             {"bucket_s", sim::to_seconds(s.serving.bucket)},
-                             {"collectives", s.serving.collectives == models::ServingConfig::Collectives::kCoflow ? "coflow" : "flows"},
-                             {"max_batched_tokens", s.serving.max_batched_tokens},
-                             {"max_running_requests", s.serving.max_running_requests},
-                             {"prefill_chunk", s.serving.prefill_chunk},
-                             {"collective_overhead_ns", s.serving.collective_overhead},
-                             {"activation_reserve_bytes", s.serving.activation_reserve_bytes}}},
+                  {"arrivals", models::to_json(s.arrivals)},
+                  {"routing", models::to_json(s.routing)}}},
+                {"serving", models::to_json(s.serving)},
                 {"placement", s.placement_params ? s.placement_params->raw() : nlohmann::json{{"policy", s.placement}}},
-                {"serverless", s.serverless_json},
+                {"serverless", models::to_json(s.serverless)},
                 {"predictor", s.predictor_params ? s.predictor_params->raw() : nlohmann::json{{"policy", s.predictor}}},
                 {"dispatch", s.dispatch_params ? s.dispatch_params->raw() : nlohmann::json{{"policy", s.dispatch}}},
                 {"rebalance", {{"interval_s", s.rebalance_interval_s}, {"trigger", s.rebalance_trigger},

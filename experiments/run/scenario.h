@@ -46,7 +46,6 @@ struct Scenario {
   models::ServingConfig serving;
   // The serverless runtime, used when the placement names a serverless policy (moeless).
   models::ServerlessConfig serverless;
-  nlohmann::json serverless_json = nlohmann::json::object();
   models::Slo slo;
   nlohmann::ordered_json resolved;  // the scenario with defaults, for the outputs
 };

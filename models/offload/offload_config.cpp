@@ -8,13 +8,41 @@
 
 namespace moesim::models {
 
-const char* expert_home_name(ExpertHome home) {
-  switch (home) {
-    case ExpertHome::kHostPinned: return "host-pinned";
-    case ExpertHome::kHostPageable: return "host-pageable";
-    case ExpertHome::kSsd: return "ssd";
-  }
-  return "?";
+namespace {
+
+const std::vector<std::pair<std::string, ExpertHome>> kHomes{
+    {"host-pinned", ExpertHome::kHostPinned}, {"host-pageable", ExpertHome::kHostPageable}, {"ssd", ExpertHome::kSsd}};
+
+}  // namespace
+
+std::string expert_home_name(ExpertHome home) { return choice_name(kHomes, home); }
+
+const util::Settings<OffloadConfig>& offload_settings() {
+  using C = OffloadConfig;
+  static const util::Settings<C> settings{
+      util::choice_setting("home", &C::home, kHomes, "where experts not in the GPU cache live"),
+      util::number_setting("pageable_gb_per_s", &C::pageable_bytes_per_s, 1e-3, 1e6,
+                           "cap of a pageable host copy (staged by the driver), GB/s (docs/offload.md)", 1e9),
+      util::number_setting("ssd_gb_per_s", &C::ssd_bytes_per_s, 1e-3, 1e6, "NVMe read bandwidth, GB/s (docs/offload.md)",
+                           1e9),
+      util::duration_setting("ssd_latency_us", &C::ssd_latency, 1e3, true, "per SSD read request"),
+      util::duration_setting("copy_overhead_us", &C::copy_overhead, 1e3, true, "per copy: driver call and DMA setup"),
+      util::boolean_setting("overlap", &C::overlap, "copies on their own stream, beside compute"),
+      util::integer_setting("prefetch_in_flight", &C::prefetch_in_flight, 1, 1 << 16, "prefetch copies outstanding at once"),
+      util::integer_setting("prefetch_chunks", &C::prefetch_chunks, 1, 1 << 16,
+                            "copies per prefetched expert (gate, up, down), each a point to yield or cancel"),
+      util::gib_setting("activation_reserve_gib", &C::activation_reserve_bytes, 0.0, 1 << 20,
+                        "GPU memory held back for activations"),
+      util::integer_setting("max_context_tokens", &C::max_context_tokens, 1, traces::kMaxRequestTokens,
+                            "KV cache reserved for one request"),
+  };
+  return settings;
+}
+
+nlohmann::ordered_json to_json(const OffloadConfig& config) {
+  nlohmann::ordered_json j{{"cache_experts", config.cache_experts}};
+  j.update(util::write_settings(offload_settings(), config));
+  return j;
 }
 
 std::int64_t dense_weight_bytes(const MoeModel& model) {
@@ -38,6 +66,7 @@ int memory_cache_experts(const MoeModel& model, const GpuProfile& gpu, const Off
 
 OffloadConfig parse_offload_config(const JsonInput& json, const MoeModel& model, const GpuProfile& gpu) {
   OffloadConfig c;
+  util::read_settings(json, offload_settings(), c);
   const std::int64_t all_experts = static_cast<std::int64_t>(model.experts) * model.moe_layer_count();
   const std::int64_t expert_bytes = model.expert_bytes();
   int given = 0;
@@ -63,35 +92,6 @@ OffloadConfig parse_offload_config(const JsonInput& json, const MoeModel& model,
     ++given;
   }
   if (given > 1) json.fail("give at most one of cache_experts, cache_fraction, cache_bytes");
-  if (const auto v = json.find("home")) {
-    const std::string h = v->string();
-    if (h == "host-pinned") {
-      c.home = ExpertHome::kHostPinned;
-    } else if (h == "host-pageable") {
-      c.home = ExpertHome::kHostPageable;
-    } else if (h == "ssd") {
-      c.home = ExpertHome::kSsd;
-    } else {
-      v->fail(fmt::format("unknown expert home '{}' (known: host-pinned, host-pageable, ssd)", h));
-    }
-  }
-  auto rate = [&](const char* key, double& out) {
-    if (const auto v = json.find(key)) out = v->number_in(1e-3, 1e6) * 1e9;
-  };
-  auto micros = [&](const char* key, sim::Time& out) {
-    if (const auto v = json.find(key)) out = static_cast<sim::Time>(std::llround(v->duration(1e-6, true) * 1e3));
-  };
-  rate("pageable_gb_per_s", c.pageable_bytes_per_s);
-  rate("ssd_gb_per_s", c.ssd_bytes_per_s);
-  micros("ssd_latency_us", c.ssd_latency);
-  micros("copy_overhead_us", c.copy_overhead);
-  if (const auto v = json.find("overlap")) c.overlap = v->boolean();
-  if (const auto v = json.find("prefetch_in_flight")) c.prefetch_in_flight = static_cast<int>(v->integer_in(1, 1 << 16));
-  if (const auto v = json.find("prefetch_chunks")) c.prefetch_chunks = static_cast<int>(v->integer_in(1, 1 << 16));
-  if (const auto v = json.find("activation_reserve_gib")) {
-    c.activation_reserve_bytes = static_cast<std::int64_t>(v->number_in(0.0, 1 << 20) * (1 << 30));
-  }
-  if (const auto v = json.find("max_context_tokens")) c.max_context_tokens = v->integer_in(1, traces::kMaxRequestTokens);
   if (c.cache_experts == 0) c.cache_experts = static_cast<int>(std::min<std::int64_t>(memory_cache_experts(model, gpu, c), all_experts));
   return c;
 }

@@ -9,12 +9,13 @@
 #include "models/gpu_profile.h"
 #include "models/moe_model.h"
 #include "util/json_input.h"
+#include "util/settings.h"
 #include "sim/time.h"
 
 namespace moesim::models {
 
 enum class ExpertHome { kHostPinned, kHostPageable, kSsd };
-const char* expert_home_name(ExpertHome home);
+std::string expert_home_name(ExpertHome home);
 
 struct OffloadConfig {
   // Cache capacity in experts; 0 = what GPU memory leaves after the dense weights,
@@ -40,6 +41,11 @@ struct OffloadConfig {
 // A cache smaller than one expert, or zero/negative bandwidths, are errors naming
 // the field and both numbers.
 OffloadConfig parse_offload_config(const JsonInput& json, const MoeModel& model, const GpuProfile& gpu);
+// The settings besides the cache size, each declared once (defaults: the member
+// initialisers above).
+const util::Settings<OffloadConfig>& offload_settings();
+// The config as parse_offload_config reads it back (the cache as cache_experts).
+nlohmann::ordered_json to_json(const OffloadConfig& config);
 
 // Bytes of everything but the routed experts (attention, embeddings, gates, shared experts).
 std::int64_t dense_weight_bytes(const MoeModel& model);

@@ -68,11 +68,10 @@ KeepAliveDecision HistogramKeepAlive::decide(int fn) const {
 std::unique_ptr<KeepAlivePolicy> fixed_keep_alive(sim::Time keep_alive) { return std::make_unique<FixedKeepAlive>(keep_alive); }
 
 std::unique_ptr<KeepAlivePolicy> make_keep_alive(const std::optional<JsonInput>& json) {
-  const sim::Time lambda_default = sim::seconds(600);  // AWS Lambda's fixed keep-alive (ATC'20 §4)
-  if (!json) return fixed_keep_alive(lambda_default);
+  if (!json) return fixed_keep_alive(kDefaultKeepAlive);
   const std::string policy = json->string_or("policy", "fixed");
   if (policy == "none") return fixed_keep_alive(0);
-  if (policy == "fixed") return fixed_keep_alive(seconds_field(*json, "seconds", lambda_default));
+  if (policy == "fixed") return fixed_keep_alive(seconds_field(*json, "seconds", kDefaultKeepAlive));
   if (policy != "histogram") {
     json->at("policy").fail(fmt::format("unknown keep-alive policy '{}' (known: fixed, none, histogram)", policy));
   }

@@ -66,6 +66,9 @@ class HistogramKeepAlive final : public KeepAlivePolicy {
   std::unordered_map<int, Histogram> histograms_;
 };
 
+// AWS Lambda's fixed keep-alive (Shahrad et al., ATC'20 §4): the default.
+constexpr sim::Time kDefaultKeepAlive = sim::seconds(600);
+
 // {"policy": "fixed", "seconds": 600} | {"policy": "none"} |
 // {"policy": "histogram", "range_s", "bin_ms", "head_percentile", "tail_percentile",
 //  "margin", "min_samples", "cv_threshold"}; errors name the JSON path.

@@ -9,6 +9,7 @@
 
 #include "models/moe_model.h"
 #include "util/json_input.h"
+#include "util/settings.h"
 #include "sim/time.h"
 
 namespace moesim::models {
@@ -36,6 +37,11 @@ struct ServerlessConfig {
 // for replicas of hot experts and for instances loaded ahead of use.
 std::int64_t default_pool_bytes(const MoeModel& m, int gpus);
 
+// Each setting declared once; defaults are the member initialisers above.
+const util::Settings<ServerlessConfig>& serverless_settings();
 ServerlessConfig parse_serverless_config(const JsonInput& json);
+// The settings as parse_serverless_config reads them back (keep_alive as given, or
+// the default fixed 600 s).
+nlohmann::ordered_json to_json(const ServerlessConfig& config);
 
 }  // namespace moesim::models

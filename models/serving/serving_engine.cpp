@@ -13,35 +13,6 @@ namespace {
 constexpr double kActivationBytes = 2.0;  // token rows move in BF16
 }
 
-ServingConfig parse_serving_config(const JsonInput& json) {
-  ServingConfig c;
-  const std::string batching = json.string_or("batching", "continuous");
-  if (batching == "static-buckets") {
-    c.batching = ServingConfig::Batching::kStaticBuckets;
-  } else if (batching != "continuous") {
-    json.at("batching").fail(fmt::format("unknown batching '{}' (known: continuous, static-buckets)", batching));
-  }
-  if (const auto v = json.find("bucket_s")) c.bucket = sim::from_seconds(v->duration(1.0));
-  // Bounds in the input's own type before narrowing (docs/limits.md).
-  c.max_batched_tokens = json.integer_in_or("max_batched_tokens", 1, std::int64_t{1} << 24, c.max_batched_tokens);
-  c.max_running_requests =
-      static_cast<int>(json.integer_in_or("max_running_requests", 1, 1 << 20, c.max_running_requests));
-  c.prefill_chunk = json.integer_in_or("prefill_chunk", 1, std::int64_t{1} << 24, c.prefill_chunk);
-  if (const auto v = json.find("collective_overhead_us")) c.collective_overhead = sim::from_seconds(v->duration(1e-6, true) * 1e-6);
-  const std::string collectives = json.string_or("collectives", "coflow");
-  if (collectives == "flows") {
-    c.collectives = ServingConfig::Collectives::kFlows;
-  } else if (collectives != "coflow") {
-    json.at("collectives").fail(fmt::format("unknown collective model '{}' (known: coflow, flows)", collectives));
-  }
-  c.closed_form_iterations = json.boolean_or("closed_form_iterations", c.closed_form_iterations);
-  // Checked as a double before the cast: 1e300 GiB would not fit int64.
-  if (const auto v = json.find("activation_reserve_gib")) {
-    c.activation_reserve_bytes = static_cast<std::int64_t>(v->number_in(0.0, 1 << 20) * static_cast<double>(1LL << 30));
-  }
-  return c;
-}
-
 std::int64_t ServingEngine::Batch::total() const {
   std::int64_t n = 0;
   for (std::int64_t t : tokens) n += t;

@@ -121,7 +121,7 @@ class TraceArrivals final : public ArrivalStream {
 
 ArrivalSpec parse_arrivals(const JsonInput& json) {
   ArrivalSpec a;
-  a.kind = json.string_or("kind", "poisson");
+  if (json.has("kind")) a.kind = json.at("kind").choice({"poisson", "gamma", "mmpp", "trace"});
   a.count = json.integer_in_or("count", 0, std::int64_t{1} << 32, 0);
   if (a.kind == "trace") {
     a.trace_format = json.string_or("format", "auto");
@@ -138,7 +138,7 @@ ArrivalSpec parse_arrivals(const JsonInput& json) {
     // The gamma sampler's shape is 1/cv²: below 0.05 the gaps are deterministic to
     // the nanosecond, above 20 nearly every request lands in one burst (docs/limits.md).
     if (a.kind == "gamma") a.cv = json.at("cv").number_in(0.05, 20.0);
-  } else if (a.kind == "mmpp") {
+  } else {
     const JsonInput states = json.at("states");
     const auto items = states.items();
     states.check(items.size() >= 2, "at least 2 states");
@@ -148,12 +148,34 @@ ArrivalSpec parse_arrivals(const JsonInput& json) {
       total_rate += a.states.back().rate_per_s;
     }
     states.check(total_rate > 0.0, "at least one state with rate_per_s > 0");
-  } else {
-    json.at("kind").fail(fmt::format("unknown arrival kind '{}' (known: poisson, gamma, mmpp, trace)", a.kind));
   }
   a.input = parse_lengths(json.at("input_tokens"));
   a.output = parse_lengths(json.at("output_tokens"));
   return a;
+}
+
+nlohmann::ordered_json to_json(const ArrivalSpec& a) {
+  nlohmann::ordered_json j{{"comment", a.from_trace() ? "real arrivals (trace replayed)" : "synthetic arrivals"},
+                           {"kind", a.kind},
+                           {"count", a.count}};
+  if (a.from_trace()) {
+    j["path"] = a.trace_path;
+    j["format"] = a.trace_format;
+    j["time_scale"] = a.time_scale;
+    return j;
+  }
+  if (a.kind == "mmpp") {
+    for (const auto& st : a.states) j["states"].push_back({{"rate_per_s", st.rate_per_s}, {"mean_dwell_s", st.mean_dwell_s}});
+  } else {
+    j["rate_per_s"] = a.rate_per_s;
+    if (a.kind == "gamma") j["cv"] = a.cv;
+  }
+  const auto lengths = [](const TokenLengths& t) {
+    return nlohmann::ordered_json{{"mean", t.mean}, {"cv", t.cv}, {"min", t.min}, {"max", t.max}};
+  };
+  j["input_tokens"] = lengths(a.input);
+  j["output_tokens"] = lengths(a.output);
+  return j;
 }
 
 std::unique_ptr<ArrivalStream> open_arrivals(const ArrivalSpec& spec, sim::Rng rng) {

@@ -52,6 +52,8 @@ struct ArrivalSpec {
 };
 
 ArrivalSpec parse_arrivals(const JsonInput& json);
+// The spec as parse_arrivals reads it back, real or synthetic in "comment".
+nlohmann::ordered_json to_json(const ArrivalSpec& spec);
 
 struct Arrival {
   sim::Time at = 0;  // since the start of the run

@@ -9,7 +9,7 @@ namespace moesim::models {
 
 RoutingSpec parse_routing_spec(const JsonInput& routing) {
   RoutingSpec s;
-  const std::string kind = routing.string_or("kind", "zipf");
+  const std::string kind = routing.has("kind") ? routing.at("kind").choice({"zipf", "trace", "marginals"}) : "zipf";
   if (kind == "trace" || kind == "marginals") {
     (kind == "trace" ? s.trace : s.marginals) = routing.at("path").path_relative_to_source();
     if (const auto corr = routing.find("correlations"); corr && kind == "marginals") {
@@ -23,25 +23,35 @@ RoutingSpec parse_routing_spec(const JsonInput& routing) {
     } else if (corr) {
       corr->fail("correlations apply to routing kind 'marginals' only");
     }
-  } else if (kind == "zipf") {
-    s.skew = routing.number_or("skew", 1.0);
-    routing.check(s.skew >= 0.0, "skew >= 0");
   } else {
-    routing.at("kind").fail(fmt::format("unknown routing kind '{}' (known: zipf, trace, marginals)", kind));
+    s.skew = routing.number_or("skew", s.skew);
+    routing.check(s.skew >= 0.0, "skew >= 0");
   }
   return s;
 }
 
-nlohmann::ordered_json RoutingSpec::resolved() const {
-  if (!trace.empty()) return {{"kind", "trace (real)"}, {"path", trace}};
-  if (!marginals.empty()) {
-    return {{"kind", "marginals (real marginals, modelled correlations)"},
-            {"path", marginals},
-            {"locality_lift", correlations.locality_lift},
-            {"cross_layer_lift", correlations.cross_layer_lift},
-            {"fitted_from", correlations.fitted_from}};
+std::string RoutingSpec::label() const {
+  if (!trace.empty()) return "trace (real)";
+  if (!marginals.empty()) return "marginals (real marginals, modelled correlations)";
+  return "zipf (synthetic)";
+}
+
+nlohmann::ordered_json to_json(const RoutingSpec& spec) {
+  if (!spec.trace.empty()) return {{"comment", spec.label()}, {"kind", "trace"}, {"path", spec.trace}};
+  if (!spec.marginals.empty()) {
+    // Fitted correlations are echoed as their source (refitting gives the same lifts
+    // and keeps the provenance in the labels), the fit in the comment.
+    const auto& c = spec.correlations;
+    nlohmann::ordered_json correlations =
+        c.fitted_from.empty() ? nlohmann::ordered_json{{"locality_lift", c.locality_lift}, {"cross_layer_lift", c.cross_layer_lift}}
+                              : nlohmann::ordered_json{{"fit_from", c.fitted_from}};
+    return {{"comment", fmt::format("{}; locality lift {}, cross-layer lift {}", spec.label(), c.locality_lift,
+                                    c.cross_layer_lift)},
+            {"kind", "marginals"},
+            {"path", spec.marginals},
+            {"correlations", correlations}};
   }
-  return {{"kind", "zipf (synthetic)"}, {"skew", skew}};
+  return {{"comment", spec.label()}, {"kind", "zipf"}, {"skew", spec.skew}};
 }
 
 std::unique_ptr<RoutingSource> RoutingSpec::make(const MoeModel& model, sim::Rng rng) const {

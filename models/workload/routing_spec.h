@@ -21,12 +21,15 @@ struct RoutingSpec {
   RoutingCorrelations correlations;  // with marginals: modelled correlations
   // neither: synthetic Zipf
 
-  // The routing as resolved, labelled real or synthetic.
-  nlohmann::ordered_json resolved() const;
+  // "trace (real)", "zipf (synthetic)", ...: what the outputs call it.
+  std::string label() const;
   std::unique_ptr<RoutingSource> make(const MoeModel& model, sim::Rng rng) const;
 };
 
 // {"kind": "zipf"|"trace"|"marginals", ...}; errors name the JSON path.
 RoutingSpec parse_routing_spec(const JsonInput& routing);
+// The spec as parse_routing_spec reads it back to the same routing (fitted
+// correlations as their lifts), its label in "comment".
+nlohmann::ordered_json to_json(const RoutingSpec& spec);
 
 }  // namespace moesim::models

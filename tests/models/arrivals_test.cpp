@@ -92,7 +92,7 @@ TEST_CASE("arrivals JSON: kinds, required fields and errors with their path", "[
                           lengths + "}"),
                     Catch::Contains("$.states[0].mean_dwell_s"));
   CHECK_THROWS_WITH(parse(R"({"kind": "weibull", "rate_per_s": 2, )" + lengths + "}"),
-                    Catch::Contains("unknown arrival kind 'weibull'"));
+                    Catch::Contains("$.kind: unknown value 'weibull' (known: poisson, gamma, mmpp, trace)"));
   CHECK_THROWS_WITH(parse(R"({"kind": "trace", "path": "a.csv", "format": "parquet"})"),
                     Catch::Contains("unknown arrival trace format 'parquet'"));
   CHECK(parse(R"({"kind": "mmpp", "states": [{"rate_per_s": 0, "mean_dwell_s": 1}, {"rate_per_s": 4, "mean_dwell_s": 3}], )" +

@@ -1,0 +1,40 @@
+#include "models/serving/serving_config.h"
+
+namespace moesim::models {
+
+const util::Settings<ServingConfig>& serving_settings() {
+  using C = ServingConfig;
+  static const util::Settings<C> settings{
+      util::choice_setting("batching", &C::batching,
+                           {{"continuous", C::Batching::kContinuous}, {"static-buckets", C::Batching::kStaticBuckets}},
+                           "continuous: iteration-level batching (vLLM, Sarathi); static-buckets: requests arrived "
+                           "by a bucket boundary form a GPU's next batch (Megatron-LM's text server)"),
+      util::duration_setting("bucket_s", &C::bucket, 1e9, false, "static-buckets: time between bucket boundaries"),
+      util::integer_setting("max_batched_tokens", &C::max_batched_tokens, 1, std::int64_t{1} << 24,
+                            "tokens per GPU per iteration (vLLM's max_num_batched_tokens)"),
+      util::integer_setting("max_running_requests", &C::max_running_requests, 1, 1 << 20,
+                            "requests running per GPU (vLLM's max_num_seqs)"),
+      util::integer_setting("prefill_chunk", &C::prefill_chunk, 1, std::int64_t{1} << 24,
+                            "prompt tokens of one request per iteration (Sarathi chunked prefill)"),
+      util::duration_setting("collective_overhead_us", &C::collective_overhead, 1e3, true,
+                             "fixed software cost of each all-to-all before data moves (docs/models.md)"),
+      util::choice_setting("collectives", &C::collectives,
+                           {{"coflow", C::Collectives::kCoflow}, {"flows", C::Collectives::kFlows}},
+                           "coflow: an all-to-all progresses as one entity; flows: one max-min flow per GPU pair"),
+      util::boolean_setting("closed_form_iterations", &C::closed_form_iterations,
+                            "iterations alone on the network computed in closed form (same times to the ns)"),
+      util::gib_setting("activation_reserve_gib", &C::activation_reserve_bytes, 0.0, 1 << 20,
+                        "GPU memory held back for activations (the KV cache gets the rest)"),
+  };
+  return settings;
+}
+
+ServingConfig parse_serving_config(const JsonInput& json) {
+  ServingConfig c;
+  util::read_settings(json, serving_settings(), c);
+  return c;
+}
+
+nlohmann::ordered_json to_json(const ServingConfig& config) { return util::write_settings(serving_settings(), config); }
+
+}  // namespace moesim::models

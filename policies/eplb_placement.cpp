@@ -36,9 +36,10 @@ class EplbPlacement final : public PlacementPolicy {
 }  // namespace
 
 std::unique_ptr<PlacementPolicy> make_eplb(PolicyParams& p) {
-  const auto redundant = static_cast<int>(p.integer("redundant_per_gpu", 1, 0));
-  const auto slots = static_cast<int>(p.integer("replicas", 0, 0));
-  const auto groups = static_cast<int>(p.integer("groups", 1, 1));
+  const auto redundant = static_cast<int>(p.integer("redundant_per_gpu", 1, 0, 1 << 30, "extra expert slots per GPU for replicas"));
+  const auto slots = static_cast<int>(p.integer("replicas", 0, 0, 1 << 30,
+                                                  "physical expert slots per layer, as EPLB's num_replicas (0: from redundant_per_gpu)"));
+  const auto groups = static_cast<int>(p.integer("groups", 1, 1, 1 << 30, "expert groups for the hierarchical node packing"));
   p.reject_unknown();
   return std::make_unique<EplbPlacement>(redundant, slots, groups);
 }

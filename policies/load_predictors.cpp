@@ -161,13 +161,13 @@ std::unique_ptr<LoadPredictor> make_last_value(PolicyParams& p, const models::Ro
 }
 
 std::unique_ptr<LoadPredictor> make_ewma(PolicyParams& p, const models::RoutingSource*) {
-  const double alpha = p.number("alpha", 0.3, 1e-9, 1.0);
+  const double alpha = p.number("alpha", 0.3, 1e-9, 1.0, "weight of the newest interval");
   p.reject_unknown();
   return std::make_unique<Ewma>(alpha);
 }
 
 std::unique_ptr<LoadPredictor> make_window_mean(PolicyParams& p, const models::RoutingSource*) {
-  const auto window = static_cast<std::size_t>(p.integer("window", 5, 1));
+  const auto window = static_cast<std::size_t>(p.integer("window", 5, 1, 1 << 20, "intervals averaged"));
   p.reject_unknown();
   return std::make_unique<WindowMean>(window);
 }

@@ -7,8 +7,14 @@
 
 namespace moesim::policies {
 
-double PolicyParams::number(const std::string& name, double fallback, double lo, double hi) {
+void PolicyParams::declare(const std::string& name, std::string default_value, std::string accepted,
+                           const std::string& description) {
   asked_.insert(name);
+  declared_.push_back({name, std::move(default_value), std::move(accepted), description});
+}
+
+double PolicyParams::number(const std::string& name, double fallback, double lo, double hi, const std::string& description) {
+  declare(name, fmt::format("{}", fallback), fmt::format("number in [{}, {}]", lo, hi), description);
   if (!json_) return fallback;
   const auto v = json_->find(name);
   if (!v) return fallback;
@@ -19,8 +25,9 @@ double PolicyParams::number(const std::string& name, double fallback, double lo,
   return x;
 }
 
-std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallback, std::int64_t lo, std::int64_t hi) {
-  asked_.insert(name);
+std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallback, std::int64_t lo, std::int64_t hi,
+                                   const std::string& description) {
+  declare(name, std::to_string(fallback), fmt::format("integer in [{}, {}]", lo, hi), description);
   if (!json_) return fallback;
   const auto v = json_->find(name);
   if (!v) return fallback;
@@ -31,25 +38,21 @@ std::int64_t PolicyParams::integer(const std::string& name, std::int64_t fallbac
 }
 
 std::string PolicyParams::choice(const std::string& name, const std::string& fallback,
-                                 const std::vector<std::string>& options) {
-  const std::string value = text(name, fallback);
+                                 const std::vector<std::string>& options, const std::string& description) {
+  declare(name, fallback, fmt::format("{}", fmt::join(options, " | ")), description);
+  if (!json_) return fallback;
+  const auto v = json_->find(name);
+  if (!v) return fallback;
+  const std::string value = v->string();
   if (std::find(options.begin(), options.end(), value) != options.end()) return value;
-  json_->at(name).fail(
-      fmt::format("policy '{}': parameter {} must be one of {}, got '{}'", policy_, name, fmt::join(options, ", "), value));
+  v->fail(fmt::format("policy '{}': parameter {} must be one of {}, got '{}'", policy_, name, fmt::join(options, ", "), value));
 }
 
-bool PolicyParams::boolean(const std::string& name, bool fallback) {
-  asked_.insert(name);
+bool PolicyParams::boolean(const std::string& name, bool fallback, const std::string& description) {
+  declare(name, fallback ? "true" : "false", "true | false", description);
   if (!json_) return fallback;
   const auto v = json_->find(name);
   return v ? v->boolean() : fallback;
-}
-
-std::string PolicyParams::text(const std::string& name, const std::string& fallback) {
-  asked_.insert(name);
-  if (!json_) return fallback;
-  const auto v = json_->find(name);
-  return v ? v->string() : fallback;
 }
 
 void PolicyParams::reject_unknown() const {

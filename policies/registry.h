@@ -13,15 +13,10 @@
 #include "policies/load_predictor.h"
 #include "policies/provisioner.h"
 #include "policies/placement_policy.h"
+#include "policies/policy_params.h"
 #include "util/json_input.h"
 
 namespace moesim::policies {
-
-struct ParamInfo {
-  std::string name;
-  std::string default_value;
-  std::string description;
-};
 
 struct PolicyInfo {
   std::string kind;  // placement | predictor | dispatch | cache | provisioner

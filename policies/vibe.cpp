@@ -140,7 +140,7 @@ class VibePlacement final : public PlacementPolicy {
 }  // namespace
 
 std::unique_ptr<PlacementPolicy> make_vibe(PolicyParams& p) {
-  const auto swaps = static_cast<int>(p.integer("max_swaps", 30, 0));
+  const auto swaps = static_cast<int>(p.integer("max_swaps", 30, 0, 1 << 30, "swaps per layer allowed by an incremental recalibration"));
   p.reject_unknown();
   return std::make_unique<VibePlacement>(swaps);
 }

@@ -49,4 +49,21 @@ std::string TextTable::render() const {
   return out;
 }
 
+std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  const auto line = [](const std::vector<std::string>& cells) {
+    std::string out = "|";
+    for (const auto& c : cells) {
+      std::string escaped;
+      for (char ch : c) escaped += ch == '|' ? std::string("\\|") : std::string(1, ch);
+      out += " " + escaped + " |";
+    }
+    return out + "\n";
+  };
+  std::string out = line(header) + "|";
+  for (std::size_t i = 0; i < header.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& r : rows) out += line(r);
+  return out;
+}
+
 }  // namespace moesim::util

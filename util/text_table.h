@@ -22,6 +22,9 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// A GitHub-flavoured Markdown table ('|' in cells escaped), for generated docs.
+std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
 // Number of terminal columns a UTF-8 string occupies (one per code point).
 std::size_t display_width(const std::string& s);
 

@@ -66,6 +66,7 @@ int run_catalog(const std::vector<std::string>& args);
 int run_calibrate(const std::vector<std::string>& args);
 int run_compare(const std::vector<std::string>& args);
 int run_policies(const std::vector<std::string>& args);
+int run_settings(const std::vector<std::string>& args);
 int run_offload(const std::vector<std::string>& args);
 int run_place(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);

@@ -178,18 +178,29 @@ std::unique_ptr<Provisioner> make_moeless(PolicyParams& p, const ProvisionerCont
 
 MoelessOptions moeless_options(PolicyParams& p) {
   MoelessOptions o;
-  o.predictor.kind = p.choice("predictor", o.predictor.kind, layer_predictor_kinds());
-  o.predictor.horizon = static_cast<int>(p.integer("horizon", o.predictor.horizon, 1));
-  o.predictor.sigma_1 = p.number("sigma_1", o.predictor.sigma_1, 0.0, 10.0);
-  o.predictor.sigma_step = p.number("sigma_step", o.predictor.sigma_step, 0.0, 10.0);
-  o.predictor.alpha = p.number("alpha", o.predictor.alpha, 1e-9, 1.0);
-  o.predictor.train_iterations = static_cast<int>(p.integer("train_iterations", o.predictor.train_iterations, 1));
-  o.predictor_latency = sim::from_seconds(p.number("predictor_latency_us", 50.0, 0.0, 1e9) * 1e-6);
-  o.tau = p.number("tau", o.tau, 0.0, 1e9);
-  o.max_replicas = static_cast<int>(p.integer("max_replicas", 0, 0));
-  o.min_replica_tokens = p.number("min_replica_tokens", o.min_replica_tokens, -1.0, 1e12);
-  o.warm_start = p.boolean("warm_start", o.warm_start);
-  o.wait_for_scale_out = p.boolean("wait_for_scale_out", o.wait_for_scale_out);
+  o.predictor.kind = p.choice("predictor", o.predictor.kind, layer_predictor_kinds(),
+                              "layer load forecasts; none: reactive, scale at the gate");
+  o.predictor.horizon =
+      static_cast<int>(p.integer("horizon", o.predictor.horizon, 1, 1 << 30, "layers forecast ahead (H)"));
+  o.predictor.sigma_1 =
+      p.number("sigma_1", o.predictor.sigma_1, 0.0, 10.0, "error model: σ of the relative error one layer ahead");
+  o.predictor.sigma_step = p.number("sigma_step", o.predictor.sigma_step, 0.0, 10.0, "error model: σ added per further layer");
+  o.predictor.alpha =
+      p.number("alpha", o.predictor.alpha, 1e-9, 1.0, "EWMA weight of the newest iteration (history fallback, ewma predictor)");
+  o.predictor.train_iterations = static_cast<int>(p.integer("train_iterations", o.predictor.train_iterations, 1, 1 << 30,
+                                                            "learned: iterations fitted before the regression is used"));
+  o.predictor_latency = sim::from_seconds(
+      p.number("predictor_latency_us", sim::to_microseconds(o.predictor_latency), 0.0, 1e9,
+               "time from a gate until its forecasts are ready") *
+      1e-6);
+  o.tau = p.number("tau", o.tau, 0.0, 1e9, "straggler threshold: per-replica cap = mean load × (1 + tau)");
+  o.max_replicas = static_cast<int>(
+      p.integer("max_replicas", o.max_replicas, 0, 1 << 30, "replicas per expert at most (0: the GPU count)"));
+  o.min_replica_tokens = p.number("min_replica_tokens", o.min_replica_tokens, -1.0, 1e12,
+                                  "tokens per replica at least (-1: where the expert's time doubles its 1-token time)");
+  o.warm_start = p.boolean("warm_start", o.warm_start, "bring up one instance per expert (contiguous layout) at t = 0");
+  o.wait_for_scale_out = p.boolean("wait_for_scale_out", o.wait_for_scale_out,
+                                   "true: a layer waits for new replicas to load; false: they serve once warm");
   p.reject_unknown();
   return o;
 }

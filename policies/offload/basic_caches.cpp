@@ -120,7 +120,7 @@ std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p) {
   return std::make_unique<MixtralOffloading>();
 }
 std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p) {
-  const auto buffer = static_cast<int>(p.integer("buffer", 2, 1));
+  const auto buffer = static_cast<int>(p.integer("buffer", 2, 1, 1 << 30, "cache slots kept for non-resident experts"));
   p.reject_unknown();
   return std::make_unique<Popularity>(buffer);
 }

@@ -143,13 +143,15 @@ class MoeInfinity final : public models::CachePolicy {
 }  // namespace
 
 std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p) {
-  const auto capacity = static_cast<int>(p.integer("trace_capacity", 1000, 1));
-  const std::string match = p.choice("match", "paper", {"paper", "code-faithful"});
+  const auto capacity = static_cast<int>(p.integer("trace_capacity", 1000, 1, 1 << 30, "activation matrices kept (LFU replacement)"));
+  const std::string match = p.choice("match", "paper", {"paper", "code-faithful"},
+                                     "paper: cosine on executed layers; code-faithful: as the open-source find_most_similar");
   // Off by default as in the published code (config `prefetch` = False): on a
   // saturated host link, copies ahead of need mostly delay the ones needed now
   // (docs/results-offload.md).
-  const bool prefetch = p.boolean("prefetch", false);
-  const auto max_prefetch = prefetch ? static_cast<int>(p.integer("max_prefetch", 16, 1)) : 0;
+  const bool prefetch = p.boolean("prefetch", false, "copy predicted experts ahead of need (the published code's default is off)");
+  const auto prefetch_limit = static_cast<int>(p.integer("max_prefetch", 16, 1, 1 << 30, "with prefetch: candidates kept after each layer"));
+  const int max_prefetch = prefetch ? prefetch_limit : 0;
   p.reject_unknown();
   return std::make_unique<MoeInfinity>(capacity, match == "paper" ? MatchMode::kPaper : MatchMode::kCodeFaithful,
                                        max_prefetch);

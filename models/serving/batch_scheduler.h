@@ -1,0 +1,81 @@
+#pragma once
+// The serving engine's batch scheduler (docs/models.md, "Serving engine"): requests
+// wait for a GPU (the one with the fewest), are admitted while its KV cache and
+// request limit allow (reserved for their whole life, no preemption), and each
+// iteration takes every running request's decode token and then prefill chunks in
+// arrival order up to the token budget (continuous batching, Sarathi-style chunked
+// prefill), or, with static buckets, only requests that arrived by the last bucket
+// boundary, on GPUs whose previous batch has finished.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "models/moe_model.h"
+#include "models/serving/request.h"
+#include "models/serving/serving_config.h"
+#include "models/serving/serving_metrics.h"
+#include "models/workload/routing_source.h"
+#include "sim/resource.h"
+#include "sim/simulator.h"
+#include "sim/trace_writer.h"
+
+namespace moesim::models {
+
+struct Batch {
+  std::vector<std::vector<std::pair<Request*, std::int64_t>>> prefill;  // per GPU: request, chunk tokens
+  std::vector<std::vector<Request*>> decode;                           // per GPU
+  std::vector<std::int64_t> tokens;                                    // per GPU
+  std::int64_t total() const;
+};
+
+class BatchScheduler {
+ public:
+  BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
+                 std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace);
+
+  // A request arrives now; it goes to the GPU with the fewest requests, or is
+  // recorded as dropped when its KV cache could never fit.
+  void submit(Request r);
+  // No more requests will arrive.
+  void close();
+  bool closed() const { return closed_; }
+  // Requests waiting or running.
+  bool busy() const;
+  // Fires when a request arrives or the scheduler closes.
+  sim::Signal& work() { return work_; }
+
+  Batch form();
+  BatchSpans spans(const Batch& b) const;
+  // The batch's pass ended now: tokens produced, finished requests recorded and freed.
+  void complete(Batch& b);
+  // Static buckets: when the current bucket closes.
+  sim::Time next_bucket() const;
+
+ private:
+  bool admit(int gpu, const Request& r);
+  // Static buckets: whether a request that arrived at `arrival` may join a batch now.
+  bool in_closed_bucket(sim::Time arrival) const;
+  // KV-cache bytes held for a request from admission to completion (input + output tokens).
+  std::int64_t kv_reservation(const Request& r) const {
+    return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
+  }
+  void trace_request(const Request& r);
+
+  sim::Simulator& sim_;
+  const MoeModel& model_;
+  const ServingConfig& config_;
+  int gpus_;
+  std::int64_t kv_capacity_;
+  ServingMetrics& metrics_;
+  sim::TraceWriter* trace_;
+  std::deque<std::unique_ptr<Request>> waiting_;
+  std::vector<std::vector<std::unique_ptr<Request>>> running_;  // per GPU
+  std::vector<std::int64_t> kv_used_;                           // bytes per GPU
+  std::vector<int> assigned_;                                   // requests per GPU, for placement of new ones
+  sim::Signal work_;
+  bool closed_ = false;
+};
+
+}  // namespace moesim::models

@@ -1,0 +1,169 @@
+#include "models/serving/expert_stage.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <stdexcept>
+
+namespace moesim::models {
+
+ExpertStage::ExpertStage(const MoeModel& model, const LayerCosts& costs, const std::vector<GpuSlowdown>& slowdowns,
+                         StageRecorder& recorder, ReplicaDispatch* dispatch, const ExpertProvisioner* provisioner)
+    : model_(model),
+      costs_(costs),
+      slowdowns_(slowdowns),
+      recorder_(recorder),
+      dispatch_(dispatch),
+      provisioner_(provisioner),
+      gpus_(static_cast<int>(slowdowns.size())),
+      memo_(static_cast<std::size_t>(gpus_ * kMemoTokens), -1),
+      memo_slowdown_(slowdowns) {
+  for (int g = 0; g < gpus_; ++g) memo_[static_cast<std::size_t>(g * kMemoTokens)] = 0;  // no tokens, no work
+}
+
+void ExpertStage::check_memo(std::size_t g) {
+  const GpuSlowdown now = slowdowns_[g];
+  GpuSlowdown& at = memo_slowdown_[g];
+  if (now.compute == at.compute && now.memory == at.memory) return;
+  at = now;
+  std::fill_n(memo_.begin() + static_cast<std::ptrdiff_t>(g) * kMemoTokens, kMemoTokens, -1);
+  memo_[g * kMemoTokens] = 0;  // a copy given no tokens does no work
+}
+
+sim::Time ExpertStage::expert_time(std::size_t g, std::int64_t tokens) {
+  if (tokens >= kMemoTokens) return costs_.expert(slowdowns_[g], tokens);
+  sim::Time& t = memo_[static_cast<std::size_t>(static_cast<std::int64_t>(g) * kMemoTokens + tokens)];
+  if (t < 0) t = costs_.expert(slowdowns_[g], tokens);
+  return t;
+}
+
+void ExpertStage::assign(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
+                         std::vector<std::int64_t>& expert_tokens) {
+  if (std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
+    assign_to_single_copies(replicas, counts, expert_tokens);
+    return;
+  }
+  const auto E = static_cast<std::size_t>(model_.experts);
+  pair_tokens_.assign(static_cast<std::size_t>(gpus_ * gpus_), 0);
+  std::vector<std::int64_t>& copy_tokens = copy_tokens_;
+  copy_tokens.assign(static_cast<std::size_t>(gpus_) * E, 0);
+  std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
+  std::vector<std::int64_t> gpu_tokens(static_cast<std::size_t>(gpus_), 0);
+  std::int64_t assignments = 0;
+  std::int64_t remote = 0;
+  // Without branches on n: which experts a batch touches is random, and a branch
+  // on it mispredicted often. Adding 0 changes nothing.
+  auto send = [&](int src, int dst, std::size_t e, std::int64_t n) {
+    copy_tokens[static_cast<std::size_t>(dst) * E + e] += n;
+    gpu_tokens[static_cast<std::size_t>(dst)] += n;
+    pair_tokens_[static_cast<std::size_t>(src * gpus_ + dst)] += n;
+    remote += n * static_cast<std::int64_t>(dst != src);
+  };
+  for (int src = 0; src < gpus_; ++src) {
+    const std::int64_t* from = counts[static_cast<std::size_t>(src)].data();
+    for (std::size_t e = 0; e < E; ++e) {
+      const std::int64_t n = from[e];
+      expert_tokens[e] += n;
+      assignments += n;
+      const auto& copies = replicas[e];
+      if (copies.size() == 1) {
+        send(src, copies.front(), e, n);
+        continue;
+      }
+      if (n == 0) continue;
+      if (dispatch_ == nullptr) throw std::logic_error("a placement with replicas needs a dispatch rule");
+      share_.assign(copies.size(), 0);
+      dispatch_->split(n, src, copies, gpu_tokens, share_);
+      for (std::size_t i = 0; i < copies.size(); ++i) {
+        if (share_[i] > 0) send(src, copies[i], e, share_[i]);
+      }
+    }
+  }
+  copy_loads_.clear();
+  for (std::size_t i = 0; i < copy_tokens.size(); ++i) {
+    if (copy_tokens[i] > 0) copy_loads_.push_back(CopyLoad{i / E, i % E, copy_tokens[i]});
+  }
+  recorder_.metrics().record_routing(0, assignments, remote);
+}
+
+void ExpertStage::assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
+                                          const std::vector<std::vector<std::int64_t>>& counts,
+                                          std::vector<std::int64_t>& expert_tokens) {
+  const auto E = static_cast<std::size_t>(model_.experts);
+  const auto G = static_cast<std::size_t>(gpus_);
+  owner_.resize(E);
+  for (std::size_t e = 0; e < E; ++e) owner_[e] = replicas[e].front();
+  pair_tokens_.assign(G * G, 0);
+  source_rows_.resize(G);
+  for (std::size_t src = 0; src < G; ++src) source_rows_[src] = counts[src].data();
+  copy_loads_.resize(E);
+  // Expert by expert: its total stays in a register, and the rows that stay local
+  // are one load per expert (remote = all − local) instead of a test per count.
+  // Local pointers: the compiler cannot tell that the stores below leave the vectors'
+  // own fields alone, and would reload them after every one.
+  const int* const owner = owner_.data();
+  const std::int64_t* const* const from = source_rows_.data();
+  std::int64_t* const pairs = pair_tokens_.data();
+  CopyLoad* const loads = copy_loads_.data();
+  std::int64_t* const per_expert = expert_tokens.data();
+  std::int64_t assignments = 0;
+  std::int64_t local = 0;
+  for (std::size_t e = 0; e < E; ++e) {
+    const auto dst = static_cast<std::size_t>(owner[e]);
+    std::int64_t total = 0;
+    for (std::size_t src = 0; src < G; ++src) {
+      const std::int64_t n = from[src][e];
+      pairs[src * G + dst] += n;
+      total += n;
+    }
+    per_expert[e] = total;
+    loads[e] = CopyLoad{dst, e, total};
+    assignments += total;
+    local += from[dst][e];
+  }
+  const std::int64_t remote = assignments - local;
+  recorder_.metrics().record_routing(0, assignments, remote);
+}
+
+sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::vector<sim::Time>& stage) {
+  const auto E = static_cast<std::size_t>(model_.experts);
+  if (check_slowdowns) {
+    for (std::size_t g = 0; g < stage.size(); ++g) check_memo(g);
+  }
+  std::fill(stage.begin(), stage.end(), 0);
+  // Per-copy times only for a provisioner (it bills them); a copy without tokens is 0.
+  const bool per_copy = provisioner_ != nullptr;
+  if (per_copy) copy_busy_.assign(static_cast<std::size_t>(gpus_) * E, 0);
+  // Over the copies this layer has (one per expert without replicas), not every
+  // (GPU, expert) slot; the memo answers 0 for 0 tokens, so no branch on them.
+  for (const CopyLoad& c : copy_loads_) {
+    const sim::Time t = expert_time(c.gpu, c.tokens);
+    stage[c.gpu] += t;
+    if (per_copy) copy_busy_[c.gpu * E + c.expert] = t;
+  }
+  // A GPU whose copies were still loading when the dispatch landed starts late.
+  const auto start_of = [&](int g) { return per_copy ? std::max(now, provisioner_->ready_at(g)) : now; };
+  ServingMetrics& metrics = recorder_.metrics();
+  sim::Time end = now;
+  sim::Time slowest = 0;
+  sim::Time total = 0;  // integer nanoseconds: the same sum in any order, and no spill of a double
+  for (int g = 0; g < gpus_; ++g) {
+    const sim::Time busy = stage[static_cast<std::size_t>(g)];
+    metrics.record_gpu_busy(g, busy);  // adding 0 for an idle GPU changes nothing
+    end = std::max(end, start_of(g) + busy);
+    slowest = std::max(slowest, busy);
+    total += busy;
+  }
+  if (recorder_.tracing()) {
+    for (int g = 0; g < gpus_; ++g) {
+      const sim::Time busy = stage[static_cast<std::size_t>(g)];
+      if (busy == 0) continue;
+      recorder_.span(static_cast<std::size_t>(g), fmt::format("experts L{}", layer), start_of(g), start_of(g) + busy);
+    }
+  }
+  const auto sum = static_cast<double>(total);
+  metrics.record_max_expert_time(slowest);
+  if (sum > 0.0) metrics.record_layer_imbalance(layer, static_cast<double>(slowest) * gpus_ / sum);
+  return end;
+}
+
+}  // namespace moesim::models

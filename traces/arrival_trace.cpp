@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "util/errors.h"
 #include "util/json_input.h"
@@ -118,7 +119,10 @@ std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
   return accept(ms * 1'000'000, input, output);
 }
 
-const char* arrival_trace_formats() { return "azure-llm-2023, mooncake"; }
+const std::vector<std::string>& arrival_trace_formats() {
+  static const std::vector<std::string> formats{"azure-llm-2023", "mooncake"};
+  return formats;
+}
 
 std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format) {
   std::string f = format;
@@ -130,7 +134,7 @@ std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const
   }
   if (f == "azure-llm-2023") return std::make_unique<AzureArrivalReader>(path);
   if (f == "mooncake") return std::make_unique<MooncakeArrivalReader>(path);
-  throw InputError(fmt::format("unknown arrival trace format '{}' (known: {})", format, arrival_trace_formats()));
+  throw InputError(fmt::format("unknown arrival trace format '{}' (known: {})", format, fmt::join(arrival_trace_formats(), ", ")));
 }
 
 }  // namespace moesim::traces

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sim/time.h"
 #include "util/line_reader.h"
@@ -66,7 +67,8 @@ class MooncakeArrivalReader final : public ArrivalReader {
 
 // Known formats: "azure-llm-2023", "mooncake"; "auto" picks by extension (.csv, .jsonl).
 std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format = "auto");
-const char* arrival_trace_formats();  // for messages: "azure-llm-2023, mooncake"
+// The formats open_arrival_trace() reads ("auto" aside): azure-llm-2023, mooncake.
+const std::vector<std::string>& arrival_trace_formats();
 
 // "2023-11-16 18:15:46.6805900" -> nanoseconds since 1970-01-01 (UTC); nullopt if malformed.
 std::optional<std::int64_t> parse_timestamp_ns(const std::string& text);

@@ -124,10 +124,10 @@ ArrivalSpec parse_arrivals(const JsonInput& json) {
   if (json.has("kind")) a.kind = json.at("kind").choice({"poisson", "gamma", "mmpp", "trace"});
   a.count = json.integer_in_or("count", 0, std::int64_t{1} << 32, 0);
   if (a.kind == "trace") {
-    a.trace_format = json.string_or("format", "auto");
-    const std::string formats = traces::arrival_trace_formats();
-    if (a.trace_format != "auto" && formats.find(a.trace_format) == std::string::npos) {
-      json.at("format").fail(fmt::format("unknown arrival trace format '{}' (known: auto, {})", a.trace_format, formats));
+    if (json.has("format")) {
+      std::vector<std::string> formats{"auto"};
+      for (const auto& f : traces::arrival_trace_formats()) formats.push_back(f);
+      a.trace_format = json.at("format").choice(formats);
     }
     a.trace_path = json.at("path").path_relative_to_source();
     if (const auto scale = json.find("time_scale")) a.time_scale = scale->number_in(1e-6, 1e6);

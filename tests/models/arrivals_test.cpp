@@ -94,7 +94,7 @@ TEST_CASE("arrivals JSON: kinds, required fields and errors with their path", "[
   CHECK_THROWS_WITH(parse(R"({"kind": "weibull", "rate_per_s": 2, )" + lengths + "}"),
                     Catch::Contains("$.kind: unknown value 'weibull' (known: poisson, gamma, mmpp, trace)"));
   CHECK_THROWS_WITH(parse(R"({"kind": "trace", "path": "a.csv", "format": "parquet"})"),
-                    Catch::Contains("unknown arrival trace format 'parquet'"));
+                    Catch::Contains("$.format: unknown value 'parquet' (known: auto, azure-llm-2023, mooncake)"));
   CHECK(parse(R"({"kind": "mmpp", "states": [{"rate_per_s": 0, "mean_dwell_s": 1}, {"rate_per_s": 4, "mean_dwell_s": 3}], )" +
               lengths + "}")
             .mean_rate_per_s() == Approx(3.0));

@@ -34,6 +34,9 @@ std::unique_ptr<models::CachePolicy> make_lfu(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p);
 std::unique_ptr<models::CachePolicy> make_moe_infinity(PolicyParams& p);
+// Bounds: a random resident set (below) and Belady's offline MIN (above).
+std::unique_ptr<models::CachePolicy> make_random_static(PolicyParams& p);
+std::unique_ptr<models::CachePolicy> make_belady(PolicyParams& p);
 
 // Provisioners check their parameters and, given a context, build themselves
 // (null context: the parameters are only checked).

@@ -66,6 +66,10 @@ const std::vector<CacheEntry>& caches() {
        make_popularity},
       {{"cache", "moe-infinity", "activation-aware caching (and optional prefetch) from request-level expert activation matrices"},
        make_moe_infinity},
+      {{"cache", "random-static", "lower bound: a uniformly random resident set, the rest through LRU slots (no knowledge of routing)"},
+       make_random_static},
+      {{"cache", "belady", "upper bound on the hit rate: Belady's MIN, told the served routing in advance (offline, not a real system)"},
+       make_belady},
   };
   return list;
 }

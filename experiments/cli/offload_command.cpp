@@ -28,8 +28,8 @@ int run_offload(const std::vector<std::string>& args) {
   std::int64_t seed = -1;
   parser.add_options()("scenario", po::value(&path), "offload scenario JSON file")(
       "policies", po::value(&list), "comma-separated cache policies (default: the scenario's)")(
-      "cache-fractions", po::value(&fractions), "comma-separated cache sizes as fractions of all experts "
-                                                "(default: the scenario's cache)")(
+      "cache-fractions", po::value(&fractions), "comma-separated cache sizes as fractions of all experts, or "
+                                                "'fit' for the scenario's cache (default: fit)")(
       "out", po::value(&out_dir), "output folder (default: out/<scenario name>)")(
       "png", po::value(&png), "latency vs cache size plot (PNG)")(
       "trace", po::value(&trace_path), "Perfetto trace of the first policy at the first cache size")(
@@ -53,7 +53,7 @@ int run_offload(const std::vector<std::string>& args) {
   }
   const std::vector<int> sizes =
       fractions.empty() ? std::vector<int>{s.offload.cache_experts}
-                        : run::cache_sizes(s, parse_number_list("--cache-fractions", fractions));
+                        : run::cache_sizes(s, parse_name_list("cache-fractions", fractions, "size"));
   if (out_dir.empty()) out_dir = "out/" + s.name;
   std::vector<run::OffloadRow> rows;
   report::ProgressBar progress("offload", report::ProgressBar::stderr_is_terminal());

@@ -1,10 +1,12 @@
 #include "experiments/run/offload_run.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/line_reader.h"
 #include "util/text_table.h"
 #include "experiments/run/policy_spec.h"
 #include "models/offload/offload_engine.h"
@@ -45,23 +47,26 @@ double all_experts(const OffloadScenario& s) {
   return static_cast<double>(s.model.experts) * static_cast<double>(s.model.moe_layer_count());
 }
 
-std::string number_or_dash(double v, const char* format_spec) {
-  return std::isnan(v) ? std::string("-") : fmt::format(fmt::runtime(format_spec), v);
-}
-
-}  // namespace
-
-std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<double>& fractions) {
-  std::vector<int> sizes;
-  for (const double f : fractions) {
-    if (!(f > 0.0 && f <= 1.0)) throw InputError(fmt::format("cache fraction {} is not in (0, 1]", f));
-    sizes.push_back(std::max(1, static_cast<int>(std::floor(f * all_experts(s)))));
+// Records every router decision of a run, for offline bounds that are told the
+// future. Its own evictions do not matter: routing does not depend on the cache.
+class FutureRecorder final : public models::CachePolicy {
+ public:
+  std::string name() const override { return "future-recorder"; }
+  void on_routed(int layer, std::span<const std::int64_t> counts) override {
+    models::RoutedLayer seen{layer, {}};
+    for (std::size_t e = 0; e < counts.size(); ++e) {
+      if (counts[e] > 0) seen.experts.push_back(static_cast<int>(e));
+    }
+    future.push_back(std::move(seen));
   }
-  return sizes;
-}
+  int victim(const models::ExpertCache&, std::span<const int> evictable, int, int) override { return evictable.front(); }
+  std::vector<models::RoutedLayer> future;
+};
 
-OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts, sim::TraceWriter* trace) {
-  const auto wall_start = std::chrono::steady_clock::now();
+// One simulation of the scenario's evaluation split under `policy` (trained first
+// on the training split), its metrics in `row`.
+void simulate(const OffloadScenario& s, models::CachePolicy& policy, int cache_experts, sim::TraceWriter* trace,
+              OffloadRow& row) {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
   net.trace_to(trace);
@@ -70,21 +75,79 @@ OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int 
   const sim::RngStreams streams(s.seed);
   const auto routing = s.routing.make(s.model, streams.stream("routing"));
   const std::vector<models::OffloadRequest> requests = make_requests(s, *routing);
+  const auto train = static_cast<std::size_t>(s.train_requests);
+  for (std::size_t i = 0; i < train; ++i) policy.train(models::request_activations(s.model, *routing, requests[i]));
+  models::OffloadConfig config = s.offload;
+  config.cache_experts = cache_experts;
+  models::OffloadEngine engine(sim, s.model, s.gpu, topology, config, policy, *routing, row.metrics, trace);
+  sim.spawn(engine.serve({requests.begin() + static_cast<std::ptrdiff_t>(train), requests.end()}));
+  sim.run();
+  row.events = sim.events_executed();
+}
+
+std::string number_or_dash(double v, const char* format_spec) {
+  return std::isnan(v) ? std::string("-") : fmt::format(fmt::runtime(format_spec), v);
+}
+
+// Where each policy's hit rate falls between the bounds run at the same cache
+// size: 0 = a random resident set, 1 = Belady's offline optimum.
+std::string format_bounds(const std::vector<OffloadRow>& rows) {
+  std::string out;
+  for (const OffloadRow& low : rows) {
+    if (low.policy != "random-static") continue;
+    const auto high = std::find_if(rows.begin(), rows.end(), [&](const OffloadRow& r) {
+      return r.policy == "belady" && r.cache_experts == low.cache_experts;
+    });
+    if (high == rows.end()) continue;
+    const double lo = low.metrics.hit_rate();
+    const double hi = high->metrics.hit_rate();
+    if (!(hi - lo > 0.005)) continue;  // (nearly) everything fits: the bounds meet, nothing to rank
+    out += fmt::format("\nhit rate between the bounds at {} experts (0: random-static {:.3f}, 1: belady {:.3f}):",
+                       low.cache_experts, lo, hi);
+    for (const OffloadRow& r : rows) {
+      if (r.cache_experts != low.cache_experts || &r == &low || &r == &*high) continue;
+      out += fmt::format(" {} {:.2f};", r.policy, (r.metrics.hit_rate() - lo) / (hi - lo));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<std::string>& items) {
+  std::vector<int> sizes;
+  for (const std::string& item : items) {
+    if (item == "fit") {
+      sizes.push_back(s.offload.cache_experts);
+      continue;
+    }
+    double f = 0.0;
+    if (!util::parse_number(item, f)) {
+      throw InputError(fmt::format("--cache-fractions: '{}' is neither a fraction nor 'fit'", item));
+    }
+    if (!(f > 0.0 && f <= 1.0)) throw InputError(fmt::format("cache fraction {} is not in (0, 1]", f));
+    sizes.push_back(std::max(1, static_cast<int>(std::floor(f * all_experts(s)))));
+  }
+  return sizes;
+}
+
+OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts, sim::TraceWriter* trace) {
+  const auto wall_start = std::chrono::steady_clock::now();
   const PolicySpec spec = parse_policy_spec(policy);
   const auto cache_policy = policies::make_cache_policy(spec.name, spec.params);
-  const auto train = static_cast<std::size_t>(s.train_requests);
-  for (std::size_t i = 0; i < train; ++i) cache_policy->train(models::request_activations(s.model, *routing, requests[i]));
-
   OffloadRow row;
   row.policy = policy;
   row.cache_experts = cache_experts;
   row.cache_fraction = static_cast<double>(cache_experts) / all_experts(s);
-  models::OffloadConfig config = s.offload;
-  config.cache_experts = cache_experts;
-  models::OffloadEngine engine(sim, s.model, s.gpu, topology, config, *cache_policy, *routing, row.metrics, trace);
-  sim.spawn(engine.serve({requests.begin() + static_cast<std::ptrdiff_t>(train), requests.end()}));
-  sim.run();
-  row.events = sim.events_executed();
+  if (cache_policy->needs_future()) {
+    // An offline bound: a first run records the routing it will be served.
+    FutureRecorder recorder;
+    OffloadRow recording;
+    simulate(s, recorder, cache_experts, nullptr, recording);
+    cache_policy->set_future(std::move(recorder.future));
+  }
+  simulate(s, *cache_policy, cache_experts, trace, row);
   row.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return row;
 }
@@ -115,6 +178,7 @@ std::string format_offload(const OffloadScenario& s, const std::vector<OffloadRo
                    number_or_dash(m.per_token_latency_s() / first, "{:.2f}×")});
   }
   out += table.render();
+  out += format_bounds(rows);
   out += "\ns/token: decode time / decode steps (prefill excluded); hit rate: chosen experts already resident;\n"
          "prefetch acc: prefetched experts used before eviction; vs first: s/token relative to the first policy\n"
          "at the same cache size.\n";

@@ -25,8 +25,9 @@ struct OffloadRow {
 OffloadRow run_offload(const OffloadScenario& s, const std::string& policy, int cache_experts,
                        sim::TraceWriter* trace = nullptr);
 
-// Cache sizes from fractions of all experts (each at least one expert).
-std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<double>& fractions);
+// Cache sizes from fractions of all experts (each at least one expert), or "fit":
+// the scenario's own cache (what the memory model leaves, unless the scenario sets it).
+std::vector<int> cache_sizes(const OffloadScenario& s, const std::vector<std::string>& items);
 
 std::string format_offload(const OffloadScenario& s, const std::vector<OffloadRow>& rows);
 std::string offload_json(const OffloadScenario& s, const std::vector<OffloadRow>& rows);

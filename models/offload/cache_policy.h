@@ -29,6 +29,14 @@ struct ActivationMatrix {
   }
 };
 
+// One router decision as a policy sees it in on_routed(): the MoE layer and the
+// experts given tokens (ascending).
+struct RoutedLayer {
+  int layer = 0;
+  std::vector<int> experts;
+  bool operator==(const RoutedLayer&) const = default;
+};
+
 class CachePolicy {
  public:
   virtual ~CachePolicy() = default;
@@ -61,6 +69,12 @@ class CachePolicy {
   virtual bool keep_after_use() const { return true; }
   // True: an evicted expert is copied back to host memory (a swap, as Mixtral-Offloading does).
   virtual bool writes_back() const { return false; }
+
+  // Offline bounds only (Belady): true when the policy must be told, before serving,
+  // every on_routed() call the run will make, in order (set_future()). No online
+  // policy may use this: it is the future.
+  virtual bool needs_future() const { return false; }
+  virtual void set_future(std::vector<RoutedLayer> /*future*/) {}
 };
 
 }  // namespace moesim::models

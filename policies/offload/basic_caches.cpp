@@ -1,10 +1,12 @@
 // The offloading baselines (docs/offload.md, "Policies"): no reuse, LRU, LFU,
 // Mixtral-Offloading's per-layer LRU with swaps, and BrainStorm-like popularity.
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "policies/builtin.h"
 #include "policies/offload/victim.h"
+#include "sim/rng.h"
 
 namespace moesim::policies {
 namespace {
@@ -71,10 +73,13 @@ class MixtralOffloading final : public models::CachePolicy {
 
 // BrainStorm-like popularity caching: the experts used most on the profiling
 // (training) requests stay resident; `buffer` slots cycle the others (LRU).
+// With a seed, the resident set is a uniformly random one instead — the
+// "random-static" lower bound of docs/offload.md: what a fixed set is worth
+// without any knowledge of the routing.
 class Popularity final : public models::CachePolicy {
  public:
-  explicit Popularity(int buffer) : buffer_(buffer) {}
-  std::string name() const override { return "popularity"; }
+  Popularity(int buffer, std::optional<std::uint64_t> random_seed) : buffer_(buffer), random_seed_(random_seed) {}
+  std::string name() const override { return random_seed_ ? "random-static" : "popularity"; }
   void train(const models::ActivationMatrix& eam) override {
     if (counts_.empty()) counts_.assign(eam.counts.size(), 0.0);
     for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += eam.counts[i];
@@ -82,8 +87,13 @@ class Popularity final : public models::CachePolicy {
   std::vector<int> warm_start(const ExpertCache& cache) override {
     std::vector<int> ids(static_cast<std::size_t>(cache.moe_layers() * cache.experts_per_layer()));
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>(i);
-    auto count = [&](int id) { return counts_.empty() ? 0.0 : counts_[static_cast<std::size_t>(id)]; };
-    std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return count(a) > count(b); });
+    if (random_seed_) {
+      sim::Rng rng = sim::RngStreams(*random_seed_).stream("random-static");
+      for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng.uniform_int(i)]);  // Fisher–Yates
+    } else {
+      auto count = [&](int id) { return counts_.empty() ? 0.0 : counts_[static_cast<std::size_t>(id)]; };
+      std::stable_sort(ids.begin(), ids.end(), [&](int a, int b) { return count(a) > count(b); });
+    }
     ids.resize(static_cast<std::size_t>(std::max(0, std::min<int>(cache.capacity() - buffer_, static_cast<int>(ids.size())))));
     hot_.assign(static_cast<std::size_t>(cache.moe_layers() * cache.experts_per_layer()), false);
     for (const int id : ids) hot_[static_cast<std::size_t>(id)] = true;
@@ -97,6 +107,7 @@ class Popularity final : public models::CachePolicy {
 
  private:
   int buffer_;
+  std::optional<std::uint64_t> random_seed_;
   std::vector<double> counts_;
   std::vector<bool> hot_;  // chosen by warm_start: the policy's one placement decision
 };
@@ -122,7 +133,13 @@ std::unique_ptr<models::CachePolicy> make_mixtral_offloading(PolicyParams& p) {
 std::unique_ptr<models::CachePolicy> make_popularity(PolicyParams& p) {
   const auto buffer = static_cast<int>(p.integer("buffer", 2, 1, 1 << 30, "cache slots kept for non-resident experts"));
   p.reject_unknown();
-  return std::make_unique<Popularity>(buffer);
+  return std::make_unique<Popularity>(buffer, std::nullopt);
+}
+std::unique_ptr<models::CachePolicy> make_random_static(PolicyParams& p) {
+  const auto buffer = static_cast<int>(p.integer("buffer", 2, 1, 1 << 30, "cache slots kept for non-resident experts"));
+  const auto seed = p.integer("seed", 1, 0, std::int64_t{1} << 62, "seed of the random resident set");
+  p.reject_unknown();
+  return std::make_unique<Popularity>(buffer, static_cast<std::uint64_t>(seed));
 }
 
 }  // namespace moesim::policies

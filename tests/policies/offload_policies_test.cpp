@@ -121,5 +121,5 @@ TEST_CASE("cache policy registry: unknown names list the registered ones; bad pa
   CHECK_THROWS_WITH(policy("moe-infinity", R"({"policy": "moe-infinity", "match": "exact"})"),
                     Catch::Contains("paper, code-faithful"));
   CHECK_THROWS_WITH(policy("lru", R"({"policy": "lru", "size": 3})"), Catch::Contains("size"));
-  CHECK(policy_names("cache").size() == 6);
+  CHECK(policy_names("cache").size() == 8);
 }

@@ -20,24 +20,29 @@ std::vector<ComparisonRow> compare_policies(const Scenario& s, const std::vector
 
 std::string format_comparison(const Scenario& s, const std::vector<ComparisonRow>& rows) {
   util::TextTable t({"policy", "TTFT P50/P90/P99 ms", "TPOT P50/P90 ms", "SLO", "tok/s", "imbalance mean/max",
-                       "slowest GPU µs", "GPU-s", "moved GB"});
+                     "slowest GPU µs", "gap µs", "GPU-s", "moved GB"});
   util::TextTable cost({"policy", "MoE layer mean/P99 ms", "E2E P50/P99 s", "billed GPU-s", "expert GB-s", "cost $",
-                          "cold starts", "cold wait s"});
+                        "cold starts", "cold wait s"});
   for (const auto& row : rows) {
     const auto c = metric_columns(row.result);
-    cost.add_row({row.policy, fmt::format("{:.3f} / {:.3f}", c[14].second, c[15].second),
-                  fmt::format("{:.2f} / {:.2f}", c[16].second, c[17].second), fmt::format("{:.1f}", c[18].second),
-                  fmt::format("{:.0f}", c[19].second), fmt::format("{:.3f}", c[20].second),
-                  fmt::format("{:.0f}", c[21].second), fmt::format("{:.3f}", c[22].second)});
-    t.add_row({row.policy, fmt::format("{:.1f} / {:.1f} / {:.1f}", c[0].second, c[1].second, c[2].second),
-               fmt::format("{:.2f} / {:.2f}", c[3].second, c[4].second), fmt::format("{:.1f}%", 100 * c[5].second),
-               fmt::format("{:.0f}", c[6].second), fmt::format("{:.3f} / {:.3f}", c[7].second, c[8].second),
-               fmt::format("{:.1f}", c[9].second), fmt::format("{:.1f}", c[10].second), fmt::format("{:.2f}", c[11].second / 1e9)});
+    const auto v = [&](const char* name) { return metric_value(c, name); };
+    cost.add_row({row.policy, fmt::format("{:.3f} / {:.3f}", v("moe_layer_mean_ms"), v("moe_layer_p99_ms")),
+                  fmt::format("{:.2f} / {:.2f}", v("e2e_p50_s"), v("e2e_p99_s")), fmt::format("{:.1f}", v("billed_gpu_seconds")),
+                  fmt::format("{:.0f}", v("expert_gb_seconds")), fmt::format("{:.3f}", v("cost_usd")),
+                  fmt::format("{:.0f}", v("cold_starts")), fmt::format("{:.3f}", v("cold_start_wait_s"))});
+    t.add_row({row.policy, fmt::format("{:.1f} / {:.1f} / {:.1f}", v("ttft_p50_ms"), v("ttft_p90_ms"), v("ttft_p99_ms")),
+               fmt::format("{:.2f} / {:.2f}", v("tpot_p50_ms"), v("tpot_p90_ms")), fmt::format("{:.1f}%", 100 * v("slo_attainment")),
+               fmt::format("{:.0f}", v("throughput_tokens_per_s")),
+               fmt::format("{:.3f} / {:.3f}", v("imbalance_mean"), v("imbalance_max")),
+               fmt::format("{:.1f}", v("slowest_gpu_expert_time_us")), fmt::format("{:.1f}", v("expert_gap_us")),
+               fmt::format("{:.1f}", v("gpu_seconds")), fmt::format("{:.2f}", v("bytes_migrated") / 1e9)});
   }
   std::string out = fmt::format("{}: {} on {} × {} ({}), seed {}\n", s.name, s.model.display_name,
                                 rows.empty() ? 0 : rows[0].result.gpus, s.gpu.name, s.topology.preset, s.seed);
   if (!rows.empty()) out += fmt::format("arrivals: {}\nrouting: {}\n\n", s.arrivals.label(), rows[0].result.routing_label);
-  return out + t.render() + "\nlatency and cost (serverful: all GPUs for the whole run; serverless: load + execution GPU time)\n" +
+  return out + t.render() +
+         "gap µs: slowest minus fastest GPU's expert-stage time per MoE layer, mean (ViBE's kernel-level metric)\n" +
+         "\nlatency and cost (serverful: all GPUs for the whole run; serverless: load + execution GPU time)\n" +
          cost.render();
 }
 

@@ -21,6 +21,8 @@ MetricColumns metric_columns(const RunResult& r) {
       {"imbalance_mean", m.layer_imbalance().mean()},
       {"imbalance_max", m.layer_imbalance().max()},
       {"slowest_gpu_expert_time_us", m.max_expert_time().mean() * 1e6},
+      {"expert_gap_us", m.expert_gap().mean() * 1e6},
+      {"expert_mean_us", m.expert_mean().mean() * 1e6},
       {"gpu_seconds", r.gpu_seconds()},
       {"bytes_migrated", m.bytes_migrated()},
       {"experts_moved", static_cast<double>(m.experts_moved())},

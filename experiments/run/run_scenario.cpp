@@ -164,6 +164,8 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   t.add_row({"layer imbalance mean / max (max/mean GPU expert time)",
              fmt::format("{:.3f} / {:.3f}", m.layer_imbalance().mean(), m.layer_imbalance().max())});
   t.add_row({"slowest GPU's expert time per MoE layer, mean [µs]", fmt::format("{:.1f}", m.max_expert_time().mean() * 1e6)});
+  t.add_row({"expert stage per MoE layer: slowest − fastest GPU / GPU mean [µs]",
+             fmt::format("{:.1f} / {:.1f}", m.expert_gap().mean() * 1e6, m.expert_mean().mean() * 1e6)});
   t.add_row({"placement", fmt::format("{} (dispatch {}, predictor {})", s.placement, s.dispatch, s.predictor)});
   t.add_row({"re-placements / expert copies moved / GB / swaps",
              fmt::format("{} / {} / {:.2f} / {}", m.migrations(), m.experts_moved(), m.bytes_migrated() / 1e9, m.swaps())});
@@ -221,6 +223,10 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   j["slo_attainment"] = m.slo_attainment();
   j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
   j["layer_imbalance"] = {{"mean", m.layer_imbalance().mean()}, {"max", m.layer_imbalance().max()}};
+  // ViBE's kernel-level metric, per MoE layer, averaged over layers and iterations.
+  j["expert_stage_us"] = {{"slowest_minus_fastest", m.expert_gap().mean() * 1e6},
+                          {"gpu_mean", m.expert_mean().mean() * 1e6},
+                          {"slowest", m.max_expert_time().mean() * 1e6}};
   auto& gpus = j["gpus"] = nlohmann::ordered_json::array();
   for (int g = 0; g < r.gpus; ++g) {
     gpus.push_back({{"gpu", g},

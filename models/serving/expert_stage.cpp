@@ -145,12 +145,14 @@ sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::
   ServingMetrics& metrics = recorder_.metrics();
   sim::Time end = now;
   sim::Time slowest = 0;
+  sim::Time fastest = stage.empty() ? 0 : stage.front();
   sim::Time total = 0;  // integer nanoseconds: the same sum in any order, and no spill of a double
   for (int g = 0; g < gpus_; ++g) {
     const sim::Time busy = stage[static_cast<std::size_t>(g)];
     metrics.record_gpu_busy(g, busy);  // adding 0 for an idle GPU changes nothing
     end = std::max(end, start_of(g) + busy);
     slowest = std::max(slowest, busy);
+    fastest = std::min(fastest, busy);
     total += busy;
   }
   if (recorder_.tracing()) {
@@ -162,6 +164,7 @@ sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::
   }
   const auto sum = static_cast<double>(total);
   metrics.record_max_expert_time(slowest);
+  metrics.record_expert_stage_spread(slowest - fastest, sim::to_seconds(total) / gpus_);
   if (sum > 0.0) metrics.record_layer_imbalance(layer, static_cast<double>(slowest) * gpus_ / sum);
   return end;
 }

@@ -68,6 +68,12 @@ class ServingMetrics {
   }
   // The slowest GPU's expert time of one MoE layer (the straggler the policies fight).
   void record_max_expert_time(sim::Time t) { max_expert_time_.add(sim::to_seconds(t)); }
+  // ViBE's kernel-level view of one MoE layer: the slowest minus the fastest GPU's
+  // expert-stage time, and the GPUs' mean expert-stage time (docs/models.md).
+  void record_expert_stage_spread(sim::Time slowest_minus_fastest, double mean_s) {
+    expert_gap_.add(sim::to_seconds(slowest_minus_fastest));
+    expert_mean_.add(mean_s);
+  }
   // One MoE layer from its gate to the end of its combine (dispatch, cold starts, experts, combine).
   void record_moe_layer(sim::Time t) {
     moe_layer_.add(sim::to_seconds(t));
@@ -81,6 +87,8 @@ class ServingMetrics {
   sim::Time migration_time() const { return migration_time_; }
   int swaps() const { return swaps_; }
   const sim::Tally& max_expert_time() const { return max_expert_time_; }
+  const sim::Tally& expert_gap() const { return expert_gap_; }
+  const sim::Tally& expert_mean() const { return expert_mean_; }
   const sim::QuantileSketch& moe_layer() const { return moe_layer_; }
   const sim::Tally& moe_layer_mean() const { return moe_layer_mean_; }
   const std::vector<std::pair<std::uint64_t, std::string>>& dropped() const { return dropped_; }
@@ -127,6 +135,8 @@ class ServingMetrics {
   sim::Time migration_time_ = 0;
   int swaps_ = 0;
   sim::Tally max_expert_time_;
+  sim::Tally expert_gap_;   // per MoE layer: slowest − fastest GPU expert-stage time [s]
+  sim::Tally expert_mean_;  // per MoE layer: mean GPU expert-stage time [s]
   sim::QuantileSketch moe_layer_;
   sim::Tally moe_layer_mean_;
 };

@@ -113,6 +113,9 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   CHECK(r.first_token == attention + a2a + expert + a2a);
   CHECK(r.last_token == r.first_token);
   CHECK(h.metrics.remote_rows() == 16);
+  // ViBE's kernel-level metric: GPU 7 runs the only expert, the others none.
+  CHECK(h.metrics.expert_gap().mean() == Approx(sim::to_seconds(expert)));
+  CHECK(h.metrics.expert_mean().mean() == Approx(sim::to_seconds(expert) / 8.0));
 }
 
 TEST_CASE("a request whose experts are local skips the all-to-all", "[models][serving]") {
@@ -128,6 +131,7 @@ TEST_CASE("uniform routing balances the layer; one 1.5x-slow GPU becomes the str
   ServingConfig config;
   config.prefill_chunk = 4096;
   config.max_batched_tokens = 4096;
+  double gap_us = -1.0;
   auto run = [&](std::vector<GpuSlowdown> s) {
     FixedRouting uniform(8, 1, 0, true);
     Harness h(one_layer_model(), uniform, config, s);
@@ -135,10 +139,12 @@ TEST_CASE("uniform routing balances the layer; one 1.5x-slow GPU becomes the str
     h.finish();
     sim::Time last = 0;
     for (const auto& r : h.metrics.requests()) last = std::max(last, r.first_token);
+    gap_us = h.metrics.expert_gap().mean() * 1e6;
     return std::make_pair(last, h.metrics.layer_imbalance().mean());
   };
   const auto [nominal, balanced] = run({});
   CHECK(balanced == Approx(1.0));  // every GPU's expert gets 8 × 512 tokens
+  CHECK(gap_us == 0.0);            // equal GPUs, equal loads: no kernel gap
   std::vector<GpuSlowdown> slow(8);
   slow[3] = GpuSlowdown{1.5, 1.0};
   const auto [stretched, imbalance] = run(slow);
@@ -155,6 +161,8 @@ TEST_CASE("uniform routing balances the layer; one 1.5x-slow GPU becomes the str
   const double attention_compute = attn_flops / (0.7 * 989.4e12);
   const double expected = 0.5 * (expert_compute + attention_compute) * 1e9;
   CHECK(static_cast<double>(stretched - nominal) == Approx(expected).margin(3.0));
+  // The kernel gap is the slow GPU's extra expert compute (0.5 × its compute time).
+  CHECK(gap_us == Approx(0.5 * expert_compute * 1e6).margin(0.01));
 }
 
 TEST_CASE("tokens are conserved and every request completes", "[models][serving]") {

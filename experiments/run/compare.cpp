@@ -21,13 +21,14 @@ std::vector<ComparisonRow> compare_policies(const Scenario& s, const std::vector
 std::string format_comparison(const Scenario& s, const std::vector<ComparisonRow>& rows) {
   util::TextTable t({"policy", "TTFT P50/P90/P99 ms", "TPOT P50/P90 ms", "SLO", "tok/s", "imbalance mean/max",
                      "slowest GPU µs", "gap µs", "GPU-s", "moved GB"});
-  util::TextTable cost({"policy", "MoE layer mean/P99 ms", "E2E P50/P99 s", "billed GPU-s", "expert GB-s", "cost $",
-                        "cold starts", "cold wait s"});
+  util::TextTable cost({"policy", "MoE layer mean/P99 ms", "E2E P50/P99 s", "busy GPU-s", "reserved GPU-s", "billed GPU-s",
+                        "expert GB-s", "cost $", "cold starts", "cold wait s"});
   for (const auto& row : rows) {
     const auto c = metric_columns(row.result);
     const auto v = [&](const char* name) { return metric_value(c, name); };
     cost.add_row({row.policy, fmt::format("{:.3f} / {:.3f}", v("moe_layer_mean_ms"), v("moe_layer_p99_ms")),
-                  fmt::format("{:.2f} / {:.2f}", v("e2e_p50_s"), v("e2e_p99_s")), fmt::format("{:.1f}", v("billed_gpu_seconds")),
+                  fmt::format("{:.2f} / {:.2f}", v("e2e_p50_s"), v("e2e_p99_s")), fmt::format("{:.1f}", v("busy_gpu_seconds")),
+                  fmt::format("{:.1f}", v("reserved_gpu_seconds")), fmt::format("{:.1f}", v("billed_gpu_seconds")),
                   fmt::format("{:.0f}", v("expert_gb_seconds")), fmt::format("{:.3f}", v("cost_usd")),
                   fmt::format("{:.0f}", v("cold_starts")), fmt::format("{:.3f}", v("cold_start_wait_s"))});
     t.add_row({row.policy, fmt::format("{:.1f} / {:.1f} / {:.1f}", v("ttft_p50_ms"), v("ttft_p90_ms"), v("ttft_p99_ms")),
@@ -42,7 +43,8 @@ std::string format_comparison(const Scenario& s, const std::vector<ComparisonRow
   if (!rows.empty()) out += fmt::format("arrivals: {}\nrouting: {}\n\n", s.arrivals.label(), rows[0].result.routing_label);
   return out + t.render() +
          "gap µs: slowest minus fastest GPU's expert-stage time per MoE layer, mean (ViBE's kernel-level metric)\n" +
-         "\nlatency and cost (serverful: all GPUs for the whole run; serverless: load + execution GPU time)\n" +
+         "\nlatency and cost (busy: all work on the GPUs, loads included; reserved: GPUs held × makespan, for every policy;\n"
+         "billed: the policy's own billing — serverful the reserved GPUs, serverless each invocation rounded up)\n" +
          cost.render();
 }
 

@@ -115,7 +115,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
                                                          : "the first arrival comes later"));
   }
   result.makespan = result.metrics.last_completion();
-  result.cost = serverless ? serverless_cost(s, runtime->bill()) : serverful_cost(s, initial, result);
+  result.cost = serverless ? serverless_cost(s, runtime->bill(), result) : serverful_cost(s, initial, result);
   if (serverless) {
     result.serverless = ServerlessSummary{runtime->bill(), provisioner->stats(), provisioner->accuracy(),
                                           runtime->keep_alive().name(), runtime->pool_bytes()};
@@ -133,17 +133,37 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   return result;
 }
 
-CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r) {
+namespace {
+
+// The rules every policy is measured by: busy and reserved GPU time.
+CostSummary common_cost(const RunResult& r, sim::Time loads) {
   CostSummary c;
-  const double seconds = sim::to_seconds(r.makespan);
-  c.gpu_seconds = r.gpus * seconds;
-  c.expert_gb_seconds = static_cast<double>(placement.copies() * s.model.expert_bytes()) / 1e9 * seconds;
-  c.usd = c.gpu_seconds / 3600.0 * s.serverless.gpu_hour_price + c.expert_gb_seconds / 3600.0 * s.serverless.gb_hour_price;
+  sim::Time busy = loads;
+  for (const sim::Time t : r.metrics.gpu_busy()) busy += t;
+  c.busy_gpu_seconds = sim::to_seconds(busy);
+  c.reserved_gpu_seconds = r.gpus * sim::to_seconds(r.makespan);
   return c;
 }
 
-CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill) {
-  return {bill.gpu_seconds(), bill.gb_seconds, bill.cost(s.serverless)};
+}  // namespace
+
+CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r) {
+  // Weight moves of re-placements count as busy time once per migration (its duration).
+  CostSummary c = common_cost(r, r.metrics.migration_time());
+  const double seconds = sim::to_seconds(r.makespan);
+  c.expert_gb_seconds = static_cast<double>(placement.copies() * s.model.expert_bytes()) / 1e9 * seconds;
+  c.billed_gpu_seconds = c.reserved_gpu_seconds;
+  c.usd = c.billed_gpu_seconds / 3600.0 * s.serverless.gpu_hour_price +
+          c.expert_gb_seconds / 3600.0 * s.serverless.gb_hour_price;
+  return c;
+}
+
+CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill, const RunResult& r) {
+  CostSummary c = common_cost(r, bill.load_time);
+  c.expert_gb_seconds = bill.gb_seconds;
+  c.billed_gpu_seconds = bill.billed_gpu_seconds();
+  c.usd = bill.cost(s.serverless);
+  return c;
 }
 
 std::string format_summary(const Scenario& s, const RunResult& r) {
@@ -197,8 +217,10 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
                                                                        sv.accuracy.top_recall, sv.accuracy.scored)});
     }
   }
-  t.add_row({"billed GPU-seconds / expert GB-seconds / cost",
-             fmt::format("{:.1f} / {:.1f} / ${:.3f}", r.cost.gpu_seconds, r.cost.expert_gb_seconds, r.cost.usd)});
+  t.add_row({"GPU-seconds busy / reserved (every policy alike)",
+             fmt::format("{:.1f} / {:.1f}", r.cost.busy_gpu_seconds, r.cost.reserved_gpu_seconds)});
+  t.add_row({"billed GPU-seconds (own billing) / expert GB-seconds / cost",
+             fmt::format("{:.1f} / {:.1f} / ${:.3f}", r.cost.billed_gpu_seconds, r.cost.expert_gb_seconds, r.cost.usd)});
   t.add_row({"MoE layer mean / P99 [ms]", fmt::format("{:.3f} / {:.3f}", m.moe_layer_mean().mean() * 1e3, m.moe_layer().quantile(0.99) * 1e3)});
   t.add_row({"simulated time / GPU-seconds", fmt::format("{:.2f} s / {:.1f}", sim::to_seconds(r.makespan), r.gpu_seconds())});
   t.add_row({"events / wall time", fmt::format("{} / {:.2f} s", r.events, r.wall_seconds)});
@@ -244,7 +266,11 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   j["simulated_s"] = sim::to_seconds(r.makespan);
   j["gpu_seconds"] = r.gpu_seconds();
   j["moe_layer_s"] = {{"mean", m.moe_layer_mean().mean()}, {"p50", m.moe_layer().quantile(0.5)}, {"p99", m.moe_layer().quantile(0.99)}};
-  j["cost"] = {{"billed_gpu_seconds", r.cost.gpu_seconds}, {"expert_gb_seconds", r.cost.expert_gb_seconds}, {"usd", r.cost.usd}};
+  j["cost"] = {{"busy_gpu_seconds", r.cost.busy_gpu_seconds},
+               {"reserved_gpu_seconds", r.cost.reserved_gpu_seconds},
+               {"expert_gb_seconds", r.cost.expert_gb_seconds},
+               {"billed_gpu_seconds", r.cost.billed_gpu_seconds},
+               {"usd", r.cost.usd}};
   if (r.serverless) {
     const auto& b = r.serverless->bill;
     j["serverless"] = {{"keep_alive", r.serverless->keep_alive},

@@ -25,10 +25,16 @@ struct LinkSummary {
 // What a run costs (docs/serverless.md, "Billing"). Serverful: every GPU is paid
 // for the whole run and holds its expert copies throughout. Serverless: GPU time
 // spent loading and executing expert instances, memory over each instance's lifetime.
+// Every policy under the same three rules (docs/serverless.md, "Cost"), plus what
+// its own billing model charges.
 struct CostSummary {
-  double gpu_seconds = 0.0;        // billed GPU time
-  double expert_gb_seconds = 0.0;  // expert weights held × time (MoEless' cost proxy)
-  double usd = 0.0;                // at the scenario's prices
+  double busy_gpu_seconds = 0.0;      // all work on the GPUs: attention, dense, experts, weight loads
+  double reserved_gpu_seconds = 0.0;  // GPUs held × makespan: what a cloud bills for reserved GPUs
+  double expert_gb_seconds = 0.0;     // expert weights held × time
+  // The policy's own bill: serverful = reserved; serverless = each invocation rounded
+  // up to the billing granularity.
+  double billed_gpu_seconds = 0.0;
+  double usd = 0.0;  // the bill at the scenario's prices
 };
 
 struct ServerlessSummary {
@@ -60,7 +66,7 @@ using ProgressCallback = std::function<void(double)>;
 RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace = nullptr, const ProgressCallback& progress = {});
 
 CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r);
-CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill);
+CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill, const RunResult& r);
 
 std::string format_summary(const Scenario& s, const RunResult& r);
 std::string metrics_json(const Scenario& s, const RunResult& r);

@@ -1,5 +1,6 @@
 #include "models/serverless/serverless_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -21,6 +22,13 @@ std::int64_t default_pool_bytes(const MoeModel& m, int gpus) {
   return per_gpu_layer * m.moe_layer_count() * m.expert_bytes() * 3 / 2;
 }
 
+sim::Time billed_time(sim::Time used, const ServerlessConfig& config) {
+  if (used <= 0) return 0;
+  const sim::Time g = config.billing_granularity;
+  const sim::Time rounded = g > 0 ? (used + g - 1) / g * g : used;
+  return std::max(rounded, config.billing_minimum);
+}
+
 const util::Settings<ServerlessConfig>& serverless_settings() {
   using C = ServerlessConfig;
   static const util::Settings<C> settings{
@@ -34,6 +42,10 @@ const util::Settings<ServerlessConfig>& serverless_settings() {
                              "an instance prepared ahead of use is not evicted or reclaimed this long"),
       util::gib_setting("pool_gib", &C::pool_bytes, 0.0, 1 << 24,
                         "per-GPU memory for instances; 0: static EP's expert bytes per GPU × 1.5 (docs/serverless.md)"),
+      util::duration_setting("billing_granularity_ms", &C::billing_granularity, 1e6, true,
+                             "each invocation billed rounded up to this (AWS Lambda: 1 ms; 0: exact)"),
+      util::duration_setting("billing_minimum_ms", &C::billing_minimum, 1e6, true,
+                             "each invocation billed at least this (AWS Lambda: none beyond the rounding)"),
       util::number_setting("gpu_hour_price", &C::gpu_hour_price, 1e-9, 1e9, "$ per GPU-hour (1: costs read as GPU-hours)"),
       util::number_setting("gb_hour_price", &C::gb_hour_price, 0.0, 1e9, "$ per GB-hour of instance memory"),
   };

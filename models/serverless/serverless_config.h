@@ -28,6 +28,11 @@ struct ServerlessConfig {
   sim::Time init_time = 0;               // runtime initialisation once the weights land
   sim::Time reservation = sim::seconds(1);  // an instance prepared ahead of use is not evicted or reclaimed this long
   std::int64_t pool_bytes = 0;           // per GPU for instances; 0: default_pool_bytes()
+  // Pay-per-use billing: each invocation (an instance's load, or its execution for
+  // one layer) is billed rounded up to `billing_granularity` and at least
+  // `billing_minimum`. Default: AWS Lambda's 1 ms rounding (since Dec 2020), no minimum.
+  sim::Time billing_granularity = sim::milliseconds(1);
+  sim::Time billing_minimum = 0;
   double gpu_hour_price = 1.0;           // $ per GPU-hour (1.0: costs read as GPU-hours)
   double gb_hour_price = 0.0;            // $ per GB-hour of instance memory
   std::optional<JsonInput> keep_alive;   // see make_keep_alive()
@@ -36,6 +41,9 @@ struct ServerlessConfig {
 // Static EP's expert bytes per GPU (all experts once, spread evenly) × 1.5: room
 // for replicas of hot experts and for instances loaded ahead of use.
 std::int64_t default_pool_bytes(const MoeModel& m, int gpus);
+
+// One invocation's billed time under the config's rounding (0 for no work).
+sim::Time billed_time(sim::Time used, const ServerlessConfig& config);
 
 // Each setting declared once; defaults are the member initialisers above.
 const util::Settings<ServerlessConfig>& serverless_settings();

@@ -126,6 +126,7 @@ void ServerlessRuntime::loaded(std::size_t i, sim::Time load_start) {
   if (finished_) return;
   const sim::Time now = sim_.now();
   bill_.load_time += now - load_start;
+  bill_.billed += billed_time(now - load_start, config_);
   if (trace_ != nullptr) {
     const auto f = static_cast<std::size_t>(function_of(i));
     trace_->span(tracks_[static_cast<std::size_t>(gpu_of(i))],
@@ -245,7 +246,9 @@ void ServerlessRuntime::release(const std::vector<sim::Time>& busy) {
   for (const std::size_t i : acquired_) {
     const auto f = static_cast<std::size_t>(function_of(i));
     const std::size_t e = f % static_cast<std::size_t>(model_.experts);
-    bill_.busy_time += busy[static_cast<std::size_t>(gpu_of(i)) * static_cast<std::size_t>(model_.experts) + e];
+    const sim::Time ran = busy[static_cast<std::size_t>(gpu_of(i)) * static_cast<std::size_t>(model_.experts) + e];
+    bill_.busy_time += ran;
+    bill_.billed += billed_time(ran, config_);
     update(i, [](Instance& x) { --x.pins; });
     Instance& x = instances_[i];
     if (x.pins > 0) continue;

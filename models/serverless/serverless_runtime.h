@@ -33,15 +33,18 @@ struct ServerlessBill {
   sim::Time wait_time = 0;       // Σ over layers that waited: gate → last needed instance ready
   sim::Time load_time = 0;       // Σ load durations (transfer + init)
   sim::Time busy_time = 0;       // Σ instance execution time
+  sim::Time billed = 0;          // Σ per invocation (load, or one layer's execution), rounded as configured
   double bytes_loaded = 0.0;
   double instance_seconds = 0.0;  // Σ instance lifetimes, load start → reclaim (or end of run)
   double gb_seconds = 0.0;        // Σ instance bytes / 1e9 × lifetime
   std::int64_t reclaims = 0;      // keep-alive expiries
   std::int64_t evictions = 0;     // idle instances dropped early to make room
-  // Pay-per-use compute: GPU time spent loading and executing.
+  // GPU time spent loading and executing, exactly.
   double gpu_seconds() const { return sim::to_seconds(load_time + busy_time); }
+  // What pay-per-use billing charges for it: every invocation rounded up.
+  double billed_gpu_seconds() const { return sim::to_seconds(billed); }
   double cost(const ServerlessConfig& c) const {
-    return gpu_seconds() / 3600.0 * c.gpu_hour_price + gb_seconds / 3600.0 * c.gb_hour_price;
+    return billed_gpu_seconds() / 3600.0 * c.gpu_hour_price + gb_seconds / 3600.0 * c.gb_hour_price;
   }
 };
 

@@ -54,8 +54,23 @@ TEST_CASE("moeless next to static EP: pays for GPU time used, loads replicas, sa
   const auto& fixed = row(j, "static-contiguous");
   const auto& moeless = row(j, "moeless");
   CHECK(moeless["requests"] == fixed["requests"]);
-  // Serverful pays 8 GPUs for the whole run; serverless only loading + execution.
-  CHECK(moeless["billed_gpu_seconds"].get<double>() < fixed["billed_gpu_seconds"].get<double>());
+  // Every policy measured by the same rules: reserved = the 8 GPUs held for the run's
+  // makespan, busy (all work, loads included) below it; serverful is billed its
+  // reserved GPUs.
+  for (const auto* r : {&fixed, &moeless}) {
+    CHECK((*r)["reserved_gpu_seconds"].get<double>() == Approx((*r)["gpu_seconds"].get<double>()));
+    CHECK((*r)["busy_gpu_seconds"].get<double>() > 0.0);
+    CHECK((*r)["busy_gpu_seconds"].get<double>() < (*r)["reserved_gpu_seconds"].get<double>());
+  }
+  CHECK(fixed["billed_gpu_seconds"] == fixed["reserved_gpu_seconds"]);
+  // Serverless billing rounds each invocation up: exact billing (granularity 0) bills less.
+  const auto exact = moesim_test::write_temp_file(
+      "moeless-cli", "exact.json",
+      scenario({{"policy", "moeless"}}, {{"keep_alive", {{"policy", "fixed"}, {"seconds", 5}}}, {"billing_granularity_ms", 0}}).dump());
+  REQUIRE(run("compare " + exact + " --policies moeless --out " + (dir / "c").string()).exit_code == 0);
+  const auto exact_row = nlohmann::json::parse(slurp(dir / "c" / "compare.json"))["policies"][0];
+  CHECK(exact_row["busy_gpu_seconds"] == moeless["busy_gpu_seconds"]);  // same run, only the bill differs
+  CHECK(exact_row["billed_gpu_seconds"].get<double>() < moeless["billed_gpu_seconds"].get<double>());
   CHECK(fixed["cold_starts"] == 0);
   CHECK(moeless["cold_starts"].get<double>() > 0);
   CHECK(moeless["moe_layer_mean_ms"].get<double>() > 0);

@@ -2,6 +2,7 @@
 // exactly latency + bytes / bandwidth + init before it can run, a warm one nothing;
 // keep-alive expiry reclaims at the right nanosecond; the bill matches a hand sum.
 #include <catch2/catch.hpp>
+#include <tuple>
 #include <cmath>
 
 #include "models/catalog.h"
@@ -88,6 +89,47 @@ TEST_CASE("a cold invocation waits latency + bytes/bandwidth + init; a warm one 
   CHECK(rt.bill().loads == 1);
   rt.release(busy);
   CHECK(rt.bill().busy_time == sim::milliseconds(2));
+}
+
+TEST_CASE("pay-per-use bill of a 2-GPU, 2-expert timeline under each billing rule", "[models][serverless]") {
+  // Expert 0 on GPU 0 and expert 1 on GPU 1, both cold: one load each (the same bytes
+  // over separate links, so equal durations), then two layers execute: 0.3 ms and
+  // 1.2 ms on GPU 0, 2.05 ms and 0.7 ms on GPU 1.
+  const auto bill_under = [](sim::Time granularity, sim::Time minimum) {
+    Cluster c;
+    ServerlessConfig config = config_with(sim::milliseconds(3), 4, c.model);
+    config.billing_granularity = granularity;
+    config.billing_minimum = minimum;
+    ServerlessRuntime rt(c.sim, c.model, c.topo, config, fixed_keep_alive(sim::seconds(100)));
+    const int E = c.model.experts;
+    std::vector<std::vector<int>> placement(static_cast<std::size_t>(E), std::vector<int>{0});
+    placement[1] = {1};
+    std::vector<std::int64_t> tokens(static_cast<std::size_t>(E), 0);
+    tokens[0] = tokens[1] = 4;
+    std::vector<sim::Time> busy(static_cast<std::size_t>(2 * E), 0);
+    for (const auto [on0, on1] : {std::pair{sim::microseconds(300), sim::microseconds(2050)},
+                                  std::pair{sim::microseconds(1200), sim::microseconds(700)}}) {
+      rt.acquire(0, placement, tokens);
+      c.sim.run_until(c.sim.now() + sim::seconds(1));
+      busy[0] = on0;
+      busy[static_cast<std::size_t>(E + 1)] = on1;
+      rt.release(busy);
+    }
+    const sim::Time load = c.load_time(static_cast<double>(c.model.expert_bytes())) + sim::milliseconds(3);
+    return std::tuple{rt.bill(), load};
+  };
+  const auto [exact, load] = bill_under(0, 0);
+  CHECK(exact.loads == 2);
+  CHECK(exact.busy_time == sim::microseconds(300 + 1200 + 2050 + 700));
+  CHECK(std::llabs(exact.billed - (2 * load + sim::microseconds(4250))) <= 2);  // exact: what was used
+  const auto ceil_ms = [](sim::Time t) { return (t + sim::milliseconds(1) - 1) / sim::milliseconds(1) * sim::milliseconds(1); };
+  // 1 ms rounding per invocation: executions 1 + 2 + 3 + 1 ms, each load rounded up.
+  const auto [lambda, load_l] = bill_under(sim::milliseconds(1), 0);
+  CHECK(lambda.billed == 2 * ceil_ms(load_l) + sim::milliseconds(7));
+  // A 5 ms minimum lifts every invocation below it (all four executions), rounding the rest.
+  const auto [minimum, load_m] = bill_under(sim::milliseconds(1), sim::milliseconds(5));
+  CHECK(minimum.billed == 2 * std::max(ceil_ms(load_m), sim::milliseconds(5)) + 4 * sim::milliseconds(5));
+  CHECK(billed_time(0, ServerlessConfig{}) == 0);  // no work, no invocation
 }
 
 TEST_CASE("two cold loads over one link share it", "[models][serverless]") {

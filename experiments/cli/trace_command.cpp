@@ -1,6 +1,7 @@
 // moesim trace convert|info: real routing traces into the compact format.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 #include <functional>
@@ -10,6 +11,8 @@
 #include "experiments/cli/command.h"
 #include "experiments/report/progress.h"
 #include "experiments/report/plot.h"
+#include "models/catalog.h"
+#include "models/workload/routing_source.h"
 #include "traces/arrival_stats.h"
 #include "traces/compact_routing.h"
 #include "traces/flame_moe_csv.h"
@@ -112,7 +115,26 @@ struct StatsOptions {
   int top_h = 8;
   double rate_window_s = 60.0;
   std::string arrival_format = "auto";
+  std::string zipf_for;  // a model whose Zipf exponents should match this trace's skew
 };
+
+// The Zipf exponent that gives `model`'s experts and top-k the trace's per-layer Gini
+// (quartiles over layers): synthetic routing with a skew taken from real data.
+std::string zipf_match(const traces::RoutingStats& s, const std::string& model_name) {
+  const models::MoeModel model = models::load_moe_model(model_name);
+  std::vector<double> ginis;
+  for (const auto& l : s.layers) ginis.push_back(l.gini);
+  std::sort(ginis.begin(), ginis.end());
+  const auto at = [&](double q) { return ginis[static_cast<std::size_t>(q * static_cast<double>(ginis.size() - 1) + 0.5)]; };
+  std::string out = fmt::format("\nZipf exponent giving {} ({} experts, top-{}) this trace's per-layer Gini:\n", model.name,
+                                model.experts, model.top_k);
+  for (const auto& [label, q] : {std::pair{"25%", 0.25}, std::pair{"median", 0.5}, std::pair{"75%", 0.75}}) {
+    const double skew = models::zipf_skew_for_gini(model.experts, model.top_k, at(q));
+    out += fmt::format("  {:>6} layer Gini {:.3f} -> skew {}\n", label, at(q),
+                       std::isnan(skew) ? std::string("out of reach (0..8)") : fmt::format("{:.2f}", skew));
+  }
+  return out;
+}
 
 // Routing traces (.moert) get routing statistics, anything else is read as an arrival trace.
 int stats(const std::string& path, const StatsOptions& o) {
@@ -123,6 +145,7 @@ int stats(const std::string& path, const StatsOptions& o) {
     if (o.top_h < 1) throw UsageError("--top must be at least 1 expert");
     const traces::RoutingStats s = traces::compute_routing_stats(path, o.window, o.top_h);
     std::cout << traces::format_routing_stats(s);
+    if (!o.zipf_for.empty()) std::cout << zipf_match(s, o.zipf_for);
     json = traces::routing_stats_json(s);
   } else {
     if (!(o.rate_window_s > 0.0)) throw UsageError("--rate-window must be positive (seconds)");
@@ -177,9 +200,10 @@ int run_trace(const std::vector<std::string>& args) {
                        "           folder of per-layer router-score CSVs (FLAME-MoE); --verify reads it back\n"
                        "           and compares.\n"
                        "  info <file.moert>   header and totals of a compact routing trace\n"
-                       "  stats <file.moert> [--json FILE] [--png FILE] [--window N] [--top H]\n"
+                       "  stats <file.moert> [--json FILE] [--png FILE] [--window N] [--top H] [--zipf-for MODEL]\n"
                        "           per-layer load skew, temporal stability, cross-layer predictability,\n"
-                       "           per-request similarity, token locality; --png draws the per-layer load heatmap\n"
+                       "           per-request similarity, token locality; --png draws the per-layer load heatmap;\n"
+                       "           --zipf-for: the Zipf exponent giving MODEL's experts the trace's per-layer Gini\n"
                        "  stats <arrivals.csv|.jsonl> [--json FILE] [--png FILE] [--rate-window S]\n"
                        "           request rate over time, burstiness, token-length distributions;\n"
                        "           --png draws the rate over time\n"
@@ -203,6 +227,7 @@ int run_trace(const std::vector<std::string>& args) {
       "rate-window", po::value(&so.rate_window_s)->default_value(so.rate_window_s), "stats: seconds per arrival-rate window")(
       "arrival-format", po::value(&so.arrival_format)->default_value(so.arrival_format),
       "stats: arrival trace format (auto: by extension; azure-llm-2023, mooncake)")(
+      "zipf-for", po::value(&so.zipf_for), "stats: the Zipf exponent giving this model the trace's per-layer Gini")(
       "repetitions", po::value(&repetitions)->default_value(repetitions), "bench: passes over the file");
   parser.add_positional("args", -1);
   po::variables_map vm;

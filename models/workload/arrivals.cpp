@@ -43,10 +43,10 @@ namespace {
 TokenLengths parse_lengths(const JsonInput& json) {
   TokenLengths t;
   t.mean = json.at("mean").number_in(1.0, static_cast<double>(traces::kMaxRequestTokens));
-  t.cv = json.number_or("cv", 0.0);
+  t.cv = json.number_or("cv", t.cv);
   json.check(t.cv >= 0.0 && t.cv <= 100.0, "cv in [0, 100]");
-  t.min = json.integer_in_or("min", 1, traces::kMaxRequestTokens, 1);
-  t.max = json.integer_in_or("max", 1, traces::kMaxRequestTokens, 1 << 20);
+  t.min = json.integer_in_or("min", 1, traces::kMaxRequestTokens, t.min);
+  t.max = json.integer_in_or("max", 1, traces::kMaxRequestTokens, t.max);
   json.check(t.max >= t.min, "1 <= min <= max");
   return t;
 }
@@ -122,7 +122,7 @@ class TraceArrivals final : public ArrivalStream {
 ArrivalSpec parse_arrivals(const JsonInput& json) {
   ArrivalSpec a;
   if (json.has("kind")) a.kind = json.at("kind").choice({"poisson", "gamma", "mmpp", "trace"});
-  a.count = json.integer_in_or("count", 0, std::int64_t{1} << 32, 0);
+  a.count = json.integer_in_or("count", 0, std::int64_t{1} << 32, a.count);
   if (a.kind == "trace") {
     if (json.has("format")) {
       std::vector<std::string> formats{"auto"};

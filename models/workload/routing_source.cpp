@@ -1,5 +1,7 @@
 #include "models/workload/routing_source.h"
 
+#include "traces/routing_stats.h"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -94,6 +96,22 @@ std::vector<double> successive_inclusion(const std::vector<double>& weights, int
   }
   for (double& h : hits) h /= samples;
   return hits;
+}
+
+double zipf_load_gini(int experts, int top_k, double skew) {
+  std::vector<double> w(static_cast<std::size_t>(experts));
+  for (int rank = 0; rank < experts; ++rank) w[static_cast<std::size_t>(rank)] = 1.0 / std::pow(rank + 1.0, skew);
+  return traces::gini(successive_inclusion(w, top_k, 1 << 16));
+}
+
+double zipf_skew_for_gini(int experts, int top_k, double gini) {
+  double lo = 0.0, hi = 8.0;
+  if (!(gini >= zipf_load_gini(experts, top_k, lo) && gini <= zipf_load_gini(experts, top_k, hi))) return std::nan("");
+  for (int i = 0; i < 40; ++i) {  // the Gini grows with the skew
+    const double mid = 0.5 * (lo + hi);
+    (zipf_load_gini(experts, top_k, mid) < gini ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
 }
 
 ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rng rng)

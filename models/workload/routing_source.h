@@ -60,6 +60,13 @@ std::vector<double> inclusion_probabilities(const std::vector<double>& weights, 
 void require_distinct_draws(const std::vector<double>& weights, int k);
 std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples = 1 << 18);
 
+// The Gini coefficient of Zipf(skew) routing's expected expert loads (k distinct
+// experts per token, as ZipfRoutingSource draws them), and the skew whose loads have
+// a given Gini (bisection over [0, 8]; NaN when no skew there reaches it). Used to
+// choose Zipf exponents from real traces instead of a constant (docs/traces.md).
+double zipf_load_gini(int experts, int top_k, double skew);
+double zipf_skew_for_gini(int experts, int top_k, double gini);
+
 // Each MoE layer has its own random ranking of experts; a token's k experts are
 // drawn without replacement with probability ∝ 1/rank^skew (skew 0: uniform).
 class ZipfRoutingSource final : public RoutingSource {

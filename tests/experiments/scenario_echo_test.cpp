@@ -26,6 +26,7 @@ nlohmann::json without_comments(nlohmann::json j) {
 }
 
 void check_round_trip(const fs::path& scenario, const fs::path& dir) {
+  REQUIRE(fs::exists(scenario));
   const bool offload = slurp(scenario).find("\"offload\"") != std::string::npos;
   const std::string command = offload ? "offload " : "run ";
   const std::string results = offload ? "offload.json" : "metrics.json";
@@ -50,15 +51,30 @@ void check_round_trip(const fs::path& scenario, const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("every shipped scenario's resolved echo reads back and runs to identical results", "[experiments][scenario]") {
-  const auto dir = moesim_test::fresh_temp_dir("moesim_scenario_echo");
-  std::vector<fs::path> scenarios;
-  for (const auto& entry : fs::directory_iterator(fs::path(MOESIM_SOURCE_DIR) / "experiments" / "scenarios")) {
-    if (entry.path().extension() == ".json") scenarios.push_back(entry.path());
+// One test case per shipped scenario, so that ctest runs them side by side.
+#define MOESIM_ECHO_CASE(file)                                                                                   \
+  TEST_CASE("resolved echo of " file " reads back and runs to identical results", "[experiments][scenario]") { \
+    const auto dir = moesim_test::fresh_temp_dir("moesim_scenario_echo_" file);                               \
+    check_round_trip(fs::path(MOESIM_SOURCE_DIR) / "experiments" / "scenarios" / (file ".json"), dir);        \
   }
-  std::sort(scenarios.begin(), scenarios.end());
-  REQUIRE(scenarios.size() >= 10);
-  for (const auto& s : scenarios) {
-    SECTION(s.filename().string()) { check_round_trip(s, dir / s.stem()); }
+
+MOESIM_ECHO_CASE("llama4-maverick-dgx-h100-trace")
+MOESIM_ECHO_CASE("llama4-maverick-offload-trace")
+MOESIM_ECHO_CASE("mixtral-a5000-offload")
+MOESIM_ECHO_CASE("mixtral-azure-burst")
+MOESIM_ECHO_CASE("mixtral-dgx-h100-real-marginals")
+MOESIM_ECHO_CASE("mixtral-dgx-h100-synthetic")
+MOESIM_ECHO_CASE("moeless-mixtral-a6000")
+MOESIM_ECHO_CASE("placement-prefill-variability")
+MOESIM_ECHO_CASE("vibe-paper-mi325x-sharegpt")
+MOESIM_ECHO_CASE("vibe-paper-mi325x-sonnet")
+MOESIM_ECHO_CASE("vibe-qwen3-30b-mi325x")
+
+TEST_CASE("every shipped scenario has its echo test case", "[experiments][scenario]") {
+  const std::string self = slurp(fs::path(MOESIM_SOURCE_DIR) / "tests" / "experiments" / "scenario_echo_test.cpp");
+  for (const auto& entry : fs::directory_iterator(fs::path(MOESIM_SOURCE_DIR) / "experiments" / "scenarios")) {
+    if (entry.path().extension() != ".json") continue;
+    INFO(entry.path().stem() << " needs a MOESIM_ECHO_CASE line");
+    CHECK(self.find("MOESIM_ECHO_CASE(\"" + entry.path().stem().string() + "\")") != std::string::npos);
   }
 }

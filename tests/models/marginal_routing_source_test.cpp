@@ -233,3 +233,14 @@ TEST_CASE("distinct-expert draws stay exact when one expert takes nearly all the
   // Fewer positive weights than distinct draws: an error, not an endless loop.
   CHECK_THROWS_WITH(successive_inclusion({1.0, 0.0, 0.0, 2.0}, 3), Catch::Contains("only 2 of 4 experts"));
 }
+
+TEST_CASE("Zipf exponents from a Gini: the forward Gini by hand, and the fit inverts it", "[models][routing]") {
+  // Two experts, top-1, skew 1: weights 1 and 1/2, loads 2/3 and 1/3.
+  CHECK(zipf_load_gini(2, 1, 1.0) == Approx(traces::gini({2.0 / 3.0, 1.0 / 3.0})));
+  CHECK(zipf_load_gini(64, 6, 0.0) == Approx(0.0).margin(1e-12));  // uniform
+  CHECK(zipf_load_gini(256, 8, 1.2) > zipf_load_gini(256, 8, 0.8));
+  for (const double skew : {0.2, 0.8, 1.15}) {
+    CHECK(zipf_skew_for_gini(256, 8, zipf_load_gini(256, 8, skew)) == Approx(skew).margin(1e-3));
+  }
+  CHECK(std::isnan(zipf_skew_for_gini(8, 2, 0.999)));  // beyond any skew in [0, 8]
+}

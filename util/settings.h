@@ -114,17 +114,6 @@ Setting<C> boolean_setting(std::string key, bool C::*member, std::string descrip
           [=](const C& c) { return nlohmann::ordered_json(c.*member); }};
 }
 
-// A string member, one of `names`.
-template <class C>
-Setting<C> text_choice_setting(std::string key, std::string C::*member, std::vector<std::string> names,
-                               std::string description) {
-  std::string accepted;
-  for (const auto& n : names) accepted += (accepted.empty() ? "" : " | ") + n;
-  return {std::move(key), accepted, std::move(description),
-          [=](const JsonInput& v, C& c) { c.*member = v.choice(names); },
-          [=](const C& c) { return nlohmann::ordered_json(c.*member); }};
-}
-
 // An enum member named in JSON by one of `names`.
 template <class C, class E>
 Setting<C> choice_setting(std::string key, E C::*member, std::vector<std::pair<std::string, E>> names,

@@ -87,6 +87,11 @@ MeasurementFile read_measurements(const std::string& path) {
     m.min_us = t.contains("min") ? positive(t["min"], ".time_us.min") : m.median_us;
     m.max_us = t.contains("max") ? positive(t["max"], ".time_us.max") : m.median_us;
     if (m.min_us > m.median_us || m.median_us > m.max_us) fail(".time_us: expected min <= median <= max");
+    if (j.contains("nvml")) {
+      const auto& n = j["nvml"];
+      if (!n.is_object()) fail(fmt::format(".nvml: expected an object, got {}", n.dump()));
+      if (n.contains("sm_clock_mhz")) m.sm_clock_mhz = positive(n["sm_clock_mhz"], ".nvml.sm_clock_mhz");
+    }
     file.measurements.push_back(std::move(m));
   }
   if (file.measurements.empty()) throw InputError(fmt::format("{}: no measurements", path));
@@ -103,6 +108,7 @@ std::string to_json_line(const Measurement& m) {
   }
   j["time_us"] = {{"median", m.median_us}, {"min", m.min_us}, {"max", m.max_us}};
   if (!m.source.empty()) j["source"] = m.source;
+  if (m.sm_clock_mhz > 0.0) j["nvml"] = {{"sm_clock_mhz", m.sm_clock_mhz}};
   return j.dump();
 }
 

@@ -4,7 +4,8 @@
 //   {"op": "gated_mlp", "device": "NVIDIA H100 80GB HBM3", "dtype": "bf16",
 //    "shape": {"d_model": 4096, "d_ff": 11008}, "tokens": 512,
 //    "time_us": {"median": 61.2, "min": 60.9, "max": 63.0}, "source": "..."}
-// Transfers use "bytes" instead of "tokens" (ops "p2p", "memcpy_h2d", ...).
+// Transfers use "bytes" instead of "tokens" (ops "p2p", "memcpy_h2d", ...). An
+// optional "nvml" object holds the clock, temperature and power read after the timing.
 // The first line may be a header {"header": {...}} saying where the data came from
 // (device, driver, CUDA version, timestamp, or the published dataset).
 #include <cstdint>
@@ -25,6 +26,8 @@ struct Measurement {
   double min_us = 0.0;
   double max_us = 0.0;
   std::string source;
+  // The SM clock NVML reported after the timing ({"nvml": {"sm_clock_mhz": ...}}); 0 if absent.
+  double sm_clock_mhz = 0.0;
   std::uint64_t line = 0;  // where it was read from (0 if made in memory)
 };
 

@@ -24,10 +24,35 @@ sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown
   return roofline_time(work, peak, slowdown, nullptr);
 }
 
+double power_limited_clock(double compute_s, double memory_s, double budget) {
+  if (compute_s <= 0.0) return 1.0;
+  // Dynamic power ∝ (fraction of time the SMs compute) × f·V², with V ∝ f in the
+  // DVFS range: u(x)·x³ relative to a fully compute-bound kernel at the maximum clock.
+  // Compute bound at clock x (compute_s/x ≥ memory_s): u = 1, so x = ∛budget. Memory
+  // bound (x ≥ compute_s/memory_s = r): u = r/x, so r·x² = budget.
+  const double r = memory_s > 0.0 ? compute_s / memory_s : 1e300;
+  if (std::min(r, 1.0) <= budget) return 1.0;
+  if (r < 1.0 && budget >= r * r * r) return std::sqrt(budget / r);
+  return std::cbrt(budget);
+}
+
+double GpuSlowdown::compute_bound() const {
+  if (power_budget <= 0.0) return compute;
+  return compute * power_limited_clock(1.0, 0.0, reference_budget) / power_limited_clock(1.0, 0.0, power_budget);
+}
+
 sim::Time GpuProfile::roofline_time(const OpWork& work, double peak, GpuSlowdown slowdown, const OpRoofline* own) const {
   const OpRoofline r = own != nullptr ? *own : OpRoofline{memory_efficiency, compute_efficiency, launch_overhead};
-  const double compute_s = work.flops / (r.compute_efficiency * peak) * slowdown.compute;
+  const double nominal_compute_s = work.flops / (r.compute_efficiency * peak);
+  double compute_s = nominal_compute_s * slowdown.compute;
   const double memory_s = work.bytes / (r.memory_efficiency * hbm_bytes_per_s) * slowdown.memory;
+  if (slowdown.power_budget > 0.0) {
+    // The efficiencies were measured at the reference chip's clock for this kernel;
+    // this GPU's differs by the ratio of the two power-limited clocks.
+    const double nominal_memory_s = work.bytes / (r.memory_efficiency * hbm_bytes_per_s);
+    compute_s *= power_limited_clock(nominal_compute_s, nominal_memory_s, slowdown.reference_budget) /
+                 power_limited_clock(compute_s, memory_s, slowdown.power_budget);
+  }
   return sim::from_seconds(std::max(compute_s, memory_s)) + r.launch_overhead;
 }
 
@@ -44,7 +69,7 @@ sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork&
     const double f = (std::log(tokens) - std::log(t->tokens[lo])) / (std::log(t->tokens[hi]) - std::log(t->tokens[lo]));
     measured = static_cast<double>(t->time[lo]) + f * static_cast<double>(t->time[hi] - t->time[lo]);
   }
-  if (slowdown.compute != 1.0 || slowdown.memory != 1.0) {
+  if (slowdown != GpuSlowdown{}) {
     const auto nominal = static_cast<double>(roofline_time(work, op.peak_flops, {}, op.roofline));
     measured *= static_cast<double>(roofline_time(work, op.peak_flops, slowdown, op.roofline)) / nominal;
   }

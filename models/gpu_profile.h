@@ -27,11 +27,29 @@ struct OpWork {
   double bytes = 0.0;
 };
 
-// Multipliers on the compute and memory time of one GPU instance (1 = nominal).
+// Multipliers on the compute and memory time of one GPU instance (1 = nominal), and
+// optionally its power-limited clock (docs/models.md, "Power-limited clocks").
 struct GpuSlowdown {
   double compute = 1.0;
   double memory = 1.0;
+  // Power budget for clock-dependent power, as a fraction of what a fully
+  // compute-bound kernel draws at the maximum clock: a kernel whose demand exceeds
+  // it runs at a lower clock. `reference_budget` is the same figure for the chip the
+  // profile's efficiencies and tables were measured on, so that only the difference
+  // between the two changes a kernel's time. 0 = clocks not modelled.
+  double power_budget = 0.0;
+  double reference_budget = 0.0;
+  bool operator==(const GpuSlowdown&) const = default;
+  // The factor on a fully compute-bound kernel's time (large batches): the static
+  // compute slowdown times the ratio of the nominal chip's power-limited clock to this one's.
+  double compute_bound() const;
 };
+
+// Clock as a fraction of the maximum at which a kernel needing `compute_s` of
+// arithmetic and `memory_s` of memory traffic at the maximum clock draws no more than
+// `budget` (see GpuSlowdown): 1 when it fits, else the solution of
+// u(x)·x³ = budget with u(x) the fraction of the kernel's time the SMs compute.
+double power_limited_clock(double compute_s, double memory_s, double budget);
 
 // Identifies a measured table: operation, shape parameters, dtype.
 struct OpKey {

@@ -16,14 +16,31 @@ GpuVariability GpuVariability::none() {
 
 GpuSlowdown GpuVariability::draw(const sim::RngStreams& streams, int gpu_id) const {
   const auto fixed = per_gpu.find(gpu_id);
-  if (fixed != per_gpu.end()) return fixed->second;
+  const double reference = 1.0 / compute_demand;
+  if (fixed != per_gpu.end()) {
+    if (model == VariabilityModel::kStatic) return fixed->second;
+    GpuSlowdown s;
+    s.power_budget = fixed->second.power_budget * reference;
+    s.reference_budget = reference;
+    return s;
+  }
   sim::Rng rng = streams.stream("gpu-variability", static_cast<std::uint64_t>(gpu_id));
   // Always draw both numbers so one GPU's stream use does not depend on its luck.
   const double z = rng.normal();
   const double u = rng.uniform01();
   const double v = rng.uniform01();
+  const double outlier = outlier_low + (outlier_high - outlier_low) * v;
+  if (model == VariabilityModel::kPower) {
+    double efficiency = std::exp(efficiency_spread * z - efficiency_spread * efficiency_spread / 2.0);
+    // An outlier runs compute-bound work `outlier` times slower when throttled: x ∝ η^(-1/3).
+    if (u < outlier_probability) efficiency *= outlier * outlier * outlier;
+    GpuSlowdown s;
+    s.power_budget = reference / efficiency;
+    s.reference_budget = reference;
+    return s;
+  }
   double compute = std::exp(spread * z - spread * spread / 2.0);
-  if (u < outlier_probability) compute = outlier_low + (outlier_high - outlier_low) * v;
+  if (u < outlier_probability) compute = outlier;
   return GpuSlowdown{compute, 1.0 + memory_coupling * (compute - 1.0)};
 }
 
@@ -39,13 +56,22 @@ std::vector<GpuSlowdown> GpuVariability::draw_all(const sim::RngStreams& streams
 }
 
 nlohmann::ordered_json to_json(const GpuVariability& v) {
-  nlohmann::ordered_json j{{"spread", v.spread},
-                           {"outlier_probability", v.outlier_probability},
-                           {"outlier_range", {v.outlier_low, v.outlier_high}},
-                           {"memory_coupling", v.memory_coupling}};
+  const bool power = v.model == VariabilityModel::kPower;
+  nlohmann::ordered_json j;
+  if (power) {
+    j = {{"model", "power"}, {"compute_demand", v.compute_demand}, {"efficiency_spread", v.efficiency_spread}};
+  } else {
+    j = {{"spread", v.spread}};
+  }
+  j["outlier_probability"] = v.outlier_probability;
+  j["outlier_range"] = {v.outlier_low, v.outlier_high};
+  if (!power) j["memory_coupling"] = v.memory_coupling;
   if (!v.per_gpu.empty()) {
     nlohmann::ordered_json per = nlohmann::ordered_json::object();
-    for (const auto& [id, s] : v.per_gpu) per[std::to_string(id)] = {{"compute", s.compute}, {"memory", s.memory}};
+    for (const auto& [id, s] : v.per_gpu) {
+      per[std::to_string(id)] = power ? nlohmann::ordered_json{{"power_budget", s.power_budget}}
+                                      : nlohmann::ordered_json{{"compute", s.compute}, {"memory", s.memory}};
+    }
     j["per_gpu"] = per;
   }
   j["drift"] = {{"episodes_per_hour", v.drift.episodes_per_hour},
@@ -62,7 +88,22 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
     json.fail(fmt::format("expected \"none\", \"default\" or an object, got \"{}\"", s));
   }
   GpuVariability v;
+  if (const auto x = json.find("model")) {
+    v.model = x->choice<VariabilityModel>({{"static", VariabilityModel::kStatic}, {"power", VariabilityModel::kPower}});
+  }
+  const bool power = v.model == VariabilityModel::kPower;
+  // Keys of the other model would be silently ignored: name them instead.
+  for (const char* key : power ? std::vector<const char*>{"spread", "memory_coupling"}
+                               : std::vector<const char*>{"compute_demand", "efficiency_spread"}) {
+    if (const auto x = json.find(key)) {
+      x->fail(fmt::format("\"{}\" belongs to the {} variability model (set \"model\" accordingly)", key,
+                          power ? "static" : "power"));
+    }
+  }
   if (const auto x = json.find("spread")) v.spread = x->number_in(0.0, 1.0);
+  // ≥ 1: a compute-bound kernel at the maximum clock reaches the nominal chip's limit.
+  if (const auto x = json.find("compute_demand")) v.compute_demand = x->number_in(0.1, 10.0);
+  if (const auto x = json.find("efficiency_spread")) v.efficiency_spread = x->number_in(0.0, 1.0);
   if (const auto x = json.find("outlier_probability")) v.outlier_probability = x->number_in(0.0, 1.0);
   if (const auto x = json.find("outlier_range")) {
     const auto range = x->items();
@@ -83,6 +124,12 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
         id = -1;
       }
       if (id < 0) value.fail("per_gpu keys must be GPU ids (non-negative integers)");
+      if (power) {
+        GpuSlowdown budget;
+        budget.power_budget = value.at("power_budget").number_in(0.05, 10.0);
+        v.per_gpu[id] = budget;
+        continue;
+      }
       // Slowdown factors multiply kernel times: bounded so that times stay finite.
       const auto memory = value.find("memory");
       v.per_gpu[id] = GpuSlowdown{value.at("compute").number_in(0.01, 100.0), memory ? memory->number_in(0.01, 100.0) : 1.0};

@@ -120,16 +120,17 @@ std::vector<std::string> topology_presets() { return {"dgx-a100", "dgx-h100", "m
 void build_topology(Topology& t, const TopologyOptions& o) {
   std::vector<Machine> machines;
   double nic_rate = 0.0;
+  const auto pcie = [&](double preset) { return o.pcie_bytes_per_s > 0.0 ? o.pcie_bytes_per_s : preset; };
   for (int m = 0; m < o.machines; ++m) {
     if (o.preset == "dgx-h100") {
       nic_rate = 50 * kGB;  // ConnectX-7, 400 Gb/s
-      machines.push_back(add_nvswitch_machine(t, m, 370 * kGB, 55 * kGB, nic_rate));
+      machines.push_back(add_nvswitch_machine(t, m, 370 * kGB, pcie(55 * kGB), nic_rate));
     } else if (o.preset == "dgx-a100") {
       nic_rate = 25 * kGB;  // ConnectX-6, 200 Gb/s
-      machines.push_back(add_nvswitch_machine(t, m, 250 * kGB, 25 * kGB, nic_rate));
+      machines.push_back(add_nvswitch_machine(t, m, 250 * kGB, pcie(25 * kGB), nic_rate));
     } else if (o.preset == "mi325x-8") {
       nic_rate = 50 * kGB;
-      Machine machine = add_pcie_tree(t, m, 4, 2, 55 * kGB, 55 * kGB, 8 * 55 * kGB, nic_rate, "PCIe");
+      Machine machine = add_pcie_tree(t, m, 4, 2, pcie(55 * kGB), pcie(55 * kGB), 8 * 55 * kGB, nic_rate, "PCIe");
       for (std::size_t a = 0; a < machine.gpus.size(); ++a) {
         for (std::size_t b = a + 1; b < machine.gpus.size(); ++b) {
           t.connect(machine.gpus[a], machine.gpus[b], 64 * kGB, kInfinityFabricLatency, "Infinity Fabric");
@@ -138,7 +139,7 @@ void build_topology(Topology& t, const TopologyOptions& o) {
       machines.push_back(std::move(machine));
     } else if (o.preset == "pcie-8") {
       nic_rate = 12.5 * kGB;  // 100 Gb/s Ethernet
-      Machine machine = add_pcie_tree(t, m, 2, 4, 25 * kGB, 25 * kGB, 4 * 25 * kGB, 0.0, "PCIe 4.0");
+      Machine machine = add_pcie_tree(t, m, 2, 4, pcie(25 * kGB), pcie(25 * kGB), 4 * 25 * kGB, 0.0, "PCIe 4.0");
       const auto nic = t.add_node(NodeKind::kNic, fmt::format("m{}.nic0", m), m);
       t.connect(nic, t.host_node(m), 25 * kGB, kPcieLatency, "PCIe 4.0");
       machine.nics.push_back(nic);
@@ -150,7 +151,7 @@ void build_topology(Topology& t, const TopologyOptions& o) {
       machines.push_back(std::move(machine));
     } else if (o.preset == "workstation-1") {
       nic_rate = 12.5 * kGB;
-      Machine machine = add_pcie_tree(t, m, 1, 1, 25 * kGB, 25 * kGB, 50 * kGB, 0.0, "PCIe 4.0");
+      Machine machine = add_pcie_tree(t, m, 1, 1, pcie(25 * kGB), pcie(25 * kGB), 50 * kGB, 0.0, "PCIe 4.0");
       const auto nic = t.add_node(NodeKind::kNic, fmt::format("m{}.nic0", m), m);
       t.connect(nic, t.host_node(m), 25 * kGB, kPcieLatency, "PCIe 4.0");
       machine.nics.push_back(nic);
@@ -174,6 +175,7 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
     o.machines = static_cast<int>(m->integer_in(1, 1024));  // checked before narrowing
   }
   if (const auto b = json.find("nvlink_bridges")) o.nvlink_bridges = b->boolean();
+  if (const auto b = json.find("pcie_gb_per_s")) o.pcie_bytes_per_s = b->number_in(0.001, 1e6) * kGB;
   bool known = false;
   for (const auto& p : topology_presets()) known = known || p == o.preset;
   if (!known) {
@@ -183,7 +185,9 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
 }
 
 nlohmann::ordered_json to_json(const TopologyOptions& options) {
-  return {{"preset", options.preset}, {"machines", options.machines}, {"nvlink_bridges", options.nvlink_bridges}};
+  nlohmann::ordered_json j{{"preset", options.preset}, {"machines", options.machines}, {"nvlink_bridges", options.nvlink_bridges}};
+  if (options.pcie_bytes_per_s > 0.0) j["pcie_gb_per_s"] = options.pcie_bytes_per_s / kGB;
+  return j;
 }
 
 }  // namespace moesim::models

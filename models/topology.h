@@ -74,13 +74,16 @@ struct TopologyOptions {
   std::string preset = "dgx-h100";
   int machines = 1;
   bool nvlink_bridges = false;  // pcie-8: NVLink bridges between GPU pairs (0-1, 2-3, ...)
+  // Bandwidth of each GPU's PCIe link and its switch uplink, bytes/s; 0 = the preset's
+  // (what-if studies and assumption bands: PCIe Gen4 pinned copies reach 20-27 GB/s).
+  double pcie_bytes_per_s = 0.0;
 };
 
 // Presets: dgx-h100, dgx-a100, mi325x-8, pcie-8, workstation-1. With machines > 1
 // the machines' NICs join one network switch.
 void build_topology(Topology& topology, const TopologyOptions& options);
 std::vector<std::string> topology_presets();
-// Reads {"preset": ..., "machines": N, "nvlink_bridges": bool}.
+// Reads {"preset": ..., "machines": N, "nvlink_bridges": bool, "pcie_gb_per_s": x}.
 TopologyOptions parse_topology_options(const JsonInput& json);
 // The options as parse_topology_options reads them back.
 nlohmann::ordered_json to_json(const TopologyOptions& options);

@@ -63,8 +63,8 @@ bool Rebalancer::drifted(const Loads& forecast) {
   bool speeds_moved = false;
   if (time_model_ != nullptr && live_speeds_ != nullptr) {
     for (std::size_t g = 0; g < live_speeds_->size(); ++g) {
-      const double before = time_model_->speeds()[g].compute;
-      const double now = (*live_speeds_)[g].compute;
+      const double before = time_model_->speeds()[g].compute_bound();
+      const double now = (*live_speeds_)[g].compute_bound();
       speeds_moved = speeds_moved || std::abs(now / before - 1.0) > config_.speed_tolerance;
     }
   }

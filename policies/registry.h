@@ -22,7 +22,7 @@ struct PolicyInfo {
   std::string kind;  // placement | predictor | dispatch | cache | provisioner
   std::string name;
   std::string description;
-  std::vector<ParamInfo> params;
+  std::vector<ParamInfo> params{};  // filled from the factories' declarations
 };
 
 const std::vector<PolicyInfo>& policy_catalog();

@@ -64,7 +64,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   // Policies: what the placement may know is the initial profiling of GPU speeds
   // (re-measured on recalibration) and the routing it observes.
   std::vector<double> speed;
-  for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute);
+  for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute_bound());
   const bool serverless = policies::is_provisioner(s.placement);
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
   const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
@@ -251,10 +251,12 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
                           {"slowest", m.max_expert_time().mean() * 1e6}};
   auto& gpus = j["gpus"] = nlohmann::ordered_json::array();
   for (int g = 0; g < r.gpus; ++g) {
-    gpus.push_back({{"gpu", g},
-                    {"compute_slowdown", r.slowdowns[static_cast<std::size_t>(g)].compute},
-                    {"memory_slowdown", r.slowdowns[static_cast<std::size_t>(g)].memory},
-                    {"busy_s", sim::to_seconds(m.gpu_busy()[static_cast<std::size_t>(g)])}});
+    const models::GpuSlowdown& sd = r.slowdowns[static_cast<std::size_t>(g)];
+    nlohmann::ordered_json gpu{{"gpu", g}, {"compute_slowdown", sd.compute_bound()}, {"memory_slowdown", sd.memory}};
+    // Power-limited clocks: the budget says how soon the GPU throttles; compute_slowdown is then its compute-bound figure.
+    if (sd.power_budget > 0.0) gpu["power_budget"] = sd.power_budget / sd.reference_budget;
+    gpu["busy_s"] = sim::to_seconds(m.gpu_busy()[static_cast<std::size_t>(g)]);
+    gpus.push_back(gpu);
   }
   auto& links = j["links"] = nlohmann::ordered_json::array();
   for (const LinkSummary& l : r.links) {

@@ -25,7 +25,7 @@ std::size_t AttentionStage::layer_kind(int layer) const {
 sim::Time AttentionStage::time(std::size_t g, int layer) {
   const GpuSlowdown now = slowdowns_[g];
   GpuSlowdown& at = memo_slowdown_[g];
-  if (now.compute != at.compute || now.memory != at.memory) {
+  if (now != at) {
     at = now;
     std::fill_n(memo_.begin() + static_cast<std::ptrdiff_t>(g * 4), 4, -1);
   }

@@ -23,7 +23,7 @@ ExpertStage::ExpertStage(const MoeModel& model, const LayerCosts& costs, const s
 void ExpertStage::check_memo(std::size_t g) {
   const GpuSlowdown now = slowdowns_[g];
   GpuSlowdown& at = memo_slowdown_[g];
-  if (now.compute == at.compute && now.memory == at.memory) return;
+  if (now == at) return;
   at = now;
   std::fill_n(memo_.begin() + static_cast<std::ptrdiff_t>(g) * kMemoTokens, kMemoTokens, -1);
   memo_[g * kMemoTokens] = 0;  // a copy given no tokens does no work

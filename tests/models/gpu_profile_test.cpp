@@ -127,3 +127,61 @@ TEST_CASE("an op's own roofline replaces the GPU-wide efficiencies for that op o
   // A slowed GPU slows the op's own terms: memory × 1.5.
   CHECK(g.op_time(decode, 1, memory_bound, GpuSlowdown{1.0, 1.5}) == 3003000);
 }
+
+TEST_CASE("power-limited clock: the solution of u(x)·x³ = budget in each regime", "[models][gpu][power]") {
+  // Fits the budget: full clock.
+  CHECK(power_limited_clock(1.0, 0.5, 1.0) == 1.0);
+  CHECK(power_limited_clock(0.1, 1.0, 0.5) == 1.0);  // memory bound: u = 0.1
+  CHECK(power_limited_clock(0.0, 1.0, 0.01) == 1.0);  // no arithmetic
+  // Compute bound at the limit: x³ = 0.729.
+  CHECK(power_limited_clock(1.0, 0.1, 0.729) == Approx(0.9));
+  CHECK(power_limited_clock(1.0, 0.0, 0.729) == Approx(0.9));
+  // Memory bound at full clock (r = 0.9 > budget 0.8) and still at the limit (x ≥ r):
+  // r·x² = budget → x = √(0.8 / 0.9); the kernel then draws (r/x)·x³ = 0.8.
+  const double x = power_limited_clock(0.9, 1.0, 0.8);
+  CHECK(x == Approx(std::sqrt(0.8 / 0.9)));
+  CHECK((0.9 / x) * x * x * x == Approx(0.8));
+  // r = 0.95 with budget 0.729: the memory-bound root √(0.729/0.95) = 0.876 < r is not
+  // memory bound, so the kernel turns compute bound at ∛0.729.
+  CHECK(power_limited_clock(0.95, 1.0, 0.729) == Approx(0.9));
+}
+
+TEST_CASE("a lower power limit slows a compute-bound expert by the clock ratio and a weight-read-bound one not at all",
+          "[models][gpu][power]") {
+  const GpuProfile g = load_gpu_profile("h200-sxm");
+  const MoeModel m = load_moe_model("mixtral-8x7b");
+  const auto op = g.resolve(expert_ffn_key(m));
+  const double reference = 1.0 / 1.14;
+  GpuSlowdown nominal;
+  nominal.power_budget = reference;
+  nominal.reference_budget = reference;
+  GpuSlowdown capped = nominal;
+  capped.power_budget = 0.7 * reference;
+  for (const double tokens : {1.0, 8.0, 16.0}) {
+    const OpWork w = expert_ffn_work(m, tokens);
+    INFO(tokens << " tokens");
+    // The nominal chip is the one the profile describes; a weight-read-bound kernel
+    // draws far below either budget.
+    CHECK(g.op_time(op, tokens, w, nominal) == g.op_time(op, tokens, w));
+    CHECK(g.op_time(op, tokens, w, capped) == g.op_time(op, tokens, w));
+  }
+  for (const double tokens : {4096.0, 16384.0}) {
+    const OpWork w = expert_ffn_work(m, tokens);
+    INFO(tokens << " tokens");
+    const auto base = static_cast<double>(g.op_time(op, tokens, w) - g.launch_overhead);
+    CHECK(g.op_time(op, tokens, w, nominal) == g.op_time(op, tokens, w));
+    // Both throttle when compute bound: x = ∛budget, so the time ratio is ∛(1 / 0.7).
+    CHECK(static_cast<double>(g.op_time(op, tokens, w, capped) - g.launch_overhead) ==
+          Approx(base * std::cbrt(1.0 / 0.7)).epsilon(1e-6));
+  }
+  // A chip with more headroom than the nominal one runs compute-bound work at the
+  // maximum clock: faster than nominal by ∛1.14 at most.
+  GpuSlowdown roomy = nominal;
+  roomy.power_budget = 2.0 * reference;
+  const OpWork w = expert_ffn_work(m, 16384.0);
+  CHECK(static_cast<double>(g.op_time(op, 16384.0, w, roomy) - g.launch_overhead) ==
+        Approx(static_cast<double>(g.op_time(op, 16384.0, w) - g.launch_overhead) / std::cbrt(1.14)).epsilon(1e-6));
+  CHECK(capped.compute_bound() == Approx(std::cbrt(1.0 / 0.7)));
+  CHECK(roomy.compute_bound() == Approx(1.0 / std::cbrt(1.14)));
+  CHECK(GpuSlowdown{1.3, 1.1}.compute_bound() == 1.3);
+}

@@ -76,3 +76,45 @@ TEST_CASE("throttling drift spends the expected share of time throttled", "[mode
   CHECK(throttled / samples == Approx(20.0 / (60.0 + 20.0)).margin(0.03));
   CHECK(throttle.episodes_started() == Approx(4 * 20000.0 / 80.0).epsilon(0.1));  // 1000 expected
 }
+
+TEST_CASE("power model: budgets from the efficiency draw, overrides relative to the nominal chip, echo reads back",
+          "[models][variability][power]") {
+  const auto v = parse_gpu_variability(JsonInput::parse(
+      R"({"model": "power", "outlier_probability": 0, "per_gpu": {"1": {"power_budget": 0.6}}})", "v.json"));
+  const sim::RngStreams streams(3);
+  const auto all = v.draw_all(streams, 4000);
+  CHECK(all[1].power_budget == Approx(0.6 / 1.14));
+  CHECK(all[1].compute_bound() == Approx(std::cbrt(1.0 / 0.6)));
+  sim::Tally log_slowdown;
+  int throttled_more = 0;
+  for (std::size_t g = 0; g < all.size(); ++g) {
+    const GpuSlowdown& s = all[g];
+    REQUIRE(s.compute == 1.0);
+    REQUIRE(s.memory == 1.0);
+    REQUIRE(s.reference_budget == Approx(1.0 / 1.14));
+    // No chip runs compute-bound work faster than at the maximum clock.
+    REQUIRE(s.compute_bound() >= 1.0 / std::cbrt(1.14) - 1e-12);
+    if (g == 1) continue;
+    // Throttled chips: time ∝ η^(1/3), so log time has sd σ_η / 3 = 0.08 where it is not clipped.
+    if (s.power_budget < s.reference_budget) ++throttled_more;
+    log_slowdown.add(std::log(s.compute_bound()));
+  }
+  // P(η > 1) = P(Z > σ_η / 2) = 0.452.
+  CHECK(static_cast<double>(throttled_more) / 3999.0 == Approx(0.452).margin(0.025));
+  // log time = max(ln η, −ln 1.14) / 3: sd 0.0576 (a 200,000-draw Monte Carlo of the
+  // clipped normal); unclipped it would be σ_η / 3 = 0.08.
+  CHECK(std::sqrt(log_slowdown.variance()) == Approx(0.0576).epsilon(0.06));
+  // The echo is the same model.
+  const auto back = parse_gpu_variability(JsonInput::parse(to_json(v).dump(), "echo.json"));
+  const auto again = back.draw_all(streams, 8);
+  for (std::size_t g = 0; g < 8; ++g) CHECK(again[g] == all[g]);
+  // Keys of the other model are named, not ignored.
+  CHECK_THROWS_WITH(parse_gpu_variability(JsonInput::parse(R"({"model": "power", "spread": 0.1})", "v.json")),
+                    Catch::Contains("$.spread") && Catch::Contains("static variability model"));
+  CHECK_THROWS_WITH(parse_gpu_variability(JsonInput::parse(R"({"compute_demand": 1.2})", "v.json")),
+                    Catch::Contains("$.compute_demand") && Catch::Contains("power variability model"));
+  CHECK_THROWS_WITH(parse_gpu_variability(JsonInput::parse(R"({"model": "power", "per_gpu": {"0": {"compute": 1.2}}})", "v.json")),
+                    Catch::Contains("$.per_gpu.0") && Catch::Contains("power_budget"));
+  CHECK_THROWS_WITH(parse_gpu_variability(JsonInput::parse(R"({"model": "thermal"})", "v.json")),
+                    Catch::Contains("$.model"));
+}

@@ -107,7 +107,7 @@ TEST_CASE("pay-per-use bill of a 2-GPU, 2-expert timeline under each billing rul
     std::vector<std::int64_t> tokens(static_cast<std::size_t>(E), 0);
     tokens[0] = tokens[1] = 4;
     std::vector<sim::Time> busy(static_cast<std::size_t>(2 * E), 0);
-    for (const auto [on0, on1] : {std::pair{sim::microseconds(300), sim::microseconds(2050)},
+    for (const auto& [on0, on1] : {std::pair{sim::microseconds(300), sim::microseconds(2050)},
                                   std::pair{sim::microseconds(1200), sim::microseconds(700)}}) {
       rt.acquire(0, placement, tokens);
       c.sim.run_until(c.sim.now() + sim::seconds(1));

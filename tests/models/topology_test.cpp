@@ -102,6 +102,20 @@ TEST_CASE("MI325X node is a full Infinity Fabric mesh; workstation has one GPU",
   CHECK(ws.net.path_latency(ws.topo.host_to_gpu(0)) == 2100);
 }
 
+TEST_CASE("pcie_gb_per_s replaces the preset's GPU PCIe links and uplinks", "[models][topology]") {
+  const auto options = parse_topology_options(JsonInput::parse(R"({"preset": "workstation-1", "pcie_gb_per_s": 20})", "s.json"));
+  Cluster ws(options);
+  std::vector<sim::Time> done;
+  ws.net.start(ws.topo.host_to_gpu(0), 1e9, [&] { done.push_back(ws.sim.now()); });
+  ws.sim.run();
+  // 1 GB at 20 GB/s (host memory's 50 GB/s is not the bottleneck) after 2.1 µs of latency.
+  CHECK(done == std::vector<sim::Time>{2100 + 50000000});
+  CHECK(to_json(options)["pcie_gb_per_s"] == 20.0);
+  CHECK_FALSE(to_json(TopologyOptions{}).contains("pcie_gb_per_s"));  // presets echo as before
+  CHECK_THROWS_WITH(parse_topology_options(JsonInput::parse(R"({"preset": "pcie-8", "pcie_gb_per_s": -4})", "s.json")),
+                    Catch::Contains("$.pcie_gb_per_s"));
+}
+
 TEST_CASE("topology settings are validated", "[models][topology]") {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);

@@ -1,4 +1,4 @@
-// The EPLB port against the published reference outputs (spec §1): the README
+// The EPLB port against the published reference outputs (docs/policies.md): the README
 // example (2 nodes) and vectors produced by the published eplb.py for one node.
 #include <catch2/catch.hpp>
 
@@ -70,4 +70,20 @@ TEST_CASE("EPLB rejects shapes its algorithm cannot handle, naming the constrain
   CHECK_THROWS_WITH(rebalance_experts(kWeight, 8, 1, 1, 8), Catch::Contains("at least the number of experts"));
   CHECK_THROWS_WITH(rebalance_experts(kWeight, 16, 5, 1, 8), Catch::Contains("experts (12) must be divisible by groups (5)"));
   CHECK_THROWS_WITH(rebalance_experts({{1, -2}}, 2, 1, 1, 2), Catch::Contains("non-negative"));
+}
+
+TEST_CASE("EPLB breaks ties in index order, as eplb.py's sort and max do", "[policies][eplb]") {
+  // Loads [4, 4, 2, 2] into 6 slots on 2 GPUs (one node, one group), by hand:
+  //  replication: per-replica loads [4, 4, 2, 2] tie at experts 0 and 1 → the first, 0
+  //    (torch's max returns the first maximum); then [2, 4, 2, 2] → 1:
+  //    phy2log [0, 1, 2, 3, 0, 1], ranks [0, 0, 0, 0, 1, 1];
+  //  packing: all six physical loads are 2, so the stable descending order is 0..5 and
+  //    each goes to the least-loaded GPU with room, lower index first on ties:
+  //    GPUs [0, 1, 0, 1, 0, 1], ranks in GPU [0, 0, 1, 1, 2, 2];
+  //  slots = GPU × 3 + rank: GPU 0 holds physical 0, 2, 4 (experts 0, 2, 0), GPU 1
+  //    physical 1, 3, 5 (experts 1, 3, 1).
+  const Result r = rebalance_experts({{4, 4, 2, 2}}, 6, 1, 1, 2);
+  CHECK(r.phy2log[0] == std::vector<int>{0, 2, 0, 1, 3, 1});
+  CHECK(r.logcnt[0] == std::vector<int>{2, 2, 1, 1});
+  CHECK(r.log2phy[0] == std::vector<std::vector<int>>{{0, 2}, {3, 5}, {1, -1}, {4, -1}});
 }

@@ -1,5 +1,7 @@
 #include "calibrate/measurement.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -53,6 +55,7 @@ MeasurementFile read_measurements(const std::string& path) {
     }
     Measurement m;
     m.line = line;
+    m.file = std::filesystem::path(path).filename().string();
     auto string_field = [&](const char* key, bool required) -> std::string {
       if (!j.contains(key)) {
         if (required) fail(fmt::format("missing .{} (a string)", key));

@@ -29,6 +29,7 @@ struct Measurement {
   // The SM clock NVML reported after the timing ({"nvml": {"sm_clock_mhz": ...}}); 0 if absent.
   double sm_clock_mhz = 0.0;
   std::uint64_t line = 0;  // where it was read from (0 if made in memory)
+  std::string file;        // the file's name without its folder ("" if made in memory)
 };
 
 struct MeasurementFile {

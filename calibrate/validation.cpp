@@ -144,6 +144,15 @@ Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile
                     double transfer_overhead_us) {
   Validation v;
   std::map<std::pair<std::string, std::string>, OpError> by_op;
+  std::map<std::pair<std::string, std::string>, std::size_t> in_sample;  // points per row from a fitted-on file
+  // What a fit takes from a file (fit_profile): expert FFNs (roofline and tables; experts
+  // back to back are their sum) and fused attention (op rooflines). Transfers and the
+  // attention stand-ins never enter a profile, so they are held out wherever they come from.
+  const auto fitted = [&](const Measurement& m) {
+    const auto fused = m.shape.find("fused");
+    const bool enters_fit = is_mlp(m) || m.op == "grouped_mlp" || (is_attention(m) && fused != m.shape.end() && fused->second != 0);
+    return enters_fit && !m.file.empty() && std::find(gpu.fitted_on.begin(), gpu.fitted_on.end(), m.file) != gpu.fitted_on.end();
+  };
   std::map<std::tuple<std::string, std::string, double>, double> transfer_cache;  // the same size is measured many times
   for (const auto& m : ms) {
     const std::string skip = not_simulated_reason(m);
@@ -165,6 +174,7 @@ Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile
     e.shape = shape_text(m);
     e.mape += err;
     ++e.points;
+    if (fitted(m)) ++in_sample[{m.op, e.shape}];
     if (err >= e.worst) {
       e.worst = err;
       e.worst_at = amount(m);
@@ -175,20 +185,28 @@ Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile
   }
   for (auto& [key, e] : by_op) {
     e.mape /= static_cast<double>(e.points);
+    const std::size_t fitted_points = in_sample[key];
+    e.sample = fitted_points == 0 ? "held-out" : fitted_points == e.points ? "in-sample" : "mixed";
     v.ops.push_back(e);
   }
   return v;
 }
 
 std::string format_validation(const Validation& v, const std::string& title) {
-  util::TextTable t({"op", "shape", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
+  util::TextTable t({"op", "shape", "sample", "points", "MAPE", "worst", "at", "measured µs", "simulated µs"});
   for (const auto& e : v.ops) {
-    t.add_row({e.op, e.shape, std::to_string(e.points), fmt::format("{:.1f}%", 100 * e.mape), fmt::format("{:.1f}%", 100 * e.worst),
+    t.add_row({e.op, e.shape, e.sample, std::to_string(e.points), fmt::format("{:.1f}%", 100 * e.mape), fmt::format("{:.1f}%", 100 * e.worst),
                is_transfer_op(e.op) ? fmt::format("{:.0f} B", e.worst_at) : fmt::format("{:.0f} tok", e.worst_at),
                fmt::format("{:.1f}", e.measured_at_worst), fmt::format("{:.1f}", e.simulated_at_worst)});
   }
   std::string text = title + "\n" + t.render();
   for (const auto& [why, count] : v.skipped) text += fmt::format("not simulated, left out: {} measurement(s) of {}\n", count, why);
+  const auto in_sample = std::count_if(v.ops.begin(), v.ops.end(), [](const OpError& e) { return e.sample != "held-out"; });
+  if (in_sample > 0) {
+    text += fmt::format("{} of {} rows are in-sample or mixed (the profile was fitted on these measurements): their error "
+                        "is not a prediction; --holdout width|file gives held-out figures\n",
+                        in_sample, v.ops.size());
+  }
   return text;
 }
 
@@ -196,7 +214,7 @@ std::string validation_json(const Validation& v) {
   nlohmann::ordered_json j;
   j["ops"] = nlohmann::ordered_json::array();
   for (const auto& e : v.ops) {
-    j["ops"].push_back({{"op", e.op}, {"shape", e.shape}, {"points", e.points}, {"mape", e.mape}, {"worst", e.worst},
+    j["ops"].push_back({{"op", e.op}, {"shape", e.shape}, {"sample", e.sample}, {"points", e.points}, {"mape", e.mape}, {"worst", e.worst},
                         {"worst_at", e.worst_at}, {"measured_us", e.measured_at_worst}, {"simulated_us", e.simulated_at_worst}});
   }
   j["points"] = nlohmann::ordered_json::array();
@@ -334,6 +352,12 @@ ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& ba
   if (!points.empty()) fit_global(fit, tables, gpu, dtype, data_note, j);
   write_op_rooflines(fit, gpu, dtype, data_note, j);
   j["calibration"]["data"] = data_note;
+  std::vector<std::string> files;
+  for (const auto& m : ms) {
+    if (!m.file.empty() && std::find(files.begin(), files.end(), m.file) == files.end()) files.push_back(m.file);
+  }
+  std::sort(files.begin(), files.end());
+  j["fitted_on"] = files;
   nlohmann::ordered_json link_json = nlohmann::ordered_json::array();
   for (const auto& [what, l] : fit.links) {
     link_json.push_back({{"transfer", what}, {"latency_ns", l.latency_s * 1e9}, {"bytes_per_s", l.bytes_per_s}, {"rms_relative_error", l.rms_relative_error}});

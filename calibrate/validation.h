@@ -39,6 +39,9 @@ struct OpError {
   double worst_at = 0.0;         // tokens or bytes where it occurs
   double measured_at_worst = 0.0;
   double simulated_at_worst = 0.0;
+  // "in-sample" when every point comes from a file the profile was fitted on
+  // (GpuProfile::fitted_on), "held-out" when none does, else "mixed".
+  std::string sample;
 };
 
 struct Validation {

@@ -126,6 +126,9 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
       g.op_rooflines[op] = own;
     }
   }
+  if (const auto files = json.find("fitted_on")) {
+    for (const JsonInput& f : files->items()) g.fitted_on.push_back(f.string());
+  }
   if (const auto tables = json.find("tables")) {
     for (const JsonInput& t : tables->items()) {
       OpKey key;

@@ -86,6 +86,9 @@ class GpuProfile {
   sim::Time launch_overhead = 0;
   std::map<OpKey, LatencyTable> tables;
   std::map<std::string, OpRoofline> op_rooflines;  // by op name ("attention_decode"); others use the GPU-wide figures
+  // Measurement files (by name) whose numbers entered this profile: validating on
+  // them is in-sample (docs/calibration.md).
+  std::vector<std::string> fitted_on;
 
   // An op looked up once — its latency table, if measured, and its dtype's peak —
   // so that engines timing it millions of times skip the lookups by name.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "calibrate/vidur.h"
+#include "calibrate/holdout.h"
 #include "calibrate/validation.h"
 #include "experiments/cli/command.h"
 #include "experiments/report/plot.h"
@@ -47,7 +48,12 @@ int run_calibrate(const std::vector<std::string>& args) {
                        "           profile loads wherever a GPU name is accepted\n"
                        "  validate <measurements.jsonl>... --profile <gpu|profile.json> [--topology dgx-h100]\n"
                        "           replays every measured configuration through the simulator's models and\n"
-                       "           prints per-op MAPE and worst case; --json, --png (measured vs simulated)\n"
+                       "           prints per-op MAPE and worst case, each row labelled in-sample (the profile was\n"
+                       "           fitted on that file) or held-out; --json, --png (measured vs simulated)\n"
+                       "  validate <measurements.jsonl>... --holdout width|file --base <gpu>[,<gpu>...]\n"
+                       "           out of sample: fits on all but one expert width (or file) and validates the one\n"
+                       "           left out, in turn; with one --base per file (in order) a file of another device\n"
+                       "           is judged on its own datasheet peaks with the efficiencies fitted on the others\n"
                        "  measure [-o file.jsonl] [--quick]   CUDA microbenchmarks (moesim-calibrate, built when CMake\n"
                        "           finds CUDA): expert FFNs of the catalog shapes alone and back to back, attention\n"
                        "           stand-ins, host/device/peer copies, launch overhead, spread runs with NVML readings;\n"
@@ -63,6 +69,7 @@ int run_calibrate(const std::vector<std::string>& args) {
   std::vector<std::string> only;
   std::vector<std::string> except;
   double overhead_us = 0.0;
+  std::string holdout;
   bool quick = false;
   parser.add_options()("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
       "quick", po::bool_switch(&quick), "measure: fewer shapes and repetitions (a minute-long smoke run)")(
@@ -73,6 +80,7 @@ int run_calibrate(const std::vector<std::string>& args) {
       "json", po::value(&json_path), "validate: also write JSON here")("png", po::value(&png_path), "validate: measured vs simulated plot")(
       "only", po::value(&only), "use only measurements whose shape has key=value (repeatable)")(
       "except", po::value(&except), "leave out measurements whose shape has key=value (repeatable)")(
+      "holdout", po::value(&holdout), "validate: width | file — fit on the rest, validate what is held out")(
       "transfer-overhead-us", po::value(&overhead_us)->default_value(overhead_us),
       "validate: software latency added to each simulated transfer (the engine's collective overhead is 10)");
   parser.add_positional("args", -1);
@@ -101,15 +109,18 @@ int run_calibrate(const std::vector<std::string>& args) {
   if (positional.size() < 2) throw UsageError(fmt::format("{} takes one or more measurement files", action));
   // Several files are read as one set (say, the microbenchmarks' and the fused-attention runs).
   std::vector<calibrate::Measurement> measurements;
+  std::vector<std::vector<calibrate::Measurement>> per_file;  // --holdout file
   std::string inputs;
   for (std::size_t i = 1; i < positional.size(); ++i) {
-    const auto file = calibrate::read_measurements(positional[i]);
-    measurements.insert(measurements.end(), file.measurements.begin(), file.measurements.end());
+    auto file = calibrate::read_measurements(positional[i]).measurements;
+    if (!only.empty()) file = calibrate::select(file, only, true);
+    for (const auto& e : except) file = calibrate::select(file, {e}, false);
+    measurements.insert(measurements.end(), file.begin(), file.end());
+    per_file.push_back(std::move(file));
     inputs += (i > 1 ? " + " : "") + positional[i];
   }
-  if (!only.empty()) measurements = calibrate::select(measurements, only, true);
-  for (const auto& e : except) measurements = calibrate::select(measurements, {e}, false);
   if (measurements.empty()) throw UsageError("no measurements left after --only/--except");
+  if (!holdout.empty() && action != "validate") throw UsageError("--holdout applies to validate only");
   if (action == "fit") {
     if (output.empty()) throw UsageError("missing -o/--output profile file");
     const auto fit = calibrate::fit_profile(measurements, base, inputs);
@@ -131,6 +142,31 @@ int run_calibrate(const std::vector<std::string>& args) {
                                r.gpu, r.tokens, r.runs, r.median_us, r.min_us, r.max_us, 100 * r.cv, r.speed_factor);
     }
     std::cout << "Profile: " << output << "\n";
+    return 0;
+  }
+  if (action == "validate" && !holdout.empty()) {
+    if (!png_path.empty()) throw UsageError("--png applies to validate without --holdout");
+    calibrate::HoldoutOptions options;
+    for (std::size_t at = 0; at <= base.size();) {
+      const std::size_t comma = std::min(base.find(',', at), base.size());
+      options.bases.push_back(base.substr(at, comma - at));
+      at = comma + 1;
+    }
+    options.topology = topology;
+    options.transfer_overhead_us = overhead_us;
+    std::vector<calibrate::HoldoutRun> runs;
+    if (holdout == "width") {
+      runs = calibrate::holdout_by_width(measurements, options);
+    } else if (holdout == "file") {
+      runs = calibrate::holdout_by_file(per_file, options);
+    } else {
+      throw UsageError(fmt::format("--holdout: expected width or file, got '{}'", holdout));
+    }
+    std::cout << calibrate::format_holdout(runs, fmt::format("{}: held out by {}, fits relative to {}", inputs, holdout, base));
+    if (!json_path.empty()) {
+      write_file_atomic(json_path, calibrate::holdout_json(runs));
+      std::cout << "JSON: " << json_path << "\n";
+    }
     return 0;
   }
   if (action == "validate") {

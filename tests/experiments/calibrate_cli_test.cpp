@@ -33,23 +33,29 @@ TEST_CASE("calibrate fit + validate on the Vidur H100 measurements", "[experimen
   const double bw = profile["memory_efficiency"].get<double>() * 3.35e12;
   CHECK(bw > 2.8e12);  // H100 HBM3 sustains 2.7–3.3 TB/s (NVIDIA H100 SXM datasheet: 3.35 TB/s peak)
   CHECK(bw <= 3.35e12);
-  // The fitted profile reproduces every compute measurement within 5% (its tables), and
-  // NVLink transfers within 5% once the fitted software latency is added.
-  const auto fitted = validate("--profile " + (dir / "p.json").string() + " --only same_node=1 --transfer-overhead-us 7.59",
-                               dir / "v1.json");
-  for (const auto& op : fitted["ops"]) CHECK(op["mape"].get<double>() <= 0.05);
+  // In-sample, and labelled so: the fitted profile's tables are these measurements'
+  // medians (a check that the tables are used, not of accuracy).
   const auto mlp = validate("--profile " + (dir / "p.json").string() + " --except same_node=0 --except same_node=1", dir / "v2.json");
   REQUIRE(mlp["ops"].size() == 4);
-  for (const auto& op : mlp["ops"]) CHECK(op["mape"].get<double>() <= 0.05);
-  // Generalisation: fitted without the d_ff 5504 width (so no table for it), the roofline
-  // predicts that width from the other three (docs/calibration.md: 9.6% measured).
-  const Result held_out = run("calibrate fit " + kData + " --except d_ff=5504 --except same_node=0 --except same_node=1 -o " +
-                              (dir / "loo.json").string());
+  for (const auto& op : mlp["ops"]) {
+    CHECK(op["sample"] == "in-sample");
+    CHECK(op["mape"].get<double>() <= 0.01);
+  }
+  // Out of sample (docs/calibration.md, "Held-out figures"): each width predicted by the
+  // roofline fitted on the other three; measured 9.0–9.6%.
+  const Result held_out = run("calibrate validate " + kData + " --except same_node=0 --except same_node=1 --holdout width --base h100-sxm"
+                              " --json " + (dir / "loo.json").string());
+  INFO(held_out.output);
   REQUIRE(held_out.exit_code == 0);
-  const auto unseen = validate("--profile " + (dir / "loo.json").string() + " --only d_ff=5504", dir / "v4.json");
-  REQUIRE(unseen["ops"].size() == 1);
-  CHECK(unseen["ops"][0]["mape"].get<double>() < 0.10);
-  CHECK(unseen["ops"][0]["mape"].get<double>() > 0.0);  // a prediction, not a table lookup
+  const auto unseen = nlohmann::json::parse(slurp(dir / "loo.json"));
+  REQUIRE(unseen.size() == 4);
+  for (const auto& r : unseen) {
+    INFO(r["held_out"]);
+    REQUIRE(r["validation"]["ops"].size() == 1);
+    CHECK(r["validation"]["ops"][0]["sample"] == "held-out");
+    CHECK(r["validation"]["ops"][0]["mape"].get<double>() > 0.05);  // a prediction, not a table lookup
+    CHECK(r["validation"]["ops"][0]["mape"].get<double>() < 0.11);
+  }
   // The shipped datasheet defaults are checked, not assumed: they are 14–28% off.
   const auto shipped = validate("--profile h100-sxm --except same_node=0 --except same_node=1", dir / "v3.json");
   for (const auto& op : shipped["ops"]) CHECK(op["mape"].get<double>() > 0.05);
@@ -96,12 +102,15 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
     CHECK(s["cv"].get<double>() < 0.10);
     CHECK(s["speed_factor"].get<double>() == Approx(1.0));
   }
-  // The fitted profile reproduces the expert FFNs (tables) and predicts Mixtral's experts
-  // run back to back (a GPU's experts are summed) within 5%.
+  // In-sample, and labelled so: the tables reproduce their own medians, and summing
+  // the single-expert tables gives Mixtral's experts run back to back within 5%.
   const auto mlp = check_validate("--profile " + (dir / "p.json").string(), "v1.json");
   int grouped = 0;
   for (const auto& op : mlp["ops"]) {
-    if (op["op"] == "gated_mlp") CHECK(op["mape"].get<double>() <= 0.05);
+    if (op["op"] == "gated_mlp") {
+      CHECK(op["sample"] == "in-sample");
+      CHECK(op["mape"].get<double>() <= 0.01);
+    }
     if (op["op"] == "grouped_mlp" && op["shape"].get<std::string>().find("d_ff=14336") != std::string::npos) {
       ++grouped;
       CHECK(op["mape"].get<double>() <= 0.05);
@@ -114,15 +123,28 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
   const auto copies = check_validate("--profile h200-sxm --only pinned=1 --transfer-overhead-us 5.5", "v2.json");
   REQUIRE(copies["ops"].size() == 2);
   for (const auto& op : copies["ops"]) CHECK(op["mape"].get<double>() <= 0.05);
-  // Generalisation: a width left out of the fit is predicted by the roofline of the
-  // other seven (docs/calibration.md: 7.2% for Mixtral's 4096×14336).
-  const Result held_out = run("calibrate fit " + data + " --base h200-sxm --except d_ff=14336 -o " + (dir / "loo.json").string());
-  REQUIRE(held_out.exit_code == 0);
-  const auto unseen = check_validate("--profile " + (dir / "loo.json").string() + " --only d_ff=14336", "v3.json");
-  REQUIRE(unseen["ops"].size() == 4);  // the single expert and 2, 4, 8 back to back
-  for (const auto& op : unseen["ops"]) {
-    CHECK(op["mape"].get<double>() > 0.0);  // a prediction, not a table lookup
-    CHECK(op["mape"].get<double>() < (op["op"] == "gated_mlp" ? 0.10 : 0.15));
+  // Out of sample (docs/calibration.md, "Held-out figures"). Each width predicted by the
+  // roofline of the other seven: 4.0–16.4% measured (the small 768 width worst).
+  const auto unseen = check_validate("--holdout width --base h200-sxm", "v3.json");
+  REQUIRE(unseen.size() == 8);
+  for (const auto& r : unseen) {
+    for (const auto& op : r["validation"]["ops"]) {
+      INFO(r["held_out"] << " " << op["op"]);
+      CHECK(op["sample"] == "held-out");
+      CHECK(op["mape"].get<double>() > 0.02);  // a prediction, not a table lookup
+      CHECK(op["mape"].get<double>() < 0.18);
+    }
+  }
+  // Run to run: each H200 run predicted by the profile fitted on the other (tables carry
+  // over): expert FFNs 6.2% pooled, 1.8% on Mixtral's width.
+  const std::string run2 = MOESIM_SOURCE_DIR "/calibrate/data/h200-run2.jsonl";
+  const auto runs = check_validate(run2 + " --holdout file --base h200-sxm --only d_ff=14336", "v4.json");
+  REQUIRE(runs.size() == 2);
+  for (const auto& r : runs) {
+    CHECK(r["same_device"] == true);
+    for (const auto& op : r["validation"]["ops"]) {
+      if (op["op"] == "gated_mlp") CHECK(op["mape"].get<double>() < 0.03);
+    }
   }
 }
 

@@ -53,11 +53,15 @@ TEST_CASE("offload on the real Llama-4 trace: moe-infinity beats on-demand and M
     const double moe_infinity = latency(runs, "moe-infinity", cache);
     CHECK(moe_infinity < latency(runs, "on-demand", cache) / 2.0);
     CHECK(moe_infinity < latency(runs, "mixtral-offloading", cache));
-    // Against LRU the gain is in the cache decisions: more hits, latency no worse than 1%
-    // (docs/results-offload.md: within noise at 10%, ahead at 30%).
-    CHECK(metric(runs, "moe-infinity", cache, "hit_rate") > metric(runs, "lru", cache, "hit_rate"));
-    CHECK(moe_infinity < 1.01 * latency(runs, "lru", cache));
+    // Against LRU the gain is in the cache decisions: 1.5–2.2 points more hits at both
+    // sizes (0.624 vs 0.602, 0.795 vs 0.781; the trace and the served requests are fixed,
+    // so every seed gives these numbers).
+    CHECK(metric(runs, "moe-infinity", cache, "hit_rate") > metric(runs, "lru", cache, "hit_rate") + 0.01);
   }
+  // In latency only the larger cache turns the hits into a lead (−1.3%); at 10% the two
+  // are level (+0.2%): docs/results-offload.md.
+  CHECK(latency(runs, "moe-infinity", 921) < 0.99 * latency(runs, "lru", 921));
+  CHECK(latency(runs, "moe-infinity", 307) == Approx(latency(runs, "lru", 307)).epsilon(0.005));
   // A bigger cache helps every caching policy.
   CHECK(latency(runs, "lru", 921) < latency(runs, "lru", 307));
   CHECK(latency(runs, "on-demand", 921) == latency(runs, "on-demand", 307));

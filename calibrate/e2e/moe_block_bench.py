@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Real-GPU end-to-end timings of an MoE model for moesim's e2e check (docs/calibration.md,
+"End-to-end check on a real GPU").
+
+Builds the first `--layers` decoder layers of a catalog model at its true shapes with
+random BF16 weights — embedding, per layer RMSNorm + grouped-query attention (QKV and
+output projections, PyTorch's fused scaled_dot_product_attention) + RMSNorm + router +
+top-k experts (SwiGLU, run one after another as an engine without a grouped-GEMM kernel
+does, which is what moesim's expert stage sums), final norm and LM head — and times, for
+each batch size B and prompt length P:
+  * prefill: B requests of P tokens in one iteration (causal attention per request);
+  * decode: one step of B requests over P cached tokens;
+both replayed from a CUDA graph (as serving engines run decode: no Python or launch gaps
+between kernels — moesim models the GPU's work, not the host's).
+Routing: each token's top-k experts are drawn uniformly without replacement from a
+seeded generator (moesim's side uses Zipf skew 0, i.e. uniform), fixed before timing.
+Writes JSON Lines (header first); compare.py runs moesim on the same configurations.
+Needs a CUDA GPU and PyTorch >= 2.5; exits 2 with a message otherwise.
+
+usage: moe_block_bench.py -o e2e.jsonl [--model qwen3-30b-a3b] [--layers 4]
+                          [--batches 1,8,32] [--prompts 128,512] [--quick]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def stats(samples):
+    s = sorted(samples)
+    n = len(s)
+    return {"median": round(s[n // 2], 4), "min": round(s[0], 4), "max": round(s[-1], 4)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", required=True)
+    parser.add_argument("--model", default="qwen3-30b-a3b")
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--batches", default="1,8,32")
+    parser.add_argument("--prompts", default="128,512")
+    parser.add_argument("--quick", action="store_true", help="one configuration, 3 repetitions")
+    args = parser.parse_args()
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError as e:
+        print(f"moe_block_bench: PyTorch is needed ({e})", file=sys.stderr)
+        return 2
+    if not torch.cuda.is_available():
+        print("moe_block_bench: no CUDA GPU is visible; run it on a machine with an NVIDIA GPU", file=sys.stderr)
+        return 2
+    model_path = os.path.join(REPO, "models", "data", "models", args.model + ".json")
+    if not os.path.exists(model_path):
+        print(f"moe_block_bench: unknown model '{args.model}' (no {model_path})", file=sys.stderr)
+        return 2
+    with open(model_path) as f:
+        cfg = json.load(f)
+    d, vocab = cfg["d_model"], cfg["vocab"]
+    att, moe = cfg["attention"], cfg["moe"]
+    heads, kv_heads, head_dim = att["heads"], att["kv_heads"], att["head_dim"]
+    experts, top_k, d_ff = moe["experts"], moe["top_k"], moe["expert_ffn"]
+    layers = max(1, min(args.layers, cfg["layers"]))
+    batches = [1] if args.quick else [int(x) for x in args.batches.split(",")]
+    prompts = [128] if args.quick else [int(x) for x in args.prompts.split(",")]
+    repetitions = 3 if args.quick else 7
+    dev = torch.device("cuda")
+    gen = torch.Generator(device=dev).manual_seed(1)
+    torch.manual_seed(1)
+
+    def rand(*shape):
+        return (torch.rand(*shape, device=dev, dtype=torch.float32, generator=gen) - 0.5).mul_(0.1).to(torch.bfloat16)
+
+    embed = rand(vocab, d)
+    lm_head = rand(d, vocab)
+    blocks = []
+    for _ in range(layers):
+        blocks.append({"wqkv": rand(d, (heads + 2 * kv_heads) * head_dim), "wo": rand(heads * head_dim, d),
+                       "router": rand(d, experts), "w_gu": [rand(d, 2 * d_ff) for _ in range(experts)],
+                       "w_down": [rand(d_ff, d) for _ in range(experts)]})
+
+    def rms(x):
+        return x * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + 1e-6).to(x.dtype)
+
+    def routing(tokens):
+        """Per expert, the token rows it serves: top-k distinct experts per token, uniform."""
+        choice = torch.rand(tokens, experts, device=dev, generator=gen).topk(top_k, dim=-1).indices
+        return [(choice == e).any(-1).nonzero().squeeze(-1) for e in range(experts)]
+
+    def moe_layer(b, x, rows):
+        torch.matmul(x, b["router"])  # the gate's GEMM runs; its choice is replaced by `rows`
+        out = torch.zeros_like(x)
+        for e, idx in enumerate(rows):
+            if idx.numel() == 0:
+                continue
+            h = x.index_select(0, idx) @ b["w_gu"][e]
+            gate, up = h.chunk(2, dim=-1)
+            out.index_add_(0, idx, (F.silu(gate) * up) @ b["w_down"][e])
+        return out
+
+    def attention(b, x, batch, new, cache, start):
+        """x: batch*new rows. cache: (k, v) of [batch, kv_heads, capacity, head_dim]; the new
+        keys and values go at positions start .. start+new."""
+        qkv = (x @ b["wqkv"]).view(batch, new, heads + 2 * kv_heads, head_dim).transpose(1, 2)
+        q, k, v = qkv.split([heads, kv_heads, kv_heads], dim=1)
+        cache[0][:, :, start:start + new] = k
+        cache[1][:, :, start:start + new] = v
+        keys, values = cache[0][:, :, :start + new], cache[1][:, :, :start + new]
+        o = F.scaled_dot_product_attention(q, keys, values, is_causal=(new > 1), enable_gqa=True)
+        return o.transpose(1, 2).reshape(batch * new, heads * head_dim) @ b["wo"]
+
+    def forward(tokens, batch, new, caches, start, rows):
+        x = embed.index_select(0, tokens)
+        for i, b in enumerate(blocks):
+            x = x + attention(b, rms(x), batch, new, caches[i], start)
+            x = x + moe_layer(b, rms(x), rows[i])
+        last = rms(x).view(batch, new, d)[:, -1]
+        return last @ lm_head
+
+    def graphed(body):
+        """body captured in a CUDA graph (after a warm-up on a side stream): replaying it
+        times the GPU's work alone, without the Python loop over experts launching it."""
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            body()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            body()
+        return graph
+
+    def timed(body):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        body()
+        torch.cuda.synchronize()
+        out = []
+        for _ in range(repetitions):
+            start.record()
+            body()
+            stop.record()
+            stop.synchronize()
+            out.append(start.elapsed_time(stop))
+        return stats(out)
+
+    props = torch.cuda.get_device_properties(0)
+    lines = [{"header": {"source": "calibrate/e2e/moe_block_bench.py", "device": props.name, "model": args.model,
+                         "layers": layers, "torch": torch.__version__, "cuda": torch.version.cuda,
+                         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "routing": "uniform top-k, seeded", "experts": "one after another (no grouped GEMM)"}}]
+    for batch in batches:
+        for prompt in prompts:
+            caches = [(torch.zeros(batch, kv_heads, prompt + 1, head_dim, device=dev, dtype=torch.bfloat16),
+                       torch.zeros(batch, kv_heads, prompt + 1, head_dim, device=dev, dtype=torch.bfloat16))
+                      for _ in range(layers)]
+            tokens = torch.randint(0, vocab, (batch * prompt,), device=dev, generator=gen)
+            rows = [routing(batch * prompt) for _ in range(layers)]
+            with torch.no_grad():
+                prefill_graph = graphed(lambda: forward(tokens, batch, prompt, caches, 0, rows))
+                prefill = timed(prefill_graph.replay)
+                del prefill_graph
+                step_tokens = torch.randint(0, vocab, (batch,), device=dev, generator=gen)
+                step_rows = [routing(batch) for _ in range(layers)]
+                graph = graphed(lambda: forward(step_tokens, batch, 1, caches, prompt, step_rows))
+                decode = timed(graph.replay)
+            lines.append({"model": args.model, "layers": layers, "device": props.name, "batch": batch, "prompt": prompt,
+                          "prefill_ms": prefill, "decode_step_ms": decode, "decode_context": prompt})
+            print(f"B={batch} P={prompt}: prefill {prefill['median']:.3f} ms, decode step {decode['median']:.3f} ms", flush=True)
+            del caches, graph
+            torch.cuda.empty_cache()
+    partial = args.output + ".partial"
+    with open(partial, "w") as f:
+        for line in lines:
+            f.write(json.dumps(line) + "\n")
+    os.replace(partial, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <set>
 #include <tuple>
 #include <nlohmann/json.hpp>
 
@@ -339,6 +340,16 @@ ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& ba
   }
   if (points.empty() && attention_points.empty()) {
     throw InputError("no gated_mlp / expert_ffn or fused attention measurements to fit a roofline to");
+  }
+  // One profile describes one GPU: a fit over two devices' timings would describe neither.
+  std::set<std::string> devices;
+  for (const auto& m : ms) {
+    if (is_mlp(m) || is_attention(m)) devices.insert(m.device);
+  }
+  if (devices.size() > 1) {
+    std::vector<std::string> names(devices.begin(), devices.end());
+    throw InputError(fmt::format("fit: the measurements come from {} devices ({}); fit one device at a time",
+                                 names.size(), fmt::join(names, ", ")));
   }
   if (!points.empty()) fit.roofline = fit_roofline(points, "gated_mlp measurements");
   for (const auto& [what, pts] : links) fit.links.emplace_back(what, fit_link(pts, what));

@@ -1,5 +1,9 @@
 #include "calibrate/vidur.h"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <tuple>
 #include <fmt/format.h>
 
 #include "util/errors.h"
@@ -53,7 +57,10 @@ class Csv {
   std::vector<std::string_view> fields_;
 };
 
-constexpr const char* kSource = "Vidur (microsoft/vidur 7d47513, MIT), H100 profiling data";
+// Where a line came from: the file (any device's) and its CSV line.
+std::string vidur_source(const std::string& path) {
+  return "Vidur (github.com/microsoft/vidur, MIT) profiling data, " + std::filesystem::path(path).filename().string();
+}
 
 }  // namespace
 
@@ -80,7 +87,7 @@ std::vector<Measurement> read_vidur_mlp(const std::string& path, const std::stri
     m.median_us = median * 1e3;
     m.min_us = std::min(lo * 1e3, m.median_us);
     m.max_us = std::max(hi * 1e3, m.median_us);
-    m.source = fmt::format("{}: mlp.csv line {}, TP {}", kSource, csv.lines().line(), tp);
+    m.source = fmt::format("{} line {}, TP {}", vidur_source(path), csv.lines().line(), tp);
     m.line = csv.lines().line();
     out.push_back(std::move(m));
   }
@@ -99,11 +106,66 @@ std::vector<Measurement> read_vidur_send_recv(const std::string& path, const std
     m.median_us = csv.number("time_stats.send_recv.median") * 1e3;
     m.min_us = std::min(csv.number("time_stats.send_recv.min") * 1e3, m.median_us);
     m.max_us = std::max(csv.number("time_stats.send_recv.max") * 1e3, m.median_us);
-    m.source = fmt::format("{}: send_recv.csv line {}", kSource, csv.lines().line());
+    m.source = fmt::format("{} line {}", vidur_source(path), csv.lines().line());
     m.line = csv.lines().line();
     if (!(m.bytes > 0 && m.median_us > 0)) throw csv.lines().error("size and time must be positive");
     out.push_back(std::move(m));
   }
+  return out;
+}
+
+std::string vidur_device_name(const std::string& token) {
+  if (token == "h100") return "NVIDIA H100 80GB HBM3 (Vidur DGX)";
+  if (token == "a100") return "NVIDIA A100 80GB (Vidur)";
+  std::string upper = token;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return "NVIDIA " + upper + " (Vidur)";
+}
+
+namespace {
+
+// "h100" from "h100", "h100_dgx" or "h100_llama-2-7b_mlp.csv": letters, digits and
+// optional letters (l40s), up to the first '_' (or the end); "" when the part is not.
+std::string device_token(const std::string& part) {
+  const std::string head = part.substr(0, part.find('_'));
+  std::size_t i = 0;
+  while (i < head.size() && std::islower(static_cast<unsigned char>(head[i]))) ++i;
+  const std::size_t letters = i;
+  while (i < head.size() && std::isdigit(static_cast<unsigned char>(head[i]))) ++i;
+  const std::size_t digits = i - letters;
+  while (i < head.size() && std::islower(static_cast<unsigned char>(head[i]))) ++i;  // l40s, mi300x
+  return letters > 0 && digits > 0 && i == head.size() ? head : "";
+}
+
+}  // namespace
+
+std::vector<VidurFile> find_vidur_files(const std::string& folder, const std::string& device) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) throw InputError(fmt::format("{}: not a folder", folder));
+  std::vector<VidurFile> out;
+  for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const bool mlp = name.ends_with("mlp.csv");
+    if (!mlp && !name.ends_with("send_recv.csv")) continue;
+    VidurFile f;
+    f.path = fs::relative(it->path(), folder, ec).string();
+    f.kind = mlp ? "mlp" : "send_recv";
+    f.device = device;
+    for (fs::path p = fs::path(f.path); f.device.empty() && !p.empty(); p = p.parent_path()) {
+      const std::string token = device_token(p.filename().string());
+      if (!token.empty()) f.device = vidur_device_name(token);
+    }
+    if (f.device.empty()) {
+      throw InputError(fmt::format("{}/{}: cannot tell which GPU it was measured on (no part of its path starts with a "
+                                   "GPU such as h100 or a100); pass --device", folder, f.path));
+    }
+    out.push_back(std::move(f));
+  }
+  if (ec) throw InputError(fmt::format("{}: {}", folder, ec.message()));
+  if (out.empty()) throw InputError(fmt::format("{}: no Vidur profiling files (*mlp.csv, *send_recv.csv) under it", folder));
+  std::sort(out.begin(), out.end(), [](const VidurFile& a, const VidurFile& b) { return std::tie(a.kind, a.path) < std::tie(b.kind, b.path); });
   return out;
 }
 

@@ -20,19 +20,30 @@ namespace {
 
 int convert_vidur(const std::string& dir, const std::string& output, const std::string& device) {
   if (output.empty()) throw UsageError("missing -o/--output file");
-  auto ms = calibrate::read_vidur_mlp(dir + "/h100_llama-2-7b_mlp.csv", device);
-  const auto p2p = calibrate::read_vidur_send_recv(dir + "/h100_dgx_send_recv.csv", device);
-  ms.insert(ms.end(), p2p.begin(), p2p.end());
+  std::vector<calibrate::Measurement> ms;
+  nlohmann::ordered_json files = nlohmann::ordered_json::array();
+  std::size_t mlp = 0;
+  for (const auto& f : calibrate::find_vidur_files(dir, device)) {
+    const std::string path = dir + "/" + f.path;
+    const auto read = f.kind == "mlp" ? calibrate::read_vidur_mlp(path, f.device) : calibrate::read_vidur_send_recv(path, f.device);
+    if (f.kind == "mlp") mlp += read.size();
+    ms.insert(ms.end(), read.begin(), read.end());
+    files.push_back({{"file", f.path}, {"device", f.device}, {"measurements", read.size()}});
+  }
   const nlohmann::ordered_json header{
       {"header",
-       {{"data", "Vidur H100 profiling data (github.com/microsoft/vidur 7d47513, MIT; Agrawal et al., MLSys 2024)"},
+       {{"data", "Vidur profiling data (github.com/microsoft/vidur, MIT; Agrawal et al., MLSys 2024)"},
         {"converted_by", "moesim calibrate convert-vidur"},
-        {"device", device}}}};
+        {"files", files}}}};
   std::string text = header.dump() + "\n";
   for (const auto& m : ms) text += calibrate::to_json_line(m) + "\n";
   write_file_atomic(output, text);
-  std::cout << fmt::format("Converted {} measurements ({} gated MLP, {} point-to-point) to {}\n", ms.size(), ms.size() - p2p.size(),
-                           p2p.size(), output);
+  std::cout << fmt::format("Converted {} measurements ({} gated MLP, {} point-to-point) from {} file(s) to {}\n", ms.size(), mlp,
+                           ms.size() - mlp, files.size(), output);
+  for (const auto& f : files) {
+    std::cout << fmt::format("  {}: {} measurements, device {}\n", f["file"].get<std::string>(), f["measurements"].get<std::size_t>(),
+                             f["device"].get<std::string>());
+  }
   return 0;
 }
 
@@ -41,7 +52,8 @@ int convert_vidur(const std::string& dir, const std::string& output, const std::
 int run_calibrate(const std::vector<std::string>& args) {
   CommandParser parser("calibrate", "<action> [options]",
                        "Actions:\n"
-                       "  convert-vidur <dir> -o <file.jsonl>   Vidur's H100 mlp.csv and send_recv.csv into measurements\n"
+                       "  convert-vidur <dir> -o <file.jsonl>   every Vidur mlp.csv and send_recv.csv under <dir> (Vidur's\n"
+                       "           data/profiling layout or flat <device>_<model>_mlp.csv), device from the path\n"
                        "  fit <measurements.jsonl>... --base <gpu> -o <profile.json>\n"
                        "           least-squares roofline (efficiencies, launch overhead), measured latency tables,\n"
                        "           a roofline per attention op measured, link fits and spread summaries; the\n"
@@ -63,7 +75,7 @@ int run_calibrate(const std::vector<std::string>& args) {
   std::string base = "h100-sxm";
   std::string profile = "h100-sxm";
   std::string topology = "dgx-h100";
-  std::string device = "NVIDIA H100 80GB HBM3 (Vidur DGX)";
+  std::string device;
   std::string json_path;
   std::string png_path;
   std::vector<std::string> only;
@@ -76,7 +88,7 @@ int run_calibrate(const std::vector<std::string>& args) {
       "base", po::value(&base)->default_value(base), "fit: GPU profile whose datasheet peaks the fit is relative to")(
       "profile", po::value(&profile)->default_value(profile), "validate: GPU profile (name or JSON file)")(
       "topology", po::value(&topology)->default_value(topology), "validate: topology preset for transfers")(
-      "device", po::value(&device)->default_value(device), "convert-vidur: device name recorded")(
+      "device", po::value(&device), "convert-vidur: device name recorded (default: from each file's path, e.g. h100)")(
       "json", po::value(&json_path), "validate: also write JSON here")("png", po::value(&png_path), "validate: measured vs simulated plot")(
       "only", po::value(&only), "use only measurements whose shape has key=value (repeatable)")(
       "except", po::value(&except), "leave out measurements whose shape has key=value (repeatable)")(

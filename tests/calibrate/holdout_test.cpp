@@ -110,3 +110,13 @@ TEST_CASE("validate labels rows in-sample when the profile was fitted on their f
   g.fitted_on.clear();  // a datasheet profile: nothing is in-sample
   for (const auto& e : validate(ms, g, "dgx-h100").ops) CHECK(e.sample == "held-out");
 }
+
+TEST_CASE("a fit over two devices' timings is refused, naming both", "[calibrate][holdout]") {
+  auto ms = synthetic("h100-sxm", "a.jsonl");
+  const auto other = synthetic("h200-sxm", "b.jsonl");
+  ms.insert(ms.end(), other.begin(), other.end());
+  CHECK_THROWS_WITH(fit_profile(ms, "h100-sxm", "a + b"),
+                    Catch::Contains("2 devices") && Catch::Contains("H100") && Catch::Contains("H200"));
+  // By file with one base for both: the fit of each file alone is fine.
+  CHECK(holdout_by_file({synthetic("h100-sxm", "a.jsonl"), synthetic("h100-sxm", "b.jsonl")}, options({"h100-sxm"})).size() == 2);
+}

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../temp_files.h"
+#include "calibrate/measurement.h"
 #include "calibrate/validation.h"
 #include "cli_helpers.h"
 
@@ -189,4 +190,54 @@ TEST_CASE("spread summary: run-to-run variation and per-GPU speed factors", "[ex
   CHECK(s[1].speed_factor == Approx(105.0 / 110.0));
   CHECK(s[1].min_us == 108.0);
   CHECK(s[1].max_us == 112.0);
+}
+
+TEST_CASE("convert-vidur reads any Vidur profiling folder: repository layout or flat, device from the path",
+          "[experiments][cli][calibrate]") {
+  const auto dir = moesim_test::fresh_temp_dir("moesim_convert_vidur_test");
+  const std::string mlp_header =
+      "num_tensor_parallel_workers,n_embd,n_expanded_embd,use_gated_mlp,num_tokens,"
+      "time_stats.mlp_up_proj.median,time_stats.mlp_up_proj.min,time_stats.mlp_up_proj.max,"
+      "time_stats.mlp_act.median,time_stats.mlp_act.min,time_stats.mlp_act.max,"
+      "time_stats.mlp_down_proj.median,time_stats.mlp_down_proj.min,time_stats.mlp_down_proj.max\n";
+  // Vidur's repository layout: an A100 70B-shape MLP (TP 2 halves d_ff) and an A100 link.
+  const auto compute = dir / "repo" / "data" / "profiling" / "compute" / "a100" / "meta-llama" / "Llama-2-70b-hf";
+  const auto network = dir / "repo" / "data" / "profiling" / "network" / "a100_pairwise_nvlink";
+  std::filesystem::create_directories(compute);
+  std::filesystem::create_directories(network);
+  std::ofstream(compute / "mlp.csv") << mlp_header << "2,8192,28672,True,64,0.1,0.1,0.1,0.01,0.01,0.01,0.05,0.05,0.05\n"
+                                     << "2,8192,28672,True,128,0.2,0.2,0.2,0.02,0.02,0.02,0.1,0.1,0.1\n";
+  std::ofstream(network / "send_recv.csv") << "time_stats.send_recv.min,time_stats.send_recv.max,time_stats.send_recv.median,"
+                                              "size,devices_per_node\n0.01,0.02,0.015,1048576,2\n";
+  const Result repo = run("calibrate convert-vidur " + (dir / "repo").string() + " -o " + (dir / "a100.jsonl").string());
+  INFO(repo.output);
+  REQUIRE(repo.exit_code == 0);
+  CHECK_THAT(repo.output, Catch::Contains("3 measurements (2 gated MLP, 1 point-to-point) from 2 file(s)"));
+  const auto a100 = moesim::calibrate::read_measurements((dir / "a100.jsonl").string());
+  REQUIRE(a100.measurements.size() == 3);
+  CHECK(a100.measurements[0].device == "NVIDIA A100 80GB (Vidur)");
+  CHECK(a100.measurements[0].shape.at("d_ff") == 14336);  // 28672 / TP 2
+  CHECK(a100.measurements[0].shape.at("d_model") == 8192);
+  CHECK(a100.measurements[0].median_us == Approx(160.0));  // (0.1 + 0.01 + 0.05) ms
+  CHECK(a100.measurements[2].op == "p2p");
+  CHECK(a100.measurements[2].device == "NVIDIA A100 80GB (Vidur)");
+  CHECK_THAT(a100.header, Catch::Contains("Llama-2-70b-hf/mlp.csv"));
+  // Flat files named <device>_<model>_mlp.csv; --device overrides what the path says.
+  std::filesystem::create_directories(dir / "flat");
+  std::ofstream(dir / "flat" / "l40s_mixtral_mlp.csv") << mlp_header << "1,4096,14336,True,8,0.1,0.1,0.1,0.01,0.01,0.01,0.05,0.05,0.05\n";
+  REQUIRE(run("calibrate convert-vidur " + (dir / "flat").string() + " -o " + (dir / "l40s.jsonl").string()).exit_code == 0);
+  CHECK(moesim::calibrate::read_measurements((dir / "l40s.jsonl").string()).measurements[0].device == "NVIDIA L40S (Vidur)");
+  REQUIRE(run("calibrate convert-vidur " + (dir / "flat").string() + " --device 'my GPU' -o " + (dir / "mine.jsonl").string()).exit_code == 0);
+  CHECK(moesim::calibrate::read_measurements((dir / "mine.jsonl").string()).measurements[0].device == "my GPU");
+  // A file whose path names no GPU, and a folder without profiling files: exit 2, named.
+  std::filesystem::create_directories(dir / "unnamed");
+  std::ofstream(dir / "unnamed" / "mlp.csv") << mlp_header;
+  const Result unnamed = run("calibrate convert-vidur " + (dir / "unnamed").string() + " -o " + (dir / "x.jsonl").string());
+  CHECK(unnamed.exit_code == 2);
+  CHECK_THAT(unnamed.output, Catch::Contains("mlp.csv: cannot tell which GPU") && Catch::Contains("--device"));
+  std::filesystem::create_directories(dir / "empty");
+  const Result empty = run("calibrate convert-vidur " + (dir / "empty").string() + " -o " + (dir / "x.jsonl").string());
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.output, Catch::Contains("no Vidur profiling files"));
+  CHECK_FALSE(std::filesystem::exists(dir / "x.jsonl"));
 }

@@ -110,7 +110,11 @@ TEST_CASE("fitted correlations: real marginals kept, locality and cross-layer li
   const auto pop = traces::read_expert_popularity(MOESIM_SOURCE_DIR "/traces/data/mixtral-8x7b-popularity/mixtral_8x7b_instruct");
   // Fitted on the real Llama-4-Maverick per-token trace (the only serving trace with decode steps).
   const RoutingCorrelations fitted = fit_correlations(MOESIM_SOURCE_DIR "/traces/data/llama4-maverick-mmlu.moert");
-  CHECK(fitted.locality_lift == Approx(0.2734).margin(0.0005));   // moesim trace stats, docs/traces.md
+  // Regression guard, not a correctness check: 0.2734 and 0.0343 are this code's own
+  // output (moesim trace stats, docs/traces.md), pinned so that a change shows. The
+  // checks that decide are below: routing generated from the fit reproduces the lifts,
+  // and independent tokens show none.
+  CHECK(fitted.locality_lift == Approx(0.2734).margin(0.0005));
   CHECK(fitted.cross_layer_lift == Approx(0.0343).margin(0.0005));
   MarginalRoutingSource source(mixtral, pop, "fiddler", sim::Rng(21), fitted);
   for (int l = 1; l < 32; ++l) CHECK(source.model_cross_layer_lift(l) == Approx(fitted.cross_layer_lift).margin(1e-6));

@@ -98,10 +98,14 @@ std::vector<double> successive_inclusion(const std::vector<double>& weights, int
   return hits;
 }
 
-double zipf_load_gini(int experts, int top_k, double skew) {
+std::vector<double> zipf_rank_weights(int experts, double skew) {
   std::vector<double> w(static_cast<std::size_t>(experts));
   for (int rank = 0; rank < experts; ++rank) w[static_cast<std::size_t>(rank)] = 1.0 / std::pow(rank + 1.0, skew);
-  return traces::gini(successive_inclusion(w, top_k, 1 << 16));
+  return w;
+}
+
+double zipf_load_gini(int experts, int top_k, double skew) {
+  return traces::gini(successive_inclusion(zipf_rank_weights(experts, skew), top_k, 1 << 16));
 }
 
 double zipf_skew_for_gini(int experts, int top_k, double gini) {
@@ -120,8 +124,9 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     std::vector<int> order(static_cast<std::size_t>(experts_));
     std::iota(order.begin(), order.end(), 0);
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_.uniform_int(i)]);
+    const std::vector<double> by_rank = zipf_rank_weights(experts_, skew_);
     std::vector<double> w(static_cast<std::size_t>(experts_));
-    for (int rank = 0; rank < experts_; ++rank) w[static_cast<std::size_t>(order[static_cast<std::size_t>(rank)])] = 1.0 / std::pow(rank + 1.0, skew_);
+    for (std::size_t rank = 0; rank < by_rank.size(); ++rank) w[static_cast<std::size_t>(order[rank])] = by_rank[rank];
     require_distinct_draws(w, top_k_);
     alias_.emplace_back(w);
     weights_.push_back(std::move(w));
@@ -131,8 +136,7 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
 
 std::vector<std::vector<double>> ZipfRoutingSource::expected_selections() const {
   // Every layer's weights are one rank profile permuted: one estimate serves all.
-  std::vector<double> by_rank(static_cast<std::size_t>(experts_));
-  for (std::size_t r = 0; r < by_rank.size(); ++r) by_rank[r] = 1.0 / std::pow(static_cast<double>(r) + 1.0, skew_);
+  const std::vector<double> by_rank = zipf_rank_weights(experts_, skew_);
   const std::vector<double> incl = successive_inclusion(by_rank, top_k_);
   std::vector<std::vector<double>> out(static_cast<std::size_t>(moe_layers_), std::vector<double>(by_rank.size()));
   for (std::size_t l = 0; l < out.size(); ++l) {

@@ -60,6 +60,9 @@ std::vector<double> inclusion_probabilities(const std::vector<double>& weights, 
 void require_distinct_draws(const std::vector<double>& weights, int k);
 std::vector<double> successive_inclusion(const std::vector<double>& weights, int k, int samples = 1 << 18);
 
+// Zipf weights by popularity rank: w_r = 1 / (r + 1)^skew, r = 0 .. experts − 1.
+std::vector<double> zipf_rank_weights(int experts, double skew);
+
 // The Gini coefficient of Zipf(skew) routing's expected expert loads (k distinct
 // experts per token, as ZipfRoutingSource draws them), and the skew whose loads have
 // a given Gini (bisection over [0, 8]; NaN when no skew there reaches it). Used to

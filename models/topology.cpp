@@ -113,9 +113,18 @@ Machine add_nvswitch_machine(Topology& t, int m, double nvlink, double pcie, dou
   return machine;
 }
 
+// A rack-scale NVLink domain (GB200 NVL72-like): every GPU of the rack on one NVSwitch
+// fabric; trays of four GPUs, each GPU with its own host link and NIC.
+Machine add_nvlink_rack(Topology& t, int m, int gpus, double nvlink, double host_link, double nic) {
+  Machine machine = add_pcie_tree(t, m, gpus / 4, 4, host_link, host_link, gpus * host_link, nic, "host link");
+  const auto fabric = t.add_node(NodeKind::kNvSwitch, fmt::format("m{}.nvswitch", m), m);
+  for (const auto gpu : machine.gpus) t.connect(gpu, fabric, nvlink, kNvlinkLatency, "NVLink");
+  return machine;
+}
+
 }  // namespace
 
-std::vector<std::string> topology_presets() { return {"dgx-a100", "dgx-h100", "mi325x-8", "pcie-8", "workstation-1"}; }
+std::vector<std::string> topology_presets() { return {"dgx-a100", "dgx-h100", "mi325x-8", "nvl72", "pcie-8", "workstation-1"}; }
 
 void build_topology(Topology& t, const TopologyOptions& o) {
   std::vector<Machine> machines;
@@ -125,6 +134,11 @@ void build_topology(Topology& t, const TopologyOptions& o) {
     if (o.preset == "dgx-h100") {
       nic_rate = 50 * kGB;  // ConnectX-7, 400 Gb/s
       machines.push_back(add_nvswitch_machine(t, m, 370 * kGB, pcie(55 * kGB), nic_rate));
+    } else if (o.preset == "nvl72") {
+      nic_rate = 50 * kGB;  // 400 Gb/s per GPU, as on the DGX H100
+      // NVLink 5: 1.8 TB/s per GPU bidirectional = 900 GB/s per direction, at the 79%
+      // our H100 p2p measurement reached (357.5 of 450): 711 GB/s (docs/models.md).
+      machines.push_back(add_nvlink_rack(t, m, o.gpus_per_machine, 711 * kGB, pcie(55 * kGB), nic_rate));
     } else if (o.preset == "dgx-a100") {
       nic_rate = 25 * kGB;  // ConnectX-6, 200 Gb/s
       machines.push_back(add_nvswitch_machine(t, m, 250 * kGB, pcie(25 * kGB), nic_rate));
@@ -176,6 +190,11 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
   }
   if (const auto b = json.find("nvlink_bridges")) o.nvlink_bridges = b->boolean();
   if (const auto b = json.find("pcie_gb_per_s")) o.pcie_bytes_per_s = b->number_in(0.001, 1e6) * kGB;
+  if (const auto g = json.find("gpus_per_machine")) {
+    g->check(o.preset == "nvl72", "gpus_per_machine only with the nvl72 preset (the others have a fixed machine)");
+    o.gpus_per_machine = static_cast<int>(g->integer_in(4, 72));
+    g->check(o.gpus_per_machine % 4 == 0, "a multiple of 4 (trays of four GPUs)");
+  }
   bool known = false;
   for (const auto& p : topology_presets()) known = known || p == o.preset;
   if (!known) {
@@ -187,6 +206,7 @@ TopologyOptions parse_topology_options(const JsonInput& json) {
 nlohmann::ordered_json to_json(const TopologyOptions& options) {
   nlohmann::ordered_json j{{"preset", options.preset}, {"machines", options.machines}, {"nvlink_bridges", options.nvlink_bridges}};
   if (options.pcie_bytes_per_s > 0.0) j["pcie_gb_per_s"] = options.pcie_bytes_per_s / kGB;
+  if (options.preset == "nvl72") j["gpus_per_machine"] = options.gpus_per_machine;
   return j;
 }
 

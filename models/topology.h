@@ -77,13 +77,16 @@ struct TopologyOptions {
   // Bandwidth of each GPU's PCIe link and its switch uplink, bytes/s; 0 = the preset's
   // (what-if studies and assumption bands: PCIe Gen4 pinned copies reach 20-27 GB/s).
   double pcie_bytes_per_s = 0.0;
+  int gpus_per_machine = 72;  // nvl72: GPUs in the NVLink domain (a slice of the rack), multiple of 4
 };
 
-// Presets: dgx-h100, dgx-a100, mi325x-8, pcie-8, workstation-1. With machines > 1
-// the machines' NICs join one network switch.
+// Presets: dgx-h100, dgx-a100, mi325x-8, nvl72 (a rack-scale NVLink domain of
+// gpus_per_machine GPUs), pcie-8, workstation-1. With machines > 1 the machines' NICs
+// join one network switch.
 void build_topology(Topology& topology, const TopologyOptions& options);
 std::vector<std::string> topology_presets();
-// Reads {"preset": ..., "machines": N, "nvlink_bridges": bool, "pcie_gb_per_s": x}.
+// Reads {"preset": ..., "machines": N, "nvlink_bridges": bool, "pcie_gb_per_s": x,
+// "gpus_per_machine": G (nvl72 only)}.
 TopologyOptions parse_topology_options(const JsonInput& json);
 // The options as parse_topology_options reads them back.
 nlohmann::ordered_json to_json(const TopologyOptions& options);

@@ -38,9 +38,13 @@ def main():
         print("|" + "---|" * len(header))
         for point, runs in by.items():
             seeds = sorted({s for (_, s) in runs})
-            means = [sum(runs[(p, s)][metric] for s in seeds) / len(seeds) for p in policies]
-            cells = [point] + [f"{m:.1f}" for m in means]
+            ran = [p for p in policies if all((p, s) in runs for s in seeds)]  # a point a policy cannot run: "—"
+            cells = [point] + [f"{sum(runs[(p, s)][metric] for s in seeds) / len(seeds):.1f}" if p in ran else "—"
+                               for p in policies]
             for a, b in pairs:
+                if a not in ran or b not in ran:
+                    cells.append("—")
+                    continue
                 changes = [runs[(b, s)][metric] / runs[(a, s)][metric] - 1.0 for s in seeds]
                 mean = sum(changes) / len(changes)
                 cells.append(f"{mean * 100:+.1f}% ({min(changes) * 100:+.1f} … {max(changes) * 100:+.1f})")

@@ -57,6 +57,27 @@ TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[mod
   CHECK(c.net.solves() <= 2);  // one solve when the flows start, one when they all end
 }
 
+TEST_CASE("NVL72: one NVLink domain of 72 GPUs; a slice of it; racks joined by NICs", "[models][topology]") {
+  Cluster rack(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72"})", "s.json")));
+  REQUIRE(rack.topo.gpu_count() == 72);
+  CHECK(rack.topo.gpu_to_gpu(0, 71).size() == 2);  // GPU -> NVSwitch -> GPU, across trays
+  // All-to-all of 10 MB per pair: each port carries 71 flows at 711/71 GB/s.
+  const double bytes = 1e7;
+  const std::vector<sim::Time> done = all_to_all(rack, bytes, 1);
+  REQUIRE(done.size() == 72 * 71);
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(71 * bytes / 711e9 * 1e9 - 1e-6));
+  for (sim::Time t : done) CHECK(t == expected);
+  Cluster slice(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72", "gpus_per_machine": 16, "machines": 2})", "s.json")));
+  CHECK(slice.topo.gpu_count() == 32);
+  CHECK(slice.topo.gpu_to_gpu(0, 15).size() == 2);
+  CHECK(slice.topo.gpu_to_gpu(0, 16).size() == 6);  // gpu -> switch -> nic -> network -> nic -> switch -> gpu
+  CHECK(to_json(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72", "gpus_per_machine": 16})", "s.json")))["gpus_per_machine"] == 16);
+  CHECK_THROWS_WITH(parse_topology_options(JsonInput::parse(R"({"preset": "dgx-h100", "gpus_per_machine": 16})", "s.json")),
+                    Catch::Contains("$.gpus_per_machine") && Catch::Contains("only with the nvl72 preset"));
+  CHECK_THROWS_WITH(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72", "gpus_per_machine": 10})", "s.json")),
+                    Catch::Contains("a multiple of 4"));
+}
+
 TEST_CASE("two concurrent all-to-alls on the same ports take the max-min fair time", "[models][topology]") {
   // Dispatch of one layer and combine of another overlapping: 14 flows per port,
   // each at 370/14 GB/s, so both finish together at twice a lone all-to-all's time.

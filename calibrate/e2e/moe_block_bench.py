@@ -27,6 +27,8 @@ import sys
 import time
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "calibrate", "torch"))
+from gpu import require_cuda  # noqa: E402
 
 
 def stats(samples):
@@ -44,15 +46,8 @@ def main():
     parser.add_argument("--prompts", default="128,512")
     parser.add_argument("--quick", action="store_true", help="one configuration, 3 repetitions")
     args = parser.parse_args()
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError as e:
-        print(f"moe_block_bench: PyTorch is needed ({e})", file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("moe_block_bench: no CUDA GPU is visible; run it on a machine with an NVIDIA GPU", file=sys.stderr)
-        return 2
+    torch = require_cuda("moe_block_bench")
+    import torch.nn.functional as F
     model_path = os.path.join(REPO, "models", "data", "models", args.model + ".json")
     if not os.path.exists(model_path):
         print(f"moe_block_bench: unknown model '{args.model}' (no {model_path})", file=sys.stderr)

@@ -18,6 +18,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gpu import require_cuda  # noqa: E402
+
 
 def stats(per_call):
     s = sorted(per_call)
@@ -32,15 +35,12 @@ def main():
     parser.add_argument("-o", "--output", required=True)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    torch = require_cuda("attention_bench")
     try:
-        import torch
         import torch.nn.functional as F
         from torch.nn.attention import SDPBackend, sdpa_kernel
     except ImportError as e:
-        print(f"attention_bench: PyTorch is needed ({e})", file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("attention_bench: no CUDA GPU is visible; run it on a machine with an NVIDIA GPU", file=sys.stderr)
+        print(f"attention_bench: PyTorch >= 2.5 is needed ({e})", file=sys.stderr)
         return 2
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(0)

@@ -101,7 +101,7 @@ GpuVariability parse_gpu_variability(const JsonInput& json) {
     }
   }
   if (const auto x = json.find("spread")) v.spread = x->number_in(0.0, 1.0);
-  // ≥ 1: a compute-bound kernel at the maximum clock reaches the nominal chip's limit.
+  // Above 1 a compute-bound kernel at the maximum clock exceeds the nominal chip's budget; below, it never throttles.
   if (const auto x = json.find("compute_demand")) v.compute_demand = x->number_in(0.1, 10.0);
   if (const auto x = json.find("efficiency_spread")) v.efficiency_spread = x->number_in(0.0, 1.0);
   if (const auto x = json.find("outlier_probability")) v.outlier_probability = x->number_in(0.0, 1.0);

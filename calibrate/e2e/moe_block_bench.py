@@ -56,6 +56,12 @@ def main():
         cfg = json.load(f)
     d, vocab = cfg["d_model"], cfg["vocab"]
     att, moe = cfg["attention"], cfg["moe"]
+    # The block built here is every layer MoE, no shared expert, grouped-query attention.
+    if moe.get("first_moe_layer", 0) != 0 or moe.get("moe_layer_step", 1) != 1 or moe.get("shared_experts", 0) or \
+            not {"heads", "kv_heads", "head_dim"} <= set(att):
+        print(f"moe_block_bench: {args.model} has dense layers, shared experts or another attention; "
+              "this bench builds all-MoE GQA models (qwen3-30b-a3b, olmoe-1b-7b, mixtral-8x7b, phi-3.5-moe)", file=sys.stderr)
+        return 2
     heads, kv_heads, head_dim = att["heads"], att["kv_heads"], att["head_dim"]
     experts, top_k, d_ff = moe["experts"], moe["top_k"], moe["expert_ffn"]
     layers = max(1, min(args.layers, cfg["layers"]))

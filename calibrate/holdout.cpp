@@ -15,10 +15,6 @@ namespace moesim::calibrate {
 
 namespace {
 
-bool is_expert_ffn(const Measurement& m) {
-  return m.op == "gated_mlp" || m.op == "expert_ffn" || m.op == "grouped_mlp";
-}
-
 // The profile fitted on `train`. Its file list is cleared: the held-out rows may come
 // from the same file (another width), and none of them entered the fit.
 models::GpuProfile fitted(const std::vector<Measurement>& train, const std::string& base, const std::string& note) {
@@ -125,7 +121,7 @@ std::string holdout_json(const std::vector<HoldoutRun>& runs) {
   nlohmann::ordered_json j = nlohmann::ordered_json::array();
   for (const auto& r : runs) {
     nlohmann::ordered_json run{{"held_out", r.held_out}, {"fitted_on", r.trained_on}, {"same_device", r.same_device},
-                               {"validation", nlohmann::ordered_json::parse(validation_json(r.validation))}};
+                               {"validation", validation_object(r.validation)}};
     j.push_back(run);
   }
   return j.dump(2) + "\n";

@@ -96,9 +96,11 @@ double amount(const Measurement& m) { return is_transfer_op(m.op) ? m.bytes : m.
 
 }  // namespace
 
+bool is_expert_ffn(const Measurement& m) { return is_mlp(m) || m.op == "grouped_mlp"; }
+
 std::string not_simulated_reason(const Measurement& m) {
   if (m.shape.count("spread") != 0) return "spread runs (run-to-run variability, summarised by fit)";
-  if (is_mlp(m) || m.op == "grouped_mlp" || is_attention(m) || is_simulated_transfer(m)) return "";
+  if (is_expert_ffn(m) || is_attention(m) || is_simulated_transfer(m)) return "";
   if (m.op == "memcpy_h2d" || m.op == "memcpy_d2h") return "pageable copies (staged through a pinned buffer by the driver; the simulator moves weights from pinned host memory)";
   if (m.op == "launch") return "launch (an empty kernel; each simulated op's fixed cost is the profile's fitted overhead)";
   if (m.op == "memcpy_d2d") return "memcpy_d2d (device-local copies are not simulated; they check the HBM bandwidth)";
@@ -107,7 +109,7 @@ std::string not_simulated_reason(const Measurement& m) {
 
 double simulated_us(const Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us) {
-  if (is_mlp(m) || m.op == "grouped_mlp") {
+  if (is_expert_ffn(m)) {
     const models::OpKey key{"expert_ffn", {{"d_model", shape_of(m, "d_model")}, {"d_ff", shape_of(m, "d_ff")}}, m.dtype};
     // A GPU's experts run one after another: the serving engine sums their times.
     const double experts = m.op == "grouped_mlp" ? static_cast<double>(shape_of(m, "experts")) : 1.0;
@@ -151,7 +153,7 @@ Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile
   // attention stand-ins never enter a profile, so they are held out wherever they come from.
   const auto fitted = [&](const Measurement& m) {
     const auto fused = m.shape.find("fused");
-    const bool enters_fit = is_mlp(m) || m.op == "grouped_mlp" || (is_attention(m) && fused != m.shape.end() && fused->second != 0);
+    const bool enters_fit = is_expert_ffn(m) || (is_attention(m) && fused != m.shape.end() && fused->second != 0);
     return enters_fit && !m.file.empty() && std::find(gpu.fitted_on.begin(), gpu.fitted_on.end(), m.file) != gpu.fitted_on.end();
   };
   std::map<std::tuple<std::string, std::string, double>, double> transfer_cache;  // the same size is measured many times
@@ -211,7 +213,7 @@ std::string format_validation(const Validation& v, const std::string& title) {
   return text;
 }
 
-std::string validation_json(const Validation& v) {
+nlohmann::ordered_json validation_object(const Validation& v) {
   nlohmann::ordered_json j;
   j["ops"] = nlohmann::ordered_json::array();
   for (const auto& e : v.ops) {
@@ -222,8 +224,10 @@ std::string validation_json(const Validation& v) {
   for (const auto& [m, s] : v.points) j["points"].push_back({m, s});
   j["skipped"] = nlohmann::ordered_json::object();
   for (const auto& [why, count] : v.skipped) j["skipped"][why] = count;
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string validation_json(const Validation& v) { return validation_object(v).dump(2) + "\n"; }
 
 std::vector<SpreadSummary> summarize_spread(const std::map<std::pair<std::int64_t, double>, std::vector<double>>& runs) {
   std::map<double, std::pair<double, int>> by_tokens;  // sum and count of the GPUs' medians, per token count

@@ -3,6 +3,7 @@
 // simulator's own models (GPU profile for compute ops; the topology's flow network
 // for transfers), report the error per op, and fit a GPU profile to the data.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,9 @@
 #include "models/gpu_profile.h"
 
 namespace moesim::calibrate {
+
+// Expert FFN timings: one expert (gated_mlp, expert_ffn) or several back to back (grouped_mlp).
+bool is_expert_ffn(const Measurement& m);
 
 // Why a measurement has no simulated counterpart ("" when it has one): pageable
 // copies, device-local copies, empty-kernel launches, spread runs.
@@ -53,7 +57,8 @@ struct Validation {
 Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us = 0.0);
 std::string format_validation(const Validation& v, const std::string& title);
-std::string validation_json(const Validation& v);
+nlohmann::ordered_json validation_object(const Validation& v);
+std::string validation_json(const Validation& v);  // validation_object, printed
 
 // Repeated runs of one configuration on one GPU (lines with shape.spread = 1).
 struct SpreadSummary {

@@ -159,11 +159,7 @@ int run_calibrate(const std::vector<std::string>& args) {
   if (action == "validate" && !holdout.empty()) {
     if (!png_path.empty()) throw UsageError("--png applies to validate without --holdout");
     calibrate::HoldoutOptions options;
-    for (std::size_t at = 0; at <= base.size();) {
-      const std::size_t comma = std::min(base.find(',', at), base.size());
-      options.bases.push_back(base.substr(at, comma - at));
-      at = comma + 1;
-    }
+    options.bases = parse_name_list("base", base, "GPU profile");
     options.topology = topology;
     options.transfer_overhead_us = overhead_us;
     std::vector<calibrate::HoldoutRun> runs;

@@ -28,7 +28,7 @@ import time
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "calibrate", "torch"))
-from gpu import require_cuda  # noqa: E402
+from gpu import capture, event_times_ms, require_cuda  # noqa: E402
 
 
 def stats(samples):
@@ -121,31 +121,8 @@ def main():
         last = rms(x).view(batch, new, d)[:, -1]
         return last @ lm_head
 
-    def graphed(body):
-        """body captured in a CUDA graph (after a warm-up on a side stream): replaying it
-        times the GPU's work alone, without the Python loop over experts launching it."""
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            body()
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            body()
-        return graph
-
-    def timed(body):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        body()
-        torch.cuda.synchronize()
-        out = []
-        for _ in range(repetitions):
-            start.record()
-            body()
-            stop.record()
-            stop.synchronize()
-            out.append(start.elapsed_time(stop))
-        return stats(out)
+    def timed(run):
+        return stats(event_times_ms(torch, run, repetitions))
 
     props = torch.cuda.get_device_properties(0)
     lines = [{"header": {"source": "calibrate/e2e/moe_block_bench.py", "device": props.name, "model": args.model,
@@ -160,12 +137,12 @@ def main():
             tokens = torch.randint(0, vocab, (batch * prompt,), device=dev, generator=gen)
             rows = [routing(batch * prompt) for _ in range(layers)]
             with torch.no_grad():
-                prefill_graph = graphed(lambda: forward(tokens, batch, prompt, caches, 0, rows))
+                prefill_graph = capture(torch, lambda: forward(tokens, batch, prompt, caches, 0, rows))
                 prefill = timed(prefill_graph.replay)
                 del prefill_graph
                 step_tokens = torch.randint(0, vocab, (batch,), device=dev, generator=gen)
                 step_rows = [routing(batch) for _ in range(layers)]
-                graph = graphed(lambda: forward(step_tokens, batch, 1, caches, prompt, step_rows))
+                graph = capture(torch, lambda: forward(step_tokens, batch, 1, caches, prompt, step_rows))
                 decode = timed(graph.replay)
             lines.append({"model": args.model, "layers": layers, "device": props.name, "batch": batch, "prompt": prompt,
                           "prefill_ms": prefill, "decode_step_ms": decode, "decode_context": prompt})

@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gpu import require_cuda  # noqa: E402
+from gpu import capture, event_times_ms, require_cuda  # noqa: E402
 
 
 def stats(per_call):
@@ -56,32 +56,14 @@ def main():
         """Per-call statistics of `calls` calls of body(i), replayed from one CUDA graph
         (as serving engines run decode: no Python or launch gaps between kernels);
         eager, with those gaps, where capture fails. Returns (stats, how)."""
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for i in range(calls):  # warm-up (and cuBLAS workspaces) before capture
-                body(i)
-        torch.cuda.current_stream().wait_stream(side)
-        torch.cuda.synchronize()
+        calls_of = lambda: [body(i) for i in range(calls)]  # noqa: E731
         try:
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                for i in range(calls):
-                    body(i)
-            run, per, how = (lambda: graph.replay()), calls, "CUDA graph replay"
+            graph = capture(torch, calls_of)
+            run, how = graph.replay, "CUDA graph replay"
         except RuntimeError:
             torch.cuda.synchronize()
-            run, per, how = (lambda: [body(i) for i in range(calls)]), calls, "eager"
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        run()
-        torch.cuda.synchronize()
-        per_call = []
-        for _ in range(repetitions):
-            start.record()
-            run()
-            stop.record()
-            stop.synchronize()
-            per_call.append(1e3 * start.elapsed_time(stop) / per)
+            run, how = calls_of, "eager"
+        per_call = [1e3 * ms / calls for ms in event_times_ms(torch, run, repetitions)]
         return stats(per_call), how
 
     # Which fused kernel serves a shape: the first of these that accepts it.

@@ -66,7 +66,8 @@ double attention_us(const Measurement& m, const models::GpuProfile& gpu) {
   return static_cast<double>(gpu.op_time(key, m.tokens, attention_work_of(m))) / 1e3;
 }
 
-// One flow on an otherwise idle topology: latency of every hop plus bytes at the path's bottleneck.
+// One flow on an otherwise idle topology: the path's start-up, latency of every hop
+// plus bytes at the path's bottleneck.
 double simulate_transfer(const Measurement& m, const std::string& preset) {
   sim::Simulator sim;
   sim::FlowNetwork net(sim);
@@ -82,7 +83,7 @@ double simulate_transfer(const Measurement& m, const std::string& preset) {
   sim::Time done = -1;
   net.start(path, m.bytes, [&] { done = sim.now(); });
   sim.run();
-  return static_cast<double>(done) / 1e3;
+  return static_cast<double>(topo.transfer_startup(path) + done) / 1e3;
 }
 
 bool is_simulated_transfer(const Measurement& m) {
@@ -149,12 +150,19 @@ Validation validate(const std::vector<Measurement>& ms, const models::GpuProfile
   std::map<std::pair<std::string, std::string>, OpError> by_op;
   std::map<std::pair<std::string, std::string>, std::size_t> in_sample;  // points per row from a fitted-on file
   // What a fit takes from a file (fit_profile): expert FFNs (roofline and tables; experts
-  // back to back are their sum) and fused attention (op rooflines). Transfers and the
-  // attention stand-ins never enter a profile, so they are held out wherever they come from.
+  // back to back are their sum) and fused attention (op rooflines). Transfers are timed
+  // on the topology presets, whose link constants come from the files link_fit_files()
+  // names; the attention stand-ins never enter a fit, so they are held out wherever
+  // they come from.
+  const std::vector<std::string> link_files = models::link_fit_files();
+  const auto from = [](const std::vector<std::string>& files, const Measurement& m) {
+    return !m.file.empty() && std::find(files.begin(), files.end(), m.file) != files.end();
+  };
   const auto fitted = [&](const Measurement& m) {
+    if (is_simulated_transfer(m)) return from(link_files, m);
     const auto fused = m.shape.find("fused");
     const bool enters_fit = is_expert_ffn(m) || (is_attention(m) && fused != m.shape.end() && fused->second != 0);
-    return enters_fit && !m.file.empty() && std::find(gpu.fitted_on.begin(), gpu.fitted_on.end(), m.file) != gpu.fitted_on.end();
+    return enters_fit && from(gpu.fitted_on, m);
   };
   std::map<std::tuple<std::string, std::string, double>, double> transfer_cache;  // the same size is measured many times
   for (const auto& m : ms) {
@@ -206,7 +214,7 @@ std::string format_validation(const Validation& v, const std::string& title) {
   for (const auto& [why, count] : v.skipped) text += fmt::format("not simulated, left out: {} measurement(s) of {}\n", count, why);
   const auto in_sample = std::count_if(v.ops.begin(), v.ops.end(), [](const OpError& e) { return e.sample != "held-out"; });
   if (in_sample > 0) {
-    text += fmt::format("{} of {} rows are in-sample or mixed (the profile was fitted on these measurements): their error "
+    text += fmt::format("{} of {} rows are in-sample or mixed (the profile or the topology preset was fitted on these measurements): their error "
                         "is not a prediction; --holdout width|file gives held-out figures\n",
                         in_sample, v.ops.size());
   }

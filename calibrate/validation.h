@@ -25,8 +25,9 @@ std::string not_simulated_reason(const Measurement& m);
 // flow between two GPUs of the `topology` preset (same machine when
 // shape.same_node = 1, else two machines); pinned memcpy_h2d / memcpy_d2h as one
 // flow between machine 0's host memory and its first GPU.
-// Transfers add `transfer_overhead_us` of software latency (the serving engine charges
-// a fixed collective overhead, 10 µs by default, before the data moves).
+// Transfers pay the preset's fitted start-up (Topology::transfer_startup, as the
+// serving engine's collectives and the offload engine's copies do) plus
+// `transfer_overhead_us` more (what-if: another software stack).
 double simulated_us(const Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us = 0.0);
 

@@ -4,8 +4,9 @@
 
 namespace moesim::models {
 
-void AttentionLoad::add_prefill(std::int64_t context, std::int64_t chunk) {
+void AttentionLoad::add_prefill(std::int64_t context, std::int64_t chunk, bool last) {
   const auto c = static_cast<double>(chunk);
+  if (last) sampled += 1.0;
   prefill_tokens += c;
   prefill_scores += c * (static_cast<double>(context) + c / 2.0);
   prefill_kv += static_cast<double>(context + chunk);
@@ -13,6 +14,7 @@ void AttentionLoad::add_prefill(std::int64_t context, std::int64_t chunk) {
 
 void AttentionLoad::add_decode(std::int64_t context) {
   decode_tokens += 1.0;
+  sampled += 1.0;
   decode_scores += static_cast<double>(context + 1);
 }
 
@@ -49,9 +51,11 @@ sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoa
     rest.flops += 2.0 * dense * tokens;
     rest.bytes += dense * weight_bytes;
   }
-  if (layer == m_.layers - 1) {
+  if (layer == m_.layers - 1 && load.sampled > 0.0) {
+    // Engines compute logits only where they sample (vLLM's logits indices): the last
+    // position of a finished prompt and each decode token, not every prefill token.
     const auto head = static_cast<double>(m_.vocab * m_.d_model);
-    rest.flops += 2.0 * head * tokens;
+    rest.flops += 2.0 * head * load.sampled;
     rest.bytes += head * weight_bytes;
   }
   if (rest.flops == 0.0) return t;  // nothing else on this layer (no shared experts)

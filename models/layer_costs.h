@@ -19,8 +19,10 @@ struct AttentionLoad {
   double prefill_kv = 0.0;      // KV-cache tokens read by the prefill chunks
   double decode_tokens = 0.0;
   double decode_scores = 0.0;   // Σ context + 1 over decode tokens (also the KV tokens they read)
+  double sampled = 0.0;         // positions whose logits are computed: one per sequence yielding a token
   double tokens() const { return prefill_tokens + decode_tokens; }
-  void add_prefill(std::int64_t context, std::int64_t chunk);
+  // `last`: the chunk ends the prompt, so its final position yields the first output token.
+  void add_prefill(std::int64_t context, std::int64_t chunk, bool last);
   void add_decode(std::int64_t context);
 };
 
@@ -31,7 +33,8 @@ class LayerCosts {
  public:
   LayerCosts(const MoeModel& m, const GpuProfile& gpu);
 
-  // Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer.
+  // Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer
+  // (for the sampled positions only, docs/models.md).
   // Depends on `layer` only through those two facts (the serving engine memoises on them).
   sim::Time non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const;
   // One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,8 +40,12 @@ class Topology {
 
   Node add_node(NodeKind kind, std::string name, int machine);
   Node add_gpu(std::string name, int machine);
-  // A full-duplex cable: two directed links of `bytes_per_s` each way.
-  void connect(Node a, Node b, double bytes_per_s, sim::Time latency, const std::string& label);
+  // A full-duplex cable: two directed links of `bytes_per_s` each way, `latency` per
+  // hop. `startup` is the software cost of starting a transfer over this kind of link
+  // (driver call, DMA or NCCL set-up), paid once per transfer, not per hop
+  // (transfer_startup); `startup_back`, if given, is the b -> a direction's.
+  void connect(Node a, Node b, double bytes_per_s, sim::Time latency, const std::string& label, sim::Time startup = 0,
+               std::optional<sim::Time> startup_back = std::nullopt);
 
   int gpu_count() const { return static_cast<int>(gpus_.size()); }
   int machine_count() const { return static_cast<int>(hosts_.size()); }
@@ -58,6 +63,14 @@ class Topology {
     return route(host_node(node(gpu_node(gpu)).machine), gpu_node(gpu));
   }
 
+  // The software start-up a transfer over `path` pays before its first byte: the
+  // largest of its links' (the slowest stack on the way decides; a path's fitted
+  // end-to-end latency = this + the hop latencies, docs/models.md "Topology").
+  sim::Time transfer_startup(const std::vector<sim::LinkId>& path) const;
+  // The largest start-up over all GPU pairs: an all-to-all among all GPUs waits for
+  // its slowest pair even when that pair sends nothing (NCCL synchronises every rank).
+  sim::Time collective_startup() const;
+
   sim::FlowNetwork& network() const { return network_; }
   std::string describe() const;  // one line per cable, for --help-like listings and tests
 
@@ -67,6 +80,7 @@ class Topology {
   std::vector<Node> gpus_;
   std::vector<Node> hosts_;
   std::vector<std::string> cables_;
+  std::vector<sim::Time> startup_;  // per flow-network link
   mutable std::map<std::pair<Node, Node>, std::vector<sim::LinkId>> routes_;
 };
 
@@ -85,6 +99,9 @@ struct TopologyOptions {
 // join one network switch.
 void build_topology(Topology& topology, const TopologyOptions& options);
 std::vector<std::string> topology_presets();
+// The measurement files the presets' link start-ups and measured bandwidths were
+// fitted on (docs/calibration.md): transfers from them validate in-sample.
+std::vector<std::string> link_fit_files();
 // Reads {"preset": ..., "machines": N, "nvlink_bridges": bool, "pcie_gb_per_s": x,
 // "gpus_per_machine": G (nvl72 only)}.
 TopologyOptions parse_topology_options(const JsonInput& json);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -96,6 +97,30 @@ Setting<C> duration_setting(std::string key, std::int64_t C::*member, double uni
             c.*member = static_cast<std::int64_t>(std::nearbyint(v.duration(unit_s, allow_zero) * unit_ns));
           },
           [=](const C& c) { return nlohmann::ordered_json(static_cast<double>(c.*member) / unit_ns); }};
+}
+
+// A duration, or `unset_word` (the default, std::nullopt) to let the model derive it:
+// e.g. a transfer's software start-up from the topology's fitted links.
+template <class C>
+Setting<C> optional_duration_setting(std::string key, std::optional<std::int64_t> C::*member, double unit_ns,
+                                     std::string unset_word, std::string description) {
+  const double unit_s = unit_ns * 1e-9;
+  return {std::move(key),
+          fmt::format("\"{}\" or 0 or a duration in [{:g}, {:g}]", unset_word, 1.0 / unit_ns,
+                      JsonInput::kMaxDurationSeconds / unit_s),
+          std::move(description),
+          [=](const JsonInput& v, C& c) {
+            if (v.raw().is_string()) {
+              v.choice(std::vector<std::string>{unset_word});  // anything else: an error naming the word
+              c.*member = std::nullopt;
+            } else {
+              c.*member = static_cast<std::int64_t>(std::nearbyint(v.duration(unit_s, true) * unit_ns));
+            }
+          },
+          [=](const C& c) {
+            const auto& value = c.*member;
+            return value ? nlohmann::ordered_json(static_cast<double>(*value) / unit_ns) : nlohmann::ordered_json(unset_word);
+          }};
 }
 
 // Bytes given in GiB, checked as a double before the cast (1e300 GiB fits no int64).

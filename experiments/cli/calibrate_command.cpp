@@ -94,7 +94,7 @@ int run_calibrate(const std::vector<std::string>& args) {
       "except", po::value(&except), "leave out measurements whose shape has key=value (repeatable)")(
       "holdout", po::value(&holdout), "validate: width | file — fit on the rest, validate what is held out")(
       "transfer-overhead-us", po::value(&overhead_us)->default_value(overhead_us),
-      "validate: software latency added to each simulated transfer (the engine's collective overhead is 10)");
+      "validate: software latency added to each simulated transfer beyond the preset's fitted start-up");
   parser.add_positional("args", -1);
   po::variables_map vm;
   if (!parser.parse(args, vm)) return 0;

@@ -26,7 +26,9 @@ const util::Settings<OffloadConfig>& offload_settings() {
       util::number_setting("ssd_gb_per_s", &C::ssd_bytes_per_s, 1e-3, 1e6, "NVMe read bandwidth, GB/s (docs/offload.md)",
                            1e9),
       util::duration_setting("ssd_latency_us", &C::ssd_latency, 1e3, true, "per SSD read request"),
-      util::duration_setting("copy_overhead_us", &C::copy_overhead, 1e3, true, "per copy: driver call and DMA setup"),
+      util::optional_duration_setting("copy_overhead_us", &C::copy_overhead, 1e3, "topology",
+                                      "per copy: driver call and DMA set-up; topology: the fitted start-up of the "
+                                      "host -> GPU path (docs/models.md)"),
       util::boolean_setting("overlap", &C::overlap, "copies on their own stream, beside compute"),
       util::integer_setting("prefetch_in_flight", &C::prefetch_in_flight, 1, 1 << 16, "prefetch copies outstanding at once"),
       util::integer_setting("prefetch_chunks", &C::prefetch_chunks, 1, 1 << 16,

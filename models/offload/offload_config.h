@@ -4,6 +4,7 @@
 // or an NVMe SSD) and what a copy from there costs, and whether copies overlap with
 // compute. Every default and its source: docs/offload.md.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "models/gpu_profile.h"
@@ -27,7 +28,9 @@ struct OffloadConfig {
   double pageable_bytes_per_s = 11e9;
   double ssd_bytes_per_s = 7e9;          // NVMe read, in series with the host link
   sim::Time ssd_latency = 100'000;       // per read request
-  sim::Time copy_overhead = 10'000;      // per copy: driver call + DMA setup
+  // Per copy: driver call + DMA set-up (ns); unset: the topology's fitted start-up of
+  // the host -> GPU path (Topology::transfer_startup).
+  std::optional<sim::Time> copy_overhead;
   bool overlap = true;                   // copies on their own stream, beside compute
   int prefetch_in_flight = 1;            // prefetch copies outstanding at once
   // A prefetch copies an expert tensor by tensor (gate, up, down: 3 copies); between

@@ -52,10 +52,11 @@ OffloadEngine::OffloadEngine(sim::Simulator& sim, const MoeModel& model, const G
       fetch_path_.push_back(topology.network().add_link("ssd", config.ssd_bytes_per_s, config.ssd_latency));
       break;
   }
+  copy_overhead_ = config.copy_overhead ? *config.copy_overhead : topology.transfer_startup(fetch_path_);
 }
 
 sim::Time OffloadEngine::copy_latency() const {
-  return config_.copy_overhead + topology_.network().path_latency(fetch_path_);
+  return copy_overhead_ + topology_.network().path_latency(fetch_path_);
 }
 
 std::vector<int> OffloadEngine::evictable() const {
@@ -112,7 +113,7 @@ void OffloadEngine::next_chunk(int id) {
 
 void OffloadEngine::copy_bytes(double bytes, int id, bool chunk) {
   metrics_.host_to_gpu_bytes += bytes;
-  sim_.schedule_in(config_.copy_overhead, [this, bytes, id, chunk] {
+  sim_.schedule_in(copy_overhead_, [this, bytes, id, chunk] {
     if (chunk) {
       topology_.network().start(fetch_path_, bytes, [this, id] { on_chunk(id); }, fetch_rate_cap_);
     } else {
@@ -200,7 +201,7 @@ sim::Process OffloadEngine::serve(std::vector<OffloadRequest> requests) {
       const sim::Time step_start = sim_.now();
       AttentionLoad load;
       if (prefill) {
-        load.add_prefill(0, r.prompt_tokens);
+        load.add_prefill(0, r.prompt_tokens, true);
       } else {
         load.add_decode(r.prompt_tokens + step - 1);
       }

@@ -89,6 +89,7 @@ class OffloadEngine {
   ExpertCache cache_;
   std::vector<sim::LinkId> fetch_path_;
   std::vector<sim::LinkId> writeback_path_;
+  sim::Time copy_overhead_ = 0;  // the config's, else the fetch path's fitted start-up
   double fetch_rate_cap_;
   double expert_bytes_;
   std::vector<int> prefetch_queue_;  // best first; consumed from prefetch_next_

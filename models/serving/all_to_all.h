@@ -63,6 +63,11 @@ class AllToAll {
   virtual void start(Exchange& exchange) = 0;
 };
 
+// The collective's fixed cost: the config's, else the topology's fitted start-up.
+inline sim::Time collective_overhead(const Topology& topology, const ServingConfig& config) {
+  return config.collective_overhead ? *config.collective_overhead : topology.collective_startup();
+}
+
 std::unique_ptr<AllToAll> make_coflow_all_to_all(Topology& topology, const MoeModel& model, const ServingConfig& config);
 std::unique_ptr<AllToAll> make_flows_all_to_all(Topology& topology, const MoeModel& model, const ServingConfig& config);
 // The model the config names.

@@ -55,7 +55,7 @@ CoflowAllToAll::CoflowAllToAll(Topology& topology, const MoeModel& model, const 
     : topology_(topology),
       gpus_(static_cast<std::size_t>(topology.gpu_count())),
       row_bytes_(all_to_all_row_bytes(model)),
-      overhead_(config.collective_overhead),
+      overhead_(collective_overhead(topology, config)),
       collective_(topology.network()) {
   const auto G = gpus_;
   std::vector<sim::Coflow::Route> routes;  // [src * G + dst]: looked up and checked once

@@ -8,7 +8,7 @@ class FlowsAllToAll final : public AllToAll {
  public:
   FlowsAllToAll(Topology& topology, const MoeModel& model, const ServingConfig& config)
       : topology_(topology), gpus_(topology.gpu_count()), row_bytes_(all_to_all_row_bytes(model)),
-        overhead_(config.collective_overhead) {}
+        overhead_(collective_overhead(topology, config)) {}
 
   bool prepare(Direction direction, const std::vector<std::int64_t>& pair_tokens) override {
     combine_ = direction == Direction::kCombine;

@@ -16,8 +16,9 @@ const util::Settings<ServingConfig>& serving_settings() {
                             "requests running per GPU (vLLM's max_num_seqs)"),
       util::integer_setting("prefill_chunk", &C::prefill_chunk, 1, std::int64_t{1} << 24,
                             "prompt tokens of one request per iteration (Sarathi chunked prefill)"),
-      util::duration_setting("collective_overhead_us", &C::collective_overhead, 1e3, true,
-                             "fixed software cost of each all-to-all before data moves (docs/models.md)"),
+      util::optional_duration_setting("collective_overhead_us", &C::collective_overhead, 1e3, "topology",
+                                      "fixed software cost of each all-to-all before data moves; topology: the fitted "
+                                      "start-up of its slowest GPU pair (docs/models.md)"),
       util::choice_setting("collectives", &C::collectives,
                            {{"coflow", C::Collectives::kCoflow}, {"flows", C::Collectives::kFlows}},
                            "coflow: an all-to-all progresses as one entity; flows: one max-min flow per GPU pair"),

@@ -2,6 +2,7 @@
 // How the serving engine batches and communicates (docs/models.md, "Serving
 // engine"): a scenario's "serving" object.
 #include <cstdint>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +23,9 @@ struct ServingConfig {
   std::int64_t max_batched_tokens = 8192;  // per GPU per iteration
   int max_running_requests = 256;          // per GPU
   std::int64_t prefill_chunk = 512;        // per request per iteration
-  sim::Time collective_overhead = 10000;   // fixed cost per all-to-all (ns)
+  // Fixed cost per all-to-all (ns); unset: the topology's fitted start-up of the
+  // collective's slowest pair (Topology::collective_startup).
+  std::optional<sim::Time> collective_overhead;
   // coflow: an all-to-all is one entity whose parts progress together (NCCL
   // interleaves chunks across peers): one start and one end per collective.
   // flows: one max-min flow per (source, destination) pair, each ending on its

@@ -120,8 +120,9 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
   CHECK(grouped == 3);
   // What has no counterpart is counted and named, not silently dropped.
   CHECK(mlp["skipped"].size() == 4);
-  // Pinned copies over the topology's PCIe path, with 5.5 µs of driver latency, within 5%.
-  const auto copies = check_validate("--profile h200-sxm --only pinned=1 --transfer-overhead-us 5.5", "v2.json");
+  // Pinned copies over the dgx-h100 preset's PCIe path, whose start-up and bandwidth
+  // were fitted on this file (in-sample): within 5%.
+  const auto copies = check_validate("--profile h200-sxm --only pinned=1", "v2.json");
   REQUIRE(copies["ops"].size() == 2);
   for (const auto& op : copies["ops"]) CHECK(op["mape"].get<double>() <= 0.05);
   // Out of sample (docs/calibration.md, "Held-out figures"). Each width predicted by the

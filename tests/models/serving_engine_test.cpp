@@ -94,7 +94,7 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   // compute 0.7 × 989.4 TFLOP/s, 5 µs launch each): (1) prefill attention over 16 prompt
   // tokens: projections plus causal scores over 16·8 key positions, reading 16 tokens of
   // KV cache; (2) the gate (router weights, reading the 16 token rows); (3) this being
-  // the last layer, the LM head.
+  // the last layer, the LM head over the one position sampled.
   const auto roofline = [](double f, double b) {
     return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
   };
@@ -103,9 +103,10 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   const double router = 4096.0 * 8;
   const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
                               roofline(2 * router * 16, router * 2 + 16.0 * 4096 * 2) +
-                              roofline(2 * head * 16, head * 2);
-  // Dispatch: 10 µs collective overhead, then 16 rows × 4096 × 2 B over two NVLink hops (0.5 µs each) at 370 GB/s.
-  const sim::Time a2a = 10000 + 1000 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 370e9 * 1e9));
+                              roofline(2 * head * 1, head * 2);  // logits of the last prompt position only
+  // Dispatch: the fitted 7.59 µs of an NVLink peer copy (software start-up + two 0.5 µs
+  // hops), then 16 rows × 4096 × 2 B at the measured 357.5 GB/s.
+  const sim::Time a2a = 7590 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 357.5e9 * 1e9));
   // Expert 7 on GPU 7, 16 tokens: weight-read bound.
   const double expert_bytes = 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2;
   const double expert_flops = 16.0 * 2 * 3 * 4096 * 14336;
@@ -233,7 +234,7 @@ TEST_CASE("bad batching settings name the field", "[models][serving]") {
 TEST_CASE("an all-to-all as one coflow lasts as long as its busiest port; as flows, as its last flow", "[models][serving]") {
   // One request of 14 prompt tokens on GPU 0; token t goes to expert 1 + t % 7, i.e. two
   // rows to each of GPUs 1..7. Dispatch: GPU 0's NVLink egress carries 14 rows. Combine:
-  // the same back into GPU 0's ingress. Both models give 14 rows / 370 GB/s here, since the
+  // the same back into GPU 0's ingress. Both models give 14 rows / 357.5 GB/s here, since the
   // seven equal flows share the port evenly; with unequal pairs the coflow is shorter.
   struct Spread final : RoutingSource {
     std::string label() const override { return "spread"; }

@@ -51,8 +51,8 @@ TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[mod
   const double bytes = 1e8;
   const std::vector<sim::Time> done = all_to_all(c, bytes, 1);
   REQUIRE(done.size() == 56);
-  // Each port carries 7 flows at 370/7 GB/s: 7e8 bytes / 370 GB/s after 1 µs of latency.
-  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(7 * bytes / 370e9 * 1e9 - 1e-6));
+  // Each port carries 7 flows at 357.5/7 GB/s: 7e8 bytes / 357.5 GB/s after 1 µs of latency.
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(7 * bytes / 357.5e9 * 1e9 - 1e-6));
   for (sim::Time t : done) CHECK(t == expected);
   CHECK(c.net.solves() <= 2);  // one solve when the flows start, one when they all end
 }
@@ -61,11 +61,12 @@ TEST_CASE("NVL72: one NVLink domain of 72 GPUs; a slice of it; racks joined by N
   Cluster rack(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72"})", "s.json")));
   REQUIRE(rack.topo.gpu_count() == 72);
   CHECK(rack.topo.gpu_to_gpu(0, 71).size() == 2);  // GPU -> NVSwitch -> GPU, across trays
-  // All-to-all of 10 MB per pair: each port carries 71 flows at 711/71 GB/s.
+  // All-to-all of 10 MB per pair: each port carries 71 flows at 715/71 GB/s
+  // (NVLink 5's 900 GB/s at NVLink 4's measured 357.5/450).
   const double bytes = 1e7;
   const std::vector<sim::Time> done = all_to_all(rack, bytes, 1);
   REQUIRE(done.size() == 72 * 71);
-  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(71 * bytes / 711e9 * 1e9 - 1e-6));
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(71 * bytes / 715e9 * 1e9 - 1e-6));
   for (sim::Time t : done) CHECK(t == expected);
   Cluster slice(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72", "gpus_per_machine": 16, "machines": 2})", "s.json")));
   CHECK(slice.topo.gpu_count() == 32);
@@ -80,12 +81,12 @@ TEST_CASE("NVL72: one NVLink domain of 72 GPUs; a slice of it; racks joined by N
 
 TEST_CASE("two concurrent all-to-alls on the same ports take the max-min fair time", "[models][topology]") {
   // Dispatch of one layer and combine of another overlapping: 14 flows per port,
-  // each at 370/14 GB/s, so both finish together at twice a lone all-to-all's time.
+  // each at 357.5/14 GB/s, so both finish together at twice a lone all-to-all's time.
   Cluster c({"dgx-h100", 1, false});
   const double bytes = 5e7;
   const std::vector<sim::Time> done = all_to_all(c, bytes, 2);
   REQUIRE(done.size() == 112);
-  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(14 * bytes / 370e9 * 1e9 - 1e-6));
+  const auto expected = 1000 + static_cast<sim::Time>(std::ceil(14 * bytes / 357.5e9 * 1e9 - 1e-6));
   for (sim::Time t : done) CHECK(t == expected);
 }
 
@@ -112,7 +113,24 @@ TEST_CASE("two DGX-H100 machines: cross-machine traffic is NIC-bound", "[models]
   CHECK(path.size() == 6);  // gpu->pcie->nic->network->nic->pcie->gpu
   const sim::FlowId f = c.net.start(path, 1e9, [] {});
   c.sim.run_until(c.net.path_latency(path));
-  CHECK(c.net.rate(f) == Approx(50e9));  // 400 Gb/s NIC, below PCIe Gen5's 55 GB/s
+  CHECK(c.net.rate(f) == Approx(35.9e9));  // the measured 35.9 GB/s of a 400 Gb/s NIC
+}
+
+TEST_CASE("DGX-H100 paths end to end reproduce the fitted copy latencies they were derived from", "[models][topology]") {
+  // Start-up + hop latencies = the fits in docs/calibration.md: Vidur's H100 peer copies
+  // (7.59 µs in a DGX, 19.1 µs across two), our H200's pinned host -> device copies (8.5 µs).
+  Cluster c({"dgx-h100", 2, false});
+  const auto end_to_end = [&](const std::vector<sim::LinkId>& path) {
+    return c.topo.transfer_startup(path) + c.net.path_latency(path);
+  };
+  CHECK(end_to_end(c.topo.gpu_to_gpu(0, 5)) == 7590);
+  CHECK(end_to_end(c.topo.gpu_to_gpu(0, 8)) == 19100);
+  CHECK(end_to_end(c.topo.host_to_gpu(3)) == 8500);
+  // A collective waits for its slowest pair's software: across machines when there are two.
+  CHECK(c.topo.collective_startup() == c.topo.transfer_startup(c.topo.gpu_to_gpu(0, 8)));
+  Cluster one({"dgx-h100", 1, false});
+  CHECK(one.topo.collective_startup() == 7590 - 1000);
+  CHECK(one.topo.transfer_startup({}) == 0);
 }
 
 TEST_CASE("MI325X node is a full Infinity Fabric mesh; workstation has one GPU", "[models][topology]") {

@@ -140,14 +140,24 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
   // Run to run: each H200 run predicted by the profile fitted on the other (tables carry
   // over): expert FFNs 6.2% pooled, 1.8% on Mixtral's width.
   const std::string run2 = MOESIM_SOURCE_DIR "/calibrate/data/h200-run2.jsonl";
-  const auto runs = check_validate(run2 + " --holdout file --base h200-sxm --only d_ff=14336", "v4.json");
+  const auto runs = check_validate(run2 + " --holdout file --base h200-sxm", "v4.json");
   REQUIRE(runs.size() == 2);
+  int pinned_rows = 0;
   for (const auto& r : runs) {
     CHECK(r["same_device"] == true);
+    // The dgx-h100 preset's PCIe start-up was fitted on run 1, so run 1's pinned copies
+    // stay in-sample when run 1 is "held out"; run 2's are the prediction.
+    const bool run1 = r["held_out"] == "h200.jsonl";
     for (const auto& op : r["validation"]["ops"]) {
-      if (op["op"] == "gated_mlp") CHECK(op["mape"].get<double>() < 0.03);
+      const std::string shape = op["shape"];
+      if (op["op"] == "gated_mlp" && shape.find("d_ff=14336") != std::string::npos) CHECK(op["mape"].get<double>() < 0.03);
+      if (shape == "pinned=1") {
+        ++pinned_rows;
+        CHECK(op["sample"] == (run1 ? "in-sample" : "held-out"));
+      }
     }
   }
+  CHECK(pinned_rows == 4);
 }
 
 // Fused attention (calibrate/torch/attention_bench.py on the same H200): the fitter gives

@@ -68,4 +68,11 @@ sim::Time LayerCosts::expert(GpuSlowdown slow, std::int64_t tokens) const {
   return gpu_.op_time(expert_ffn_, n, expert_ffn_work(m_, n), slow);
 }
 
+sim::Time LayerCosts::expert_group(GpuSlowdown slow, std::int64_t experts, std::int64_t tokens) const {
+  if (experts == 0) return 0;
+  OpWork work = expert_ffn_work(m_, static_cast<double>(tokens));  // one weight set + every token's activations
+  work.bytes += static_cast<double>((experts - 1) * m_.expert_params() * m_.dtype_bytes);
+  return gpu_.roofline_time(work, expert_ffn_.peak_flops, slow, expert_ffn_.roofline);
+}
+
 }  // namespace moesim::models

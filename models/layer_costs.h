@@ -39,6 +39,10 @@ class LayerCosts {
   sim::Time non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const;
   // One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
   sim::Time expert(GpuSlowdown slow, std::int64_t tokens) const;
+  // `experts` routed experts over `tokens` tokens in all, as one grouped-GEMM kernel:
+  // every expert's weights read once, the summed FLOPs, one launch, on the expert
+  // FFN's roofline (its tables time single-expert kernels, so they do not apply).
+  sim::Time expert_group(GpuSlowdown slow, std::int64_t experts, std::int64_t tokens) const;
 
  private:
   const MoeModel& m_;

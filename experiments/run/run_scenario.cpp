@@ -66,6 +66,11 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   std::vector<double> speed;
   for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute_bound());
   const bool serverless = policies::is_provisioner(s.placement);
+  if (serverless && s.serving.expert_kernels == models::ServingConfig::ExpertKernels::kGrouped) {
+    throw InputError(fmt::format("$.serving.expert_kernels: \"grouped\" cannot run with the serverless policy '{}' (each "
+                                 "expert is its own function); expected \"per-expert\"",
+                                 s.placement));
+  }
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
   const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
                                                          serverless ? std::nullopt : s.placement_params);

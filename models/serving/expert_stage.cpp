@@ -7,17 +7,32 @@
 namespace moesim::models {
 
 ExpertStage::ExpertStage(const MoeModel& model, const LayerCosts& costs, const std::vector<GpuSlowdown>& slowdowns,
-                         StageRecorder& recorder, ReplicaDispatch* dispatch, const ExpertProvisioner* provisioner)
+                         StageRecorder& recorder, ReplicaDispatch* dispatch, const ExpertProvisioner* provisioner,
+                         bool grouped)
     : model_(model),
       costs_(costs),
       slowdowns_(slowdowns),
       recorder_(recorder),
       dispatch_(dispatch),
       provisioner_(provisioner),
+      grouped_(grouped),
       gpus_(static_cast<int>(slowdowns.size())),
       memo_(static_cast<std::size_t>(gpus_ * kMemoTokens), -1),
       memo_slowdown_(slowdowns) {
   for (int g = 0; g < gpus_; ++g) memo_[static_cast<std::size_t>(g * kMemoTokens)] = 0;  // no tokens, no work
+  if (grouped && provisioner != nullptr) {
+    throw std::logic_error("grouped expert kernels with a provisioner (its experts are separate functions)");
+  }
+}
+
+void ExpertStage::run_grouped(std::vector<sim::Time>& stage) {
+  group_experts_.assign(stage.size(), 0);
+  group_tokens_.assign(stage.size(), 0);
+  for (const CopyLoad& c : copy_loads_) {
+    group_experts_[c.gpu] += static_cast<std::int64_t>(c.tokens > 0);  // an expert without tokens is skipped
+    group_tokens_[c.gpu] += c.tokens;
+  }
+  for (std::size_t g = 0; g < stage.size(); ++g) stage[g] = costs_.expert_group(slowdowns_[g], group_experts_[g], group_tokens_[g]);
 }
 
 void ExpertStage::check_memo(std::size_t g) {
@@ -133,12 +148,16 @@ sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::
   // Per-copy times only for a provisioner (it bills them); a copy without tokens is 0.
   const bool per_copy = provisioner_ != nullptr;
   if (per_copy) copy_busy_.assign(static_cast<std::size_t>(gpus_) * E, 0);
-  // Over the copies this layer has (one per expert without replicas), not every
-  // (GPU, expert) slot; the memo answers 0 for 0 tokens, so no branch on them.
-  for (const CopyLoad& c : copy_loads_) {
-    const sim::Time t = expert_time(c.gpu, c.tokens);
-    stage[c.gpu] += t;
-    if (per_copy) copy_busy_[c.gpu * E + c.expert] = t;
+  if (grouped_) {
+    run_grouped(stage);
+  } else {
+    // Over the copies this layer has (one per expert without replicas), not every
+    // (GPU, expert) slot; the memo answers 0 for 0 tokens, so no branch on them.
+    for (const CopyLoad& c : copy_loads_) {
+      const sim::Time t = expert_time(c.gpu, c.tokens);
+      stage[c.gpu] += t;
+      if (per_copy) copy_busy_[c.gpu * E + c.expert] = t;
+    }
   }
   // A GPU whose copies were still loading when the dispatch landed starts late.
   const auto start_of = [&](int g) { return per_copy ? std::max(now, provisioner_->ready_at(g)) : now; };

@@ -2,8 +2,9 @@
 // A MoE layer's expert stage: the layer's routed tokens are assigned to expert
 // copies (an expert with several copies has its tokens split by the dispatch
 // rule), which gives the rows each GPU pair exchanges in the all-to-all; then every
-// GPU runs its copies back to back, and the stage ends when the slowest GPU is done
-// (with a provisioner, each GPU starts once its copies are ready).
+// GPU runs its copies back to back (or, `grouped`, as one grouped-GEMM kernel), and
+// the stage ends when the slowest GPU is done (with a provisioner, each GPU starts
+// once its copies are ready).
 #include <cstdint>
 #include <vector>
 
@@ -20,9 +21,11 @@ class ExpertStage {
  public:
   // `dispatch` splits tokens among replicas (may be null when no expert has two
   // copies); with `provisioner`, per-copy times are kept for its bill and GPUs
-  // start when their copies are ready.
+  // start when their copies are ready (a provisioner's copies are separate functions,
+  // so not with `grouped`).
   ExpertStage(const MoeModel& model, const LayerCosts& costs, const std::vector<GpuSlowdown>& slowdowns,
-              StageRecorder& recorder, ReplicaDispatch* dispatch, const ExpertProvisioner* provisioner);
+              StageRecorder& recorder, ReplicaDispatch* dispatch, const ExpertProvisioner* provisioner,
+              bool grouped = false);
 
   // Assigns a layer's routed tokens (counts[src][expert]) to the copies in
   // `replicas`; fills pair_tokens() and the tokens per expert.
@@ -46,6 +49,8 @@ class ExpertStage {
                                std::vector<std::int64_t>& expert_tokens);
   void check_memo(std::size_t gpu);
   sim::Time expert_time(std::size_t gpu, std::int64_t tokens);
+  // Per GPU: its copies with tokens as one grouped kernel (grouped_).
+  void run_grouped(std::vector<sim::Time>& stage);
 
   const MoeModel& model_;
   const LayerCosts& costs_;
@@ -53,6 +58,7 @@ class ExpertStage {
   StageRecorder& recorder_;
   ReplicaDispatch* dispatch_;
   const ExpertProvisioner* provisioner_;
+  bool grouped_;
   int gpus_;
   std::vector<std::int64_t> pair_tokens_;        // rows sent [src * gpus + dst]
   std::vector<std::int64_t> share_;              // dispatch scratch
@@ -68,6 +74,7 @@ class ExpertStage {
   std::vector<CopyLoad> copy_loads_;
   std::vector<std::int64_t> copy_tokens_;  // with replicas: [gpu * experts + expert]
   std::vector<sim::Time> copy_busy_;       // with a provisioner: [gpu * experts + expert]
+  std::vector<std::int64_t> group_experts_, group_tokens_;  // grouped: per GPU
   // Expert FFN time per (GPU, token count) below kMemoTokens: decode batches ask for
   // the same small counts thousands of times. The memo holds for the GPU's slowdown
   // it was computed at (throttling episodes change it mid-run).

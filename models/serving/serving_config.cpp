@@ -22,6 +22,10 @@ const util::Settings<ServingConfig>& serving_settings() {
       util::choice_setting("collectives", &C::collectives,
                            {{"coflow", C::Collectives::kCoflow}, {"flows", C::Collectives::kFlows}},
                            "coflow: an all-to-all progresses as one entity; flows: one max-min flow per GPU pair"),
+      util::choice_setting("expert_kernels", &C::expert_kernels,
+                           {{"per-expert", C::ExpertKernels::kPerExpert}, {"grouped", C::ExpertKernels::kGrouped}},
+                           "per-expert: one kernel per expert, back to back; grouped: one grouped-GEMM kernel over a "
+                           "GPU's experts (vLLM fused MoE)"),
       util::boolean_setting("closed_form_iterations", &C::closed_form_iterations,
                             "iterations alone on the network computed in closed form (same times to the ns)"),
       util::gib_setting("activation_reserve_gib", &C::activation_reserve_bytes, 0.0, 1 << 20,

@@ -32,6 +32,12 @@ struct ServingConfig {
   // own: the finer model, O(GPUs²) events per collective (docs/models.md).
   enum class Collectives { kCoflow, kFlows };
   Collectives collectives = Collectives::kCoflow;
+  // per-expert: a GPU runs its experts one kernel after another (Megatron-LM's loop,
+  // the back-to-back sum). grouped: one grouped-GEMM kernel over all of them (vLLM's
+  // fused MoE, SGLang): one launch, the summed work on the expert roofline
+  // (docs/models.md, "Expert kernels").
+  enum class ExpertKernels { kPerExpert, kGrouped };
+  ExpertKernels expert_kernels = ExpertKernels::kPerExpert;
   std::int64_t activation_reserve_bytes = std::int64_t{4} << 30;
   // An iteration whose collectives have the network to themselves is computed in
   // closed form (one event instead of ~12 per layer; the same times to the ns).

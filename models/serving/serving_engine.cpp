@@ -41,7 +41,8 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       recorder_(metrics, trace, gpus_),
       scheduler_(sim, model_, config_, gpus_, memory_.kv_capacity(), metrics, trace),
       attention_(model_, costs_, slowdowns, recorder_),
-      experts_(model_, costs_, slowdowns, recorder_, policies_.dispatch, policies_.provisioner),
+      experts_(model_, costs_, slowdowns, recorder_, policies_.dispatch, policies_.provisioner,
+               config_.expert_kernels == ServingConfig::ExpertKernels::kGrouped),
       all_to_all_(make_all_to_all(topology, model_, config_)) {
   if (static_cast<int>(slowdowns.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
   iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),

@@ -76,7 +76,7 @@ TEST_CASE("moeless next to static EP: pays for GPU time used, loads replicas, sa
   CHECK(moeless["moe_layer_mean_ms"].get<double>() > 0);
 }
 
-TEST_CASE("moeless bad input: horizon beyond the layers, a zero keep-alive, a pool too small", "[experiments][cli][serverless]") {
+TEST_CASE("moeless bad input: horizon beyond the layers, a zero keep-alive, a pool too small, grouped kernels", "[experiments][cli][serverless]") {
   const auto horizon = moesim_test::write_temp_file(
       "moeless-bad", "horizon.json", scenario({{"policy", "moeless"}, {"horizon", 40}}, nlohmann::json::object()).dump());
   Result r = run("run " + horizon + " --out " + moesim_test::fresh_temp_dir("moeless-h").string());
@@ -97,4 +97,11 @@ TEST_CASE("moeless bad input: horizon beyond the layers, a zero keep-alive, a po
   r = run("run " + price);
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("$.serverless.gpu_hour_price") != std::string::npos);
+  // Serverless experts are separate functions: one grouped kernel over them is refused.
+  auto grouped_spec = scenario({{"policy", "moeless"}}, nlohmann::json::object());
+  grouped_spec["serving"]["expert_kernels"] = "grouped";
+  const auto grouped = moesim_test::write_temp_file("moeless-bad", "grouped.json", grouped_spec.dump());
+  r = run("run " + grouped);
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("$.serving.expert_kernels") != std::string::npos);
 }

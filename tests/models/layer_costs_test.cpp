@@ -52,3 +52,22 @@ TEST_CASE("the LM head runs for sampled positions only, not for every prefill to
   CHECK(mixed.sampled == 66.0);
   CHECK(head_cost(m, gpu, mixed) == head_by_hand(gpu, 66));
 }
+
+TEST_CASE("a grouped expert kernel reads every expert's weights, sums the FLOPs and launches once", "[models][layer_costs]") {
+  const MoeModel m = load_moe_model("mixtral-8x7b");
+  const GpuProfile gpu = load_gpu_profile("h100-sxm");
+  const LayerCosts costs(m, gpu);
+  const double weights = 3.0 * 4096 * 14336 * 2;      // one expert's gate, up and down projections
+  const double row = (2.0 * 4096 + 4.0 * 14336) * 2;  // one token's activations in and out
+  const double flops_per_token = 2.0 * 3 * 4096 * 14336;
+  const auto by_hand = [&](double experts, double tokens) {
+    return sim::from_seconds(std::max(experts * weights / (0.85 * 3.35e12) + tokens * row / (0.85 * 3.35e12),
+                                      tokens * flops_per_token / (0.7 * 989.4e12))) +
+           5000;
+  };
+  CHECK(costs.expert_group({}, 0, 0) == 0);
+  CHECK(std::llabs(costs.expert_group({}, 4, 64) - by_hand(4, 64)) <= 1);        // weight-read bound
+  CHECK(std::llabs(costs.expert_group({}, 4, 16384) - by_hand(4, 16384)) <= 1);  // compute bound
+  // Four memory-bound experts of 16 tokens: back to back costs three launches more.
+  CHECK(std::llabs(4 * costs.expert({}, 16) - costs.expert_group({}, 4, 64) - 3 * 5000) <= 4);
+}

@@ -17,8 +17,9 @@ namespace {
 
 // The profile fitted on `train`. Its file list is cleared: the held-out rows may come
 // from the same file (another width), and none of them entered the fit.
-models::GpuProfile fitted(const std::vector<Measurement>& train, const std::string& base, const std::string& note) {
-  const ProfileFit fit = fit_profile(train, base, note);
+models::GpuProfile fitted(const std::vector<Measurement>& train, const std::string& base, const std::string& note,
+                          bool gemm_waves) {
+  const ProfileFit fit = fit_profile(train, base, note, gemm_waves);
   models::GpuProfile g = models::parse_gpu_profile(JsonInput::parse(fit.profile_json, "<profile fitted on " + note + ">"));
   g.fitted_on.clear();
   return g;
@@ -32,6 +33,11 @@ models::GpuProfile transplant(const models::GpuProfile& fit, const std::string& 
   g.compute_efficiency = fit.compute_efficiency;
   g.launch_overhead = fit.launch_overhead;
   g.op_rooflines = fit.op_rooflines;
+  if (fit.gemm_waves) {
+    if (g.sm_count <= 0) throw InputError(fmt::format("held-out GPU profile '{}' has no sm_count for the wave model", g.name));
+    g.gemm_waves = fit.gemm_waves;
+    g.gemm_waves->sm_count = g.sm_count;  // the fitted efficiencies and costs, over this GPU's SMs
+  }
   g.tables.clear();
   g.fitted_on.clear();
   return g;
@@ -56,7 +62,7 @@ std::vector<HoldoutRun> holdout_by_width(const std::vector<Measurement>& ms, con
     HoldoutRun run;
     run.held_out = key;
     run.trained_on = "the other widths";
-    const models::GpuProfile gpu = fitted(select(ms, {key}, false), options.bases.at(0), "all but " + key);
+    const models::GpuProfile gpu = fitted(select(ms, {key}, false), options.bases.at(0), "all but " + key, options.gemm_waves);
     run.validation = validate(test, gpu, options.topology, options.transfer_overhead_us);
     runs.push_back(std::move(run));
   }
@@ -90,7 +96,7 @@ std::vector<HoldoutRun> holdout_by_file(const std::vector<std::vector<Measuremen
     run.held_out = files[i].empty() ? "?" : files[i].front().file;
     run.trained_on = names;
     run.same_device = std::all_of(files[i].begin(), files[i].end(), [&](const Measurement& m) { return devices.count(m.device) > 0; });
-    models::GpuProfile gpu = fitted(train, *bases.begin(), names);
+    models::GpuProfile gpu = fitted(train, *bases.begin(), names, options.gemm_waves);
     if (!run.same_device) gpu = transplant(gpu, base_of(i));
     run.validation = validate(files[i], gpu, options.topology, options.transfer_overhead_us);
     runs.push_back(std::move(run));

@@ -29,6 +29,7 @@ struct HoldoutOptions {
   std::vector<std::string> bases;
   std::string topology = "dgx-h100";
   double transfer_overhead_us = 0.0;
+  bool gemm_waves = false;  // fit and judge the tile/wave model of expert FFNs instead of the roofline
 };
 
 // Throws InputError when fewer than two widths (files) are there to split.

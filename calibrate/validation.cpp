@@ -111,10 +111,11 @@ std::string not_simulated_reason(const Measurement& m) {
 double simulated_us(const Measurement& m, const models::GpuProfile& gpu, const std::string& topology,
                     double transfer_overhead_us) {
   if (is_expert_ffn(m)) {
-    const models::OpKey key{"expert_ffn", {{"d_model", shape_of(m, "d_model")}, {"d_ff", shape_of(m, "d_ff")}}, m.dtype};
+    const std::int64_t d = shape_of(m, "d_model"), f = shape_of(m, "d_ff");
+    const models::OpKey key{"expert_ffn", {{"d_model", d}, {"d_ff", f}}, m.dtype};
     // A GPU's experts run one after another: the serving engine sums their times.
     const double experts = m.op == "grouped_mlp" ? static_cast<double>(shape_of(m, "experts")) : 1.0;
-    return experts * static_cast<double>(gpu.op_time(key, m.tokens, work_of(m))) / 1e3;
+    return experts * static_cast<double>(models::gated_mlp_time(gpu, gpu.resolve(key), d, f, models::dtype_size(m.dtype), m.tokens)) / 1e3;
   }
   if (is_attention(m)) return attention_us(m, gpu);
   if (is_simulated_transfer(m)) return transfer_overhead_us + simulate_transfer(m, topology);
@@ -314,11 +315,13 @@ void write_op_rooflines(const ProfileFit& fit, const models::GpuProfile& gpu, co
 
 }  // namespace
 
-ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& base_profile, const std::string& data_note) {
+ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& base_profile, const std::string& data_note,
+                       bool gemm_waves) {
   const JsonInput base = models::load_description("gpus", base_profile, "--base");
   const models::GpuProfile gpu = models::parse_gpu_profile(base);
   ProfileFit fit;
   std::vector<WorkPoint> points;
+  std::vector<MlpTiming> timings;  // the same points by shape, for the wave model
   std::string dtype;
   // Per shape: tokens -> measured medians (a shape may be measured more than once per size).
   std::map<std::pair<std::int64_t, std::int64_t>, std::map<double, std::vector<double>>> tables;
@@ -340,6 +343,7 @@ ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& ba
     if (is_mlp(m)) {
       const auto w = work_of(m);
       points.push_back({w.flops, w.bytes, m.median_us * 1e-6});
+      timings.push_back({shape_of(m, "d_model"), shape_of(m, "d_ff"), models::dtype_size(m.dtype), m.tokens, m.median_us * 1e-6});
       tables[{shape_of(m, "d_model"), shape_of(m, "d_ff")}][m.tokens].push_back(m.median_us * 1e3);
     } else if (is_attention(m)) {
       const auto fused = m.shape.find("fused");
@@ -364,6 +368,10 @@ ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& ba
                                  names.size(), fmt::join(names, ", ")));
   }
   if (!points.empty()) fit.roofline = fit_roofline(points, "gated_mlp measurements");
+  if (gemm_waves) {
+    if (points.empty()) throw InputError("--gemm waves: no gated_mlp / expert_ffn measurements to fit the wave model to");
+    fit.waves = fit_gemm_waves(timings, gpu, gpu.peak_for(dtype), fit.roofline);
+  }
   for (const auto& [what, pts] : links) fit.links.emplace_back(what, fit_link(pts, what));
   fit.spread = summarize_spread(spread);
   for (const auto& [op, pts] : attention_points) fit.op_rooflines.emplace_back(op, fit_roofline(pts, op + " measurements"));
@@ -374,6 +382,16 @@ ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& ba
   if (!gpu.name.ends_with(suffix)) j["name"] = gpu.name + suffix;
   if (!points.empty()) fit_global(fit, tables, gpu, dtype, data_note, j);
   write_op_rooflines(fit, gpu, dtype, data_note, j);
+  if (fit.waves) {
+    const models::GemmWaves& w = fit.waves->waves;
+    j["gemm_waves"] = {{"memory_efficiency", w.roofline.memory_efficiency},
+                       {"compute_efficiency", w.roofline.compute_efficiency},
+                       {"launch_overhead_ns", w.roofline.launch_overhead},
+                       {"wave_overhead_ns", w.wave_overhead}};
+    j["sources"]["gemm_waves"] = fmt::format(
+        "fitted by moesim calibrate fit --gemm waves to {} ({} points, rms relative error {:.1f}%): tiles of {} over {} SMs",
+        data_note, fit.waves->points, 100 * fit.waves->rms_relative_error, "64x64 to 256x128", w.sm_count);
+  }
   j["calibration"]["data"] = data_note;
   std::vector<std::string> files;
   for (const auto& m : ms) {

@@ -3,11 +3,13 @@
 // simulator's own models (GPU profile for compute ops; the topology's flow network
 // for transfers), report the error per op, and fit a GPU profile to the data.
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "calibrate/fit.h"
+#include "calibrate/waves_fit.h"
 #include "calibrate/measurement.h"
 #include "models/gpu_profile.h"
 
@@ -77,6 +79,7 @@ struct ProfileFit {
   std::vector<std::pair<std::string, calibrate::LinkFit>> links;  // per transfer op and shape (pinned copies, peer copies)
   std::vector<SpreadSummary> spread;
   std::vector<std::pair<std::string, calibrate::RooflineFit>> op_rooflines;  // per attention op measured
+  std::optional<WavesFit> waves;                 // with gemm_waves: the tile/wave model of the expert FFNs
   std::string profile_json;                      // the base profile with fitted numbers and tables
 };
 
@@ -84,7 +87,9 @@ struct ProfileFit {
 // profile's datasheet peaks), measured latency tables per shape, the links, and —
 // where attention was measured — a roofline per attention op (the profile's
 // op_rooflines: fused attention reaches other fractions of the peaks than GEMMs).
+// `gemm_waves`: also the tile/wave model of the expert FFNs (the profile's
+// gemm_waves, which times them off their tables; docs/calibration.md).
 ProfileFit fit_profile(const std::vector<Measurement>& ms, const std::string& base_profile,
-                       const std::string& data_note);
+                       const std::string& data_note, bool gemm_waves = false);
 
 }  // namespace moesim::calibrate

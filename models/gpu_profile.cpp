@@ -76,7 +76,41 @@ sim::Time GpuProfile::op_time(const ResolvedOp& op, double tokens, const OpWork&
   return static_cast<sim::Time>(std::llround(measured));
 }
 
+std::vector<std::array<std::int64_t, 2>> default_gemm_tiles() {
+  // CUTLASS/cuBLAS Hopper BF16 thread-block tiles (rows × columns of the output).
+  return {{64, 64}, {64, 128}, {128, 64}, {128, 128}, {128, 256}, {256, 128}};
+}
+
 namespace {
+
+OpRoofline parse_op_roofline(const JsonInput& r) {
+  OpRoofline own;
+  own.memory_efficiency = r.at("memory_efficiency").number();
+  r.at("memory_efficiency").check(own.memory_efficiency > 0.0 && own.memory_efficiency <= 1.0, "a fraction in (0, 1]");
+  own.compute_efficiency = r.at("compute_efficiency").number();
+  r.at("compute_efficiency").check(own.compute_efficiency > 0.0 && own.compute_efficiency <= 1.0, "a fraction in (0, 1]");
+  own.launch_overhead = static_cast<sim::Time>(r.at("launch_overhead_ns").integer_in(0, 1000000000));
+  return own;
+}
+
+GemmWaves parse_gemm_waves(const JsonInput& w, int sm_count) {
+  GemmWaves waves;
+  w.check(sm_count > 0, "a profile with sm_count (the tiles are spread over the SMs)");
+  waves.sm_count = sm_count;
+  waves.roofline = parse_op_roofline(w);
+  waves.wave_overhead = static_cast<sim::Time>(w.at("wave_overhead_ns").integer_in(0, 1000000000));
+  if (const auto tiles = w.find("tiles")) {
+    for (const JsonInput& t : tiles->items()) {
+      const auto rc = t.items();
+      t.check(rc.size() == 2, "a [rows, columns] tile");
+      waves.tiles.push_back({rc[0].integer_in(1, 4096), rc[1].integer_in(1, 4096)});
+    }
+    tiles->check(!waves.tiles.empty(), "at least one tile");
+  } else {
+    waves.tiles = default_gemm_tiles();
+  }
+  return waves;
+}
 
 LatencyTable parse_table(const JsonInput& points) {
   LatencyTable table;
@@ -116,16 +150,10 @@ GpuProfile parse_gpu_profile(const JsonInput& json) {
   }
   g.launch_overhead = static_cast<sim::Time>(json.integer_in_or("launch_overhead_ns", 0, 1000000000, 0));
   if (const auto ops = json.find("op_rooflines")) {
-    for (const auto& [op, r] : ops->members()) {
-      OpRoofline own;
-      own.memory_efficiency = r.at("memory_efficiency").number();
-      r.at("memory_efficiency").check(own.memory_efficiency > 0.0 && own.memory_efficiency <= 1.0, "a fraction in (0, 1]");
-      own.compute_efficiency = r.at("compute_efficiency").number();
-      r.at("compute_efficiency").check(own.compute_efficiency > 0.0 && own.compute_efficiency <= 1.0, "a fraction in (0, 1]");
-      own.launch_overhead = static_cast<sim::Time>(r.at("launch_overhead_ns").integer_in(0, 1000000000));
-      g.op_rooflines[op] = own;
-    }
+    for (const auto& [op, r] : ops->members()) g.op_rooflines[op] = parse_op_roofline(r);
   }
+  g.sm_count = static_cast<int>(json.integer_in_or("sm_count", 1, 100000, 0));
+  if (const auto w = json.find("gemm_waves")) g.gemm_waves = parse_gemm_waves(*w, g.sm_count);
   if (const auto files = json.find("fitted_on")) {
     for (const JsonInput& f : files->items()) g.fitted_on.push_back(f.string());
   }

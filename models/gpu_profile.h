@@ -10,8 +10,10 @@
 // 2,048 tokens (compute bound) and near-normal at 8 (weight-read bound). A table
 // value is scaled by the ratio of the slowed to the nominal roofline at that size.
 // Equations and every default number's source: docs/models.md.
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <tuple>
 #include <string>
@@ -74,6 +76,18 @@ struct OpRoofline {
   sim::Time launch_overhead = 0;
 };
 
+// Tile and wave quantisation of an expert FFN's GEMMs (docs/calibration.md, "GEMM
+// waves"): each GEMM's output is cut into tiles, the SMs run them in waves, and a
+// wave costs a whole tile's time however few tiles it holds. Fitted by `calibrate
+// fit --gemm waves` with its own efficiencies and fixed cost per expert FFN.
+struct GemmWaves {
+  int sm_count = 0;
+  OpRoofline roofline;
+  sim::Time wave_overhead = 0;  // per wave of tiles (prologue, epilogue), at the nominal clock
+  std::vector<std::array<std::int64_t, 2>> tiles;  // candidate (rows, columns) tiles; the fastest is taken
+};
+std::vector<std::array<std::int64_t, 2>> default_gemm_tiles();
+
 class GpuProfile {
  public:
   std::string name;
@@ -86,6 +100,8 @@ class GpuProfile {
   sim::Time launch_overhead = 0;
   std::map<OpKey, LatencyTable> tables;
   std::map<std::string, OpRoofline> op_rooflines;  // by op name ("attention_decode"); others use the GPU-wide figures
+  int sm_count = 0;                                // streaming multiprocessors (compute units); 0 = not given
+  std::optional<GemmWaves> gemm_waves;             // expert FFNs off their tables: waves instead of the roofline
   // Measurement files (by name) whose numbers entered this profile: validating on
   // them is in-sample (docs/calibration.md).
   std::vector<std::string> fitted_on;

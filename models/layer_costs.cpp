@@ -64,8 +64,7 @@ sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoa
 
 sim::Time LayerCosts::expert(GpuSlowdown slow, std::int64_t tokens) const {
   if (tokens == 0) return 0;
-  const auto n = static_cast<double>(tokens);
-  return gpu_.op_time(expert_ffn_, n, expert_ffn_work(m_, n), slow);
+  return gated_mlp_time(gpu_, expert_ffn_, m_.d_model, m_.expert_ffn, m_.dtype_bytes, static_cast<double>(tokens), slow);
 }
 
 sim::Time LayerCosts::expert_group(GpuSlowdown slow, std::int64_t experts, std::int64_t tokens) const {

@@ -1,5 +1,7 @@
 #include "models/op_costs.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "util/errors.h"
@@ -27,6 +29,44 @@ OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, 
   const auto f = static_cast<double>(d_ff);
   const double b = dtype_bytes;
   return OpWork{tokens * 2.0 * 3.0 * d * f, 3.0 * d * f * b + tokens * (2.0 * d + 4.0 * f) * b};
+}
+
+sim::Time gated_mlp_wave_time(const GpuProfile& gpu, const GemmWaves& waves, double peak, std::int64_t d_model,
+                              std::int64_t d_ff, int dtype_bytes, double tokens, GpuSlowdown slowdown) {
+  if (tokens <= 0.0) return 0;
+  OpRoofline kernel = waves.roofline;
+  kernel.launch_overhead = 0;  // the fixed cost is paid once per expert FFN, below
+  const double b = dtype_bytes;
+  const auto sms = static_cast<double>(waves.sm_count);
+  // A wave's fixed cost as the FLOPs the SMs would do meanwhile, so that it scales
+  // with the compute slowdowns as the tiles do.
+  const double wave_flops = sim::to_seconds(waves.wave_overhead) * waves.roofline.compute_efficiency * peak;
+  const auto gemm = [&](double m, double n, double k) {
+    const double bytes = b * n * k + b * m * k + b * m * n;  // weights, input rows, output rows
+    sim::Time best = -1;
+    for (const auto& [tm, tn] : waves.tiles) {
+      const double tiles = std::ceil(m / static_cast<double>(tm)) * std::ceil(n / static_cast<double>(tn));
+      const double wave_count = std::ceil(tiles / sms);
+      const OpWork work{wave_count * (sms * 2.0 * static_cast<double>(tm * tn) * k + wave_flops), bytes};
+      const sim::Time t = gpu.roofline_time(work, peak, slowdown, &kernel);
+      if (best < 0 || t < best) best = t;
+    }
+    return best;
+  };
+  const auto d = static_cast<double>(d_model);
+  const auto f = static_cast<double>(d_ff);
+  const OpWork silu{tokens * f * 4.0, tokens * 3.0 * f * b};  // reads gate and up, writes their product
+  return waves.roofline.launch_overhead + gemm(tokens, 2.0 * f, d) + gpu.roofline_time(silu, peak, slowdown, &kernel) +
+         gemm(tokens, d, f);
+}
+
+sim::Time gated_mlp_time(const GpuProfile& gpu, const GpuProfile::ResolvedOp& op, std::int64_t d_model, std::int64_t d_ff,
+                         int dtype_bytes, double tokens, GpuSlowdown slowdown) {
+  const OpWork work = gated_mlp_work(d_model, d_ff, dtype_bytes, tokens);
+  const LatencyTable* table = op.table;
+  const bool in_table = table != nullptr && tokens >= table->tokens.front() && tokens <= table->tokens.back();
+  if (in_table || !gpu.gemm_waves) return gpu.op_time(op, tokens, work, slowdown);
+  return gated_mlp_wave_time(gpu, *gpu.gemm_waves, op.peak_flops, d_model, d_ff, dtype_bytes, tokens, slowdown);
 }
 
 OpWork expert_ffn_work(const MoeModel& m, double tokens) {

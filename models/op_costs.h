@@ -20,6 +20,14 @@ OpWork expert_ffn_work(const MoeModel& m, double tokens);
 // The same for any gated MLP of width d_model × d_ff (calibration shapes).
 OpWork gated_mlp_work(std::int64_t d_model, std::int64_t d_ff, int dtype_bytes, double tokens);
 OpKey expert_ffn_key(const MoeModel& m);
+// One gated MLP as the profile times it: its measured table inside the table's range,
+// else the tile/wave model when the profile has one (gemm_waves), else the roofline.
+sim::Time gated_mlp_time(const GpuProfile& gpu, const GpuProfile::ResolvedOp& op, std::int64_t d_model, std::int64_t d_ff,
+                         int dtype_bytes, double tokens, GpuSlowdown slowdown = {});
+// The tile/wave model alone: gate/up GEMM (T × 2f × d), SiLU·mul, down GEMM (T × d × f),
+// each GEMM at its fastest candidate tile, plus the model's fixed cost once.
+sim::Time gated_mlp_wave_time(const GpuProfile& gpu, const GemmWaves& waves, double peak, std::int64_t d_model,
+                              std::int64_t d_ff, int dtype_bytes, double tokens, GpuSlowdown slowdown = {});
 
 // Attention over `tokens` new tokens: projections 2·P FLOPs per token plus 4·heads·
 // head_dim per query-key pair (Q·Kᵀ and P·V); traffic = the projection weights once

@@ -83,6 +83,7 @@ int run_calibrate(const std::vector<std::string>& args) {
   double overhead_us = 0.0;
   std::string holdout;
   bool quick = false;
+  std::string gemm = "roofline";
   parser.add_options()("args", po::value(&positional), "action and input")("output,o", po::value(&output), "output file")(
       "quick", po::bool_switch(&quick), "measure: fewer shapes and repetitions (a minute-long smoke run)")(
       "base", po::value(&base)->default_value(base), "fit: GPU profile whose datasheet peaks the fit is relative to")(
@@ -93,6 +94,8 @@ int run_calibrate(const std::vector<std::string>& args) {
       "only", po::value(&only), "use only measurements whose shape has key=value (repeatable)")(
       "except", po::value(&except), "leave out measurements whose shape has key=value (repeatable)")(
       "holdout", po::value(&holdout), "validate: width | file — fit on the rest, validate what is held out")(
+      "gemm", po::value(&gemm)->default_value(gemm),
+      "fit, validate --holdout: roofline | waves — also fit the tile/wave model of expert FFNs (docs/calibration.md)")(
       "transfer-overhead-us", po::value(&overhead_us)->default_value(overhead_us),
       "validate: software latency added to each simulated transfer beyond the preset's fitted start-up");
   parser.add_positional("args", -1);
@@ -133,9 +136,14 @@ int run_calibrate(const std::vector<std::string>& args) {
   }
   if (measurements.empty()) throw UsageError("no measurements left after --only/--except");
   if (!holdout.empty() && action != "validate") throw UsageError("--holdout applies to validate only");
+  if (gemm != "roofline" && gemm != "waves") throw UsageError(fmt::format("--gemm: expected roofline or waves, got '{}'", gemm));
+  if (gemm == "waves" && action == "validate" && holdout.empty()) {
+    throw UsageError("--gemm applies to fit and to validate --holdout (a profile carries its own model)");
+  }
+  const bool waves = gemm == "waves";
   if (action == "fit") {
     if (output.empty()) throw UsageError("missing -o/--output profile file");
-    const auto fit = calibrate::fit_profile(measurements, base, inputs);
+    const auto fit = calibrate::fit_profile(measurements, base, inputs, waves);
     write_file_atomic(output, fit.profile_json);
     auto print_roofline = [](const std::string& what, const calibrate::RooflineFit& r) {
       std::cout << fmt::format("{} over {} measurements: overhead {:.2f} µs, bandwidth {:.2f} TB/s, compute {:.0f} TFLOP/s "
@@ -144,6 +152,14 @@ int run_calibrate(const std::vector<std::string>& args) {
     };
     if (fit.roofline.points > 0) print_roofline("roofline (expert FFN)", fit.roofline);
     for (const auto& [op, r] : fit.op_rooflines) print_roofline(op + " roofline", r);
+    if (fit.waves) {
+      const auto& w = fit.waves->waves;
+      std::cout << fmt::format("tile/wave model (expert FFN) over {} measurements: overhead {:.2f} µs, memory efficiency {:.3f}, "
+                               "compute efficiency {:.3f}, {:.2f} µs per wave over {} SMs (rms relative error {:.1f}%)\n",
+                               fit.waves->points, sim::to_seconds(w.roofline.launch_overhead) * 1e6, w.roofline.memory_efficiency,
+                               w.roofline.compute_efficiency, sim::to_seconds(w.wave_overhead) * 1e6, w.sm_count,
+                               100 * fit.waves->rms_relative_error);
+    }
     for (const auto& [shape, l] : fit.links) {
       std::cout << fmt::format("{}: latency {:.2f} µs, bandwidth {:.1f} GB/s over {} transfers (rms relative error {:.1f}%)\n",
                                shape, l.latency_s * 1e6, l.bytes_per_s / 1e9, l.points, 100 * l.rms_relative_error);
@@ -162,6 +178,7 @@ int run_calibrate(const std::vector<std::string>& args) {
     options.bases = parse_name_list("base", base, "GPU profile");
     options.topology = topology;
     options.transfer_overhead_us = overhead_us;
+    options.gemm_waves = waves;
     std::vector<calibrate::HoldoutRun> runs;
     if (holdout == "width") {
       runs = calibrate::holdout_by_width(measurements, options);
@@ -170,7 +187,9 @@ int run_calibrate(const std::vector<std::string>& args) {
     } else {
       throw UsageError(fmt::format("--holdout: expected width or file, got '{}'", holdout));
     }
-    std::cout << calibrate::format_holdout(runs, fmt::format("{}: held out by {}, fits relative to {}", inputs, holdout, base));
+    std::cout << calibrate::format_holdout(
+        runs, fmt::format("{}: held out by {}, fits relative to {}, expert FFNs by the {}", inputs, holdout, base,
+                          waves ? "tile/wave model" : "roofline"));
     if (!json_path.empty()) {
       write_file_atomic(json_path, calibrate::holdout_json(runs));
       std::cout << "JSON: " << json_path << "\n";

@@ -163,6 +163,40 @@ TEST_CASE("calibrate fit + validate on our H200 measurements", "[experiments][cl
 // Fused attention (calibrate/torch/attention_bench.py on the same H200): the fitter gives
 // each attention op its own roofline, and the profile predicts fused attention better
 // with it than with the expert FFN's efficiencies.
+// The tile/wave model against the roofline, both judged on what their fits never saw
+// (docs/calibration.md, "GEMM waves"): measured 8.2% -> 7.6% leaving out each H200
+// width, 9.3% -> 8.0% each Vidur H100 width, 10.1% -> 8.1% across the two GPUs.
+TEST_CASE("the tile/wave model predicts held-out widths and GPUs better than the roofline", "[experiments][cli][calibrate]") {
+  const std::string h200 = MOESIM_SOURCE_DIR "/calibrate/data/h200.jsonl";
+  const auto dir = moesim_test::fresh_temp_dir("moesim_calibrate_waves_test");
+  // Pooled held-out MAPE of single expert FFNs over every run.
+  const auto pooled = [&](const std::string& args, const std::string& gemm) {
+    const auto json = dir / (gemm + ".json");
+    const Result r = run("calibrate validate " + args + " --gemm " + gemm + " --json " + json.string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    double sum = 0.0, points = 0.0;
+    for (const auto& run : nlohmann::json::parse(slurp(json))) {
+      for (const auto& op : run["validation"]["ops"]) {
+        if (op["op"] != "gated_mlp") continue;
+        sum += op["mape"].get<double>() * op["points"].get<double>();
+        points += op["points"].get<double>();
+      }
+    }
+    return sum / points;
+  };
+  for (const std::string& args : {h200 + " --holdout width --base h200-sxm", kData + " --holdout width --base h100-sxm",
+                                  kData + " " + h200 + " --holdout file --base h100-sxm,h200-sxm"}) {
+    INFO(args);
+    const double roofline = pooled(args, "roofline"), waves = pooled(args, "waves");
+    CHECK(waves < roofline - 0.005);  // at least half a point better
+    CHECK(waves > 0.05);              // still not the 5% target: a prediction, honestly reported
+  }
+  const Result refused = run("calibrate validate " + h200 + " --gemm waves");
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.output, Catch::Contains("--gemm applies to fit and to validate --holdout"));
+}
+
 TEST_CASE("calibrate fit: fused attention gets its own roofline", "[experiments][cli][calibrate]") {
   const std::string mlp = MOESIM_SOURCE_DIR "/calibrate/data/h200.jsonl";
   const std::string attention = MOESIM_SOURCE_DIR "/calibrate/data/h200-attention.jsonl";

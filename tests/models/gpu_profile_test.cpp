@@ -185,3 +185,55 @@ TEST_CASE("a lower power limit slows a compute-bound expert by the clock ratio a
   CHECK(roomy.compute_bound() == Approx(1.0 / std::cbrt(1.14)));
   CHECK(GpuSlowdown{1.3, 1.1}.compute_bound() == 1.3);
 }
+
+namespace {
+
+// A GPU of 4 SMs, 100 TFLOP/s and 1 TB/s at full efficiency, one 64 × 64 tile: every
+// term of the wave model can be read off by hand.
+GpuProfile four_sm_gpu() {
+  GpuProfile g = parse_gpu_profile(JsonInput::parse(R"({"name": "four-sm", "memory_bytes": 1000000000,
+      "hbm_bytes_per_s": 1e12, "peak_flops": {"bf16": 1e14}, "sm_count": 4,
+      "gemm_waves": {"memory_efficiency": 1, "compute_efficiency": 1, "launch_overhead_ns": 10000,
+                     "wave_overhead_ns": 0, "tiles": [[64, 64]]}})",
+                                                    "four-sm.json"));
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("GEMM waves: a partial wave costs a whole tile's time", "[models][gpu]") {
+  const GpuProfile g = four_sm_gpu();
+  REQUIRE(g.gemm_waves);
+  // Gated MLP d = 4096, f = 128 over T tokens: gate/up GEMM T × 256 × 4096, SiLU, down
+  // GEMM T × 4096 × 128. One 64 × 64 tile of the first: 2·64·64·4096 FLOPs at a quarter
+  // of the peak (one SM) = 1.342 µs.
+  const auto time = [&](double tokens) { return gated_mlp_wave_time(g, *g.gemm_waves, 1e14, 4096, 128, 2, tokens); };
+  const auto ns = [](double s) { return sim::from_seconds(s); };
+  const double sm = 1e14 / 4;
+  const auto expected = [&](double tokens) {
+    const double row_tiles = std::ceil(tokens / 64);
+    const double up_waves = std::ceil(row_tiles * 4 / 4);         // 256 columns = 4 tiles per row of tiles
+    const double down_waves = std::ceil(row_tiles * 64 / 4);      // 4096 columns = 64 tiles
+    const double up_bytes = 2.0 * (256 * 4096 + tokens * 4096 + tokens * 256);
+    const double down_bytes = 2.0 * (4096 * 128 + tokens * 128 + tokens * 4096);
+    const sim::Time up = ns(std::max(up_waves * 2 * 64 * 64 * 4096 / sm, up_bytes / 1e12));
+    const sim::Time silu = ns(std::max(tokens * 128 * 4 / 1e14, tokens * 3 * 128 * 2 / 1e12));
+    const sim::Time down = ns(std::max(down_waves * 2 * 64 * 64 * 128 / sm, down_bytes / 1e12));
+    return 10000 + up + silu + down;
+  };
+  for (const double tokens : {1.0, 64.0, 65.0, 256.0, 257.0}) {
+    INFO(tokens << " tokens");
+    CHECK(time(tokens) == expected(tokens));
+  }
+  // One token more than whole waves: a fifth wave of the first GEMM, 1.34 µs, where
+  // the roofline would add 1/256 of its compute (0.02 µs).
+  CHECK(time(257) - time(256) > 1300);
+}
+
+TEST_CASE("GEMM waves need the SM count", "[models][gpu]") {
+  CHECK_THROWS_WITH(parse_gpu_profile(JsonInput::parse(R"({"name": "x", "memory_bytes": 1000000000,
+      "hbm_bytes_per_s": 1e12, "peak_flops": {"bf16": 1e14},
+      "gemm_waves": {"memory_efficiency": 1, "compute_efficiency": 1, "launch_overhead_ns": 0, "wave_overhead_ns": 0}})",
+                                                   "x.json")),
+                    Catch::Contains("$.gemm_waves") && Catch::Contains("sm_count"));
+}

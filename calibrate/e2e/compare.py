@@ -5,7 +5,10 @@ moe_block_bench.py wrote, runs `moesim run` on the same single-GPU scenario — 
 catalog model cut to the measured layer count, B requests of P prompt tokens arriving
 together, one prefill iteration of all of them, then decode steps, uniform routing —
 and compares the prefill iteration with moesim's TTFT and the decode step with its
-TPOT. Prints a table and the MAPE of each; --json writes them. Needs no GPU.
+TPOT. A line's "routing_trace" (a .moert the bench wrote, path relative to the JSON
+Lines file) is replayed, so moesim routes every token to the expert the GPU ran;
+without one, uniform routing. Prints a table and the MAPE of each; --json writes them.
+Needs no GPU.
 
 usage: compare.py <moesim> <e2e.jsonl> <work-folder> [--gpu h100-sxm] [--json out.json]
 """
@@ -63,7 +66,7 @@ def read_lines(path):
     return rows
 
 
-def simulate(moesim, line, gpu, work):
+def simulate(moesim, line, gpu, work, routing):
     """moesim's TTFT and TPOT (ms, means over the requests) for one configuration."""
     name = f"{line['model']}-{line['layers']}l-b{line['batch']}-p{line['prompt']}"
     folder = os.path.join(work, name)
@@ -88,7 +91,7 @@ def simulate(moesim, line, gpu, work):
         "cluster": {"gpu": gpu, "topology": {"preset": "workstation-1"}, "variability": "none"},
         "workload": {"duration_s": 1,
                      "arrivals": {"kind": "trace", "format": "azure-llm-2023", "path": os.path.join(folder, "arrivals.csv")},
-                     "routing": {"kind": "zipf", "skew": 0}},
+                     "routing": routing},
         "serving": {"max_batched_tokens": batch_tokens, "max_running_requests": line["batch"], "prefill_chunk": line["prompt"]},
         "placement": {"policy": "static-contiguous"}}
     with open(os.path.join(folder, "scenario.json"), "w") as f:
@@ -117,7 +120,13 @@ def main():
     rows = []
     for line in read_lines(args.measurements):
         gpu = args.gpu or gpu_profile_for(line["device"])
-        ttft, tpot = simulate(args.moesim, line, gpu, args.work)
+        routing = {"kind": "zipf", "skew": 0}
+        if "routing_trace" in line:
+            trace = os.path.join(os.path.dirname(os.path.abspath(args.measurements)), line["routing_trace"])
+            if not os.path.isfile(trace):
+                fail(f"{args.measurements}: routing_trace {line['routing_trace']} not found")
+            routing = {"kind": "trace", "path": trace}
+        ttft, tpot = simulate(args.moesim, line, gpu, args.work, routing)
         prefill, decode = line["prefill_ms"]["median"], line["decode_step_ms"]["median"]
         rows.append({"model": line["model"], "layers": line["layers"], "gpu": gpu, "batch": line["batch"],
                      "prompt": line["prompt"], "measured_prefill_ms": prefill, "simulated_ttft_ms": ttft,

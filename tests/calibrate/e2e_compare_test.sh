@@ -41,6 +41,40 @@ PY
 /usr/bin/python3 "$src/calibrate/e2e/compare.py" "$moesim" "$work/known.jsonl" "$work/w2" --json "$work/c2.json" >"$work/out.txt"
 grep -q "MAPE: prefill iteration 10.0%, decode step 20.0% over 2 configurations" "$work/out.txt" || fail "$(cat "$work/out.txt")"
 
+# The bench's routing trace is replayed: moe_block_bench.py's writer (moert.py) makes two
+# traces for the same configuration — every token to experts 0-7, or tokens spread over
+# all 64 — and moesim (reading Python's bytes, checksums and all) must time the spread
+# prefill slower: 64 expert kernels with weight reads against 8.
+mkdir -p "$work/t/e2e.jsonl.routing"
+/usr/bin/python3 - "$src" "$work/t" <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1] + "/calibrate/e2e")
+import moert
+out = sys.argv[2]
+batch, prompt, layers, experts, top_k = 4, 128, 2, 64, 8
+def trace(name, ids_of):
+    requests = []
+    for i in range(batch):
+        prefill = [[e for t in range(prompt) for e in ids_of(i * prompt + t)] for _ in range(layers)]
+        decode = [list(ids_of(i)) for _ in range(layers)]
+        requests.append([(prompt, prefill), (1, decode)])
+    moert.write(f"{out}/e2e.jsonl.routing/{name}.moert", "olmoe-1b-7b", layers, experts, top_k, requests, "e2e test")
+trace("narrow", lambda t: range(8))
+trace("wide", lambda t: [(8 * t + k) % experts for k in range(top_k)])
+with open(f"{out}/e2e.jsonl", "w") as f:
+    for name in ("narrow", "wide"):
+        f.write(json.dumps({"model": "olmoe-1b-7b", "layers": layers, "device": "NVIDIA H100 80GB HBM3", "batch": batch,
+                            "prompt": prompt, "prefill_ms": {"median": 1.0}, "decode_step_ms": {"median": 1.0},
+                            "routing_trace": f"e2e.jsonl.routing/{name}.moert"}) + "\n")
+PY
+/usr/bin/python3 "$src/calibrate/e2e/compare.py" "$moesim" "$work/t/e2e.jsonl" "$work/w4" --json "$work/c4.json" >/dev/null
+/usr/bin/python3 - "$work/c4.json" <<'PY' || fail "routing traces not replayed"
+import json, sys
+narrow, wide = json.load(open(sys.argv[1]))["rows"]
+gap = wide["simulated_ttft_ms"] - narrow["simulated_ttft_ms"]
+assert gap > 0.5, (narrow["simulated_ttft_ms"], wide["simulated_ttft_ms"])
+PY
+
 # Bad input: exit 2 naming the file, the line and the field.
 echo '{"model": "olmoe-1b-7b", "layers": 2, "device": "H100", "batch": 0, "prompt": 128, "prefill_ms": {"median": 1}, "decode_step_ms": {"median": 1}}' >"$work/bad.jsonl"
 set +e

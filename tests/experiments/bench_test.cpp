@@ -3,6 +3,7 @@
 
 #include "experiments/bench/e2e_bench.h"
 #include "experiments/bench/engine_bench.h"
+#include "experiments/run/scenario.h"
 #include "util/errors.h"
 
 using namespace moesim::bench;
@@ -43,4 +44,15 @@ TEST_CASE("bench e2e runs the whole serving model for the asked time and reports
   CHECK(r.peak_rss_mib > 0);
   const std::string text = format_e2e(r);
   CHECK_THAT(text, Catch::Contains("x real time") && Catch::Contains("peak RSS"));
+}
+
+TEST_CASE("bench e2e presets: every shipped scenario loads, at the GPU count its name gives", "[experiments][bench]") {
+  for (const E2ePreset& p : e2e_presets()) {
+    INFO(p.name);
+    const moesim::run::Scenario s = moesim::run::load_scenario(std::string(MOESIM_SOURCE_DIR) + "/experiments/" + p.scenario);
+    const int gpus = s.topology.machines * 8;  // every preset is built of 8-GPU machines
+    CHECK(p.name.ends_with("-" + std::to_string(gpus)));
+    CHECK(p.target_speed > 0.0);
+    CHECK(p.hours > 0.0);
+  }
 }

@@ -50,6 +50,15 @@ sim::Time Topology::transfer_startup(const std::vector<sim::LinkId>& path) const
   return startup;
 }
 
+Topology Topology::gpu_subset(int first, int count) const {
+  if (first < 0 || count < 1 || first + count > gpu_count()) {
+    throw std::logic_error(fmt::format("GPU subset [{}, {}) outside the topology's {} GPUs", first, first + count, gpu_count()));
+  }
+  Topology sub(*this);
+  sub.gpus_.assign(gpus_.begin() + first, gpus_.begin() + first + count);
+  return sub;
+}
+
 sim::Time Topology::collective_startup() const {
   sim::Time startup = 0;
   for (int a = 0; a < gpu_count(); ++a) {

@@ -71,6 +71,12 @@ class Topology {
   // its slowest pair even when that pair sends nothing (NCCL synchronises every rank).
   sim::Time collective_startup() const;
 
+  // GPUs [first, first + count) as a topology of their own (an instance's EP group,
+  // docs/models.md "Instances"): local GPU i is global GPU first + i; routes, links
+  // and the flow network stay shared, so instances still contend on common links,
+  // while collective_startup() covers only the group's pairs.
+  Topology gpu_subset(int first, int count) const;
+
   sim::FlowNetwork& network() const { return network_; }
   std::string describe() const;  // one line per cable, for --help-like listings and tests
 

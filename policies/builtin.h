@@ -5,11 +5,13 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
+#include "models/serving/request_router.h"
 #include "models/workload/routing_source.h"
 #include "policies/load_predictor.h"
 #include "policies/provisioner.h"
 #include "policies/placement_policy.h"
 #include "policies/policy_params.h"
+#include "sim/rng.h"
 
 namespace moesim::policies {
 
@@ -41,4 +43,11 @@ std::unique_ptr<models::CachePolicy> make_belady(PolicyParams& p);
 // Provisioners check their parameters and, given a context, build themselves
 // (null context: the parameters are only checked).
 std::unique_ptr<Provisioner> make_moeless(PolicyParams& p, const ProvisionerContext* context);
+// Request routers over model instances; the random ones draw from `rng`.
+std::unique_ptr<models::RequestRouter> make_round_robin(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_random_router(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_least_requests(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_least_tokens(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng);
+
 }  // namespace moesim::policies

@@ -19,6 +19,17 @@ struct PredictorAccuracy {
   int top_h = 2;
 };
 
+// Two predictors' accuracies as one: means weighted by the intervals each scored.
+inline PredictorAccuracy pooled(const PredictorAccuracy& a, const PredictorAccuracy& b) {
+  PredictorAccuracy out = a;
+  out.scored = a.scored + b.scored;
+  if (out.scored == 0) return out;
+  const double wa = static_cast<double>(a.scored) / out.scored, wb = static_cast<double>(b.scored) / out.scored;
+  out.share_mae = wa * a.share_mae + wb * b.share_mae;
+  out.top_recall = wa * a.top_recall + wb * b.top_recall;
+  return out;
+}
+
 // One layer's forecast against what happened: mean over experts of |predicted share
 // − actual share| (a zero forecast counts as uniform), and the share of the actual
 // top-h experts that the forecast also ranks top-h.

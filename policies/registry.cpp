@@ -20,6 +20,7 @@ using PredictorEntry = Entry<std::unique_ptr<LoadPredictor>, const models::Routi
 using DispatchEntry = Entry<std::unique_ptr<models::ReplicaDispatch>, const std::vector<double>&>;
 using CacheEntry = Entry<std::unique_ptr<models::CachePolicy>>;
 using ProvisionerEntry = Entry<std::unique_ptr<Provisioner>, const ProvisionerContext*>;
+using RouterEntry = Entry<std::unique_ptr<models::RequestRouter>, sim::Rng>;
 
 // The registration lines.
 const std::vector<PlacementEntry>& placements() {
@@ -83,6 +84,18 @@ const std::vector<ProvisionerEntry>& provisioners() {
   return list;
 }
 
+const std::vector<RouterEntry>& routers() {
+  static const std::vector<RouterEntry> list{
+      {{"router", "round-robin", "instances in turn, blind to their load"}, make_round_robin},
+      {{"router", "random", "a uniformly random instance (each one then sees a Poisson stream)"}, make_random_router},
+      {{"router", "least-requests", "join the shortest queue: fewest outstanding requests per GPU"}, make_least_requests},
+      {{"router", "least-tokens", "fewest outstanding prompt + output tokens per GPU"}, make_least_tokens},
+      {{"router", "power-of-two", "two random instances, the one with fewer outstanding requests per GPU"},
+       make_power_of_two},
+  };
+  return list;
+}
+
 template <class E>
 const E& find(const std::vector<E>& list, const std::string& kind, const std::string& name, const std::optional<JsonInput>& json) {
   for (const E& e : list) {
@@ -118,6 +131,7 @@ const std::vector<PolicyInfo>& policy_catalog() {
     describe(dispatches(), v, std::vector<double>{});
     describe(caches(), v);
     describe(provisioners(), v, static_cast<const ProvisionerContext*>(nullptr));
+    describe(routers(), v, sim::Rng(0));
     return v;
   }();
   return all;
@@ -146,6 +160,12 @@ std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, 
                                                        const std::vector<double>& gpu_speed) {
   PolicyParams params(name, json);
   return find(dispatches(), "dispatch", name, json).make(params, gpu_speed);
+}
+
+std::unique_ptr<models::RequestRouter> make_router(const std::string& name, const std::optional<JsonInput>& json,
+                                                   sim::Rng rng) {
+  PolicyParams params(name, json);
+  return find(routers(), "router", name, json).make(params, rng);
 }
 
 std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json) {

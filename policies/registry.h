@@ -9,17 +9,19 @@
 
 #include "models/offload/cache_policy.h"
 #include "models/serving/replica_dispatch.h"
+#include "models/serving/request_router.h"
 #include "models/workload/routing_source.h"
 #include "policies/load_predictor.h"
 #include "policies/provisioner.h"
 #include "policies/placement_policy.h"
 #include "policies/policy_params.h"
+#include "sim/rng.h"
 #include "util/json_input.h"
 
 namespace moesim::policies {
 
 struct PolicyInfo {
-  std::string kind;  // placement | predictor | dispatch | cache | provisioner
+  std::string kind;  // placement | predictor | dispatch | cache | provisioner | router
   std::string name;
   std::string description;
   std::vector<ParamInfo> params{};  // filled from the factories' declarations
@@ -37,6 +39,11 @@ std::unique_ptr<LoadPredictor> make_predictor(const std::string& name, const std
                                               const models::RoutingSource* routing = nullptr);
 std::unique_ptr<models::ReplicaDispatch> make_dispatch(const std::string& name, const std::optional<JsonInput>& json,
                                                        const std::vector<double>& gpu_speed);
+
+// The global request router of a cluster with several model instances; `rng`
+// feeds the randomised ones (random, power-of-two).
+std::unique_ptr<models::RequestRouter> make_router(const std::string& name, const std::optional<JsonInput>& json,
+                                                   sim::Rng rng = sim::Rng(0));
 
 std::unique_ptr<models::CachePolicy> make_cache_policy(const std::string& name, const std::optional<JsonInput>& json);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <fmt/format.h>
 
+#include "experiments/run/instance_metrics.h"
 #include "util/text_table.h"
 #include "util/errors.h"
 #include "models/serving/expert_placement.h"
@@ -16,11 +17,13 @@ namespace moesim::run {
 namespace {
 
 // Submits the scenario's arrivals until its duration (or its request count, or the
-// end of a trace), then closes the engine to new work.
-sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::ServingEngine& engine, sim::Rng rng,
-                             const ProgressCallback& progress) {
+// end of a trace), each to the instance the router picks, then closes the engines
+// to new work.
+sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::vector<models::ServingEngine*>& engines,
+                             models::RequestRouter& router, sim::Rng rng, const ProgressCallback& progress) {
   const auto arrivals = models::open_arrivals(s.arrivals, rng);
   const sim::Time horizon = sim::from_seconds(s.duration_s);
+  std::vector<models::InstanceLoad> loads(engines.size());
   for (std::uint64_t id = 0; s.arrivals.count == 0 || id < static_cast<std::uint64_t>(s.arrivals.count); ++id) {
     const auto next = arrivals->next();
     if (!next || (s.arrivals.count == 0 && next->at > horizon)) break;
@@ -30,18 +33,104 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, models::Ser
     r.arrival = sim.now();
     r.input_tokens = next->input_tokens;
     r.output_tokens = next->output_tokens;
-    engine.submit(r);
+    std::size_t instance = 0;
+    if (engines.size() > 1) {
+      for (std::size_t i = 0; i < engines.size(); ++i) {
+        loads[i] = {engines[i]->outstanding_requests(), engines[i]->outstanding_tokens(), engines[i]->gpus()};
+      }
+      instance = router.route(r, loads);
+    }
+    engines[instance]->submit(r);
     if (progress) {
       progress(s.arrivals.count > 0 ? static_cast<double>(id + 1) / static_cast<double>(s.arrivals.count)
                                     : sim::to_seconds(sim.now()) / s.duration_s);
     }
   }
-  engine.close();
+  for (models::ServingEngine* engine : engines) engine->close();
 }
 
 std::string quantiles(const sim::QuantileSketch& q, double scale) {
   return fmt::format("{:.1f} / {:.1f} / {:.1f}", q.quantile(0.5) * scale, q.quantile(0.9) * scale,
                      q.quantile(0.99) * scale);
+}
+
+}  // namespace
+
+namespace {
+
+// One model instance: its slice of the cluster, its policies and its engine
+// (docs/models.md "Instances"). Members the engine refers to live here with it.
+struct Instance {
+  int first_gpu = 0;
+  // Instances whose EP groups share no link each get a flow network of their own
+  // (the cluster's topology, rebuilt): their collectives can then run in closed form
+  // side by side, and the result is the same as on one network.
+  std::unique_ptr<sim::FlowNetwork> own_network;
+  std::unique_ptr<models::Topology> own_topology;
+  std::unique_ptr<models::Topology> slice;         // null: the whole cluster's topology
+  std::vector<models::GpuSlowdown> own_slowdowns;  // the slice's (several instances; no drift then)
+  std::unique_ptr<policies::PlacementPolicy> placement;
+  std::unique_ptr<policies::LoadPredictor> predictor;
+  std::unique_ptr<models::ReplicaDispatch> dispatch;
+  std::unique_ptr<policies::ProfiledExpertTime> time_model;
+  std::unique_ptr<policies::Rebalancer> rebalancer;
+  models::ExpertPlacement initial;
+  std::unique_ptr<models::ServingEngine> engine;
+};
+
+// Whether the links of every GPU pair within one instance carry no pair of another
+// instance (per-GPU cables into NVSwitches and a non-blocking switch: yes; GPUs
+// behind one PCIe switch in two instances: no).
+bool instances_disjoint(const models::Topology& topology, int per_instance) {
+  std::vector<int> owner(topology.network().link_count(), -1);
+  for (int first = 0; first < topology.gpu_count(); first += per_instance) {
+    for (int a = first; a < first + per_instance; ++a) {
+      for (int b = first; b < first + per_instance; ++b) {
+        if (a == b) continue;
+        for (const sim::LinkId l : topology.gpu_to_gpu(a, b)) {
+          int& o = owner[static_cast<std::size_t>(l)];
+          if (o != -1 && o != first) return false;
+          o = first;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+int machines_spanned(const models::Topology& topology) {
+  std::vector<int> machines;
+  for (int g = 0; g < topology.gpu_count(); ++g) machines.push_back(topology.node(topology.gpu_node(g)).machine);
+  std::sort(machines.begin(), machines.end());
+  return static_cast<int>(std::unique(machines.begin(), machines.end()) - machines.begin());
+}
+
+// The placement side of an instance on `topology` whose GPUs run at `slowdowns`:
+// what the policies may know is the initial profiling of GPU speeds (re-measured
+// on recalibration) and the routing they observe.
+void build_policies(Instance& in, const Scenario& s, const models::Topology& topology,
+                    const std::vector<models::GpuSlowdown>& slowdowns, const models::RoutingSource& routing,
+                    bool serverless) {
+  std::vector<double> speed;
+  for (const auto& sd : slowdowns) speed.push_back(1.0 / sd.compute_bound());
+  // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
+  in.placement = policies::make_placement(serverless ? "static-contiguous" : s.placement,
+                                          serverless ? std::nullopt : s.placement_params);
+  in.predictor = policies::make_predictor(s.predictor, s.predictor_params, &routing);
+  in.dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
+  in.time_model = std::make_unique<policies::ProfiledExpertTime>(s.model, s.gpu, slowdowns);
+  policies::PlacementContext context;
+  context.model = &s.model;
+  context.gpus = topology.gpu_count();
+  context.nodes = s.instances.count > 1 ? machines_spanned(topology) : s.topology.machines;
+  policies::RebalanceConfig rebalance;
+  rebalance.interval_s = s.rebalance_interval_s;
+  rebalance.trigger = s.rebalance_trigger == "auto" ? in.placement->default_trigger() : s.rebalance_trigger;
+  rebalance.drift_threshold = s.drift_threshold;
+  rebalance.initial_batch_tokens = static_cast<double>(s.serving.max_batched_tokens * context.gpus * s.model.top_k);
+  in.rebalancer = std::make_unique<policies::Rebalancer>(*in.placement, *in.predictor, context, rebalance,
+                                                         in.time_model.get(), &slowdowns);
+  in.initial = in.rebalancer->initial();
 }
 
 }  // namespace
@@ -61,48 +150,55 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   result.routing_label = routing->label();
   result.metrics = models::ServingMetrics(result.gpus, s.slo);
   net.trace_to(trace);
-  // Policies: what the placement may know is the initial profiling of GPU speeds
-  // (re-measured on recalibration) and the routing it observes.
-  std::vector<double> speed;
-  for (const auto& sd : result.slowdowns) speed.push_back(1.0 / sd.compute_bound());
   const bool serverless = policies::is_provisioner(s.placement);
   if (serverless && s.serving.expert_kernels == models::ServingConfig::ExpertKernels::kGrouped) {
     throw InputError(fmt::format("$.serving.expert_kernels: \"grouped\" cannot run with the serverless policy '{}' (each "
                                  "expert is its own function); expected \"per-expert\"",
                                  s.placement));
   }
-  // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
-  const auto placement_policy = policies::make_placement(serverless ? "static-contiguous" : s.placement,
-                                                         serverless ? std::nullopt : s.placement_params);
-  const auto predictor = policies::make_predictor(s.predictor, s.predictor_params, routing.get());
-  const auto dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
-  policies::ProfiledExpertTime time_model(s.model, s.gpu, throttle.current());
-  policies::PlacementContext context;
-  context.model = &s.model;
-  context.gpus = result.gpus;
-  context.nodes = s.topology.machines;
-  policies::RebalanceConfig rebalance;
-  rebalance.interval_s = s.rebalance_interval_s;
-  rebalance.trigger = s.rebalance_trigger == "auto" ? placement_policy->default_trigger() : s.rebalance_trigger;
-  rebalance.drift_threshold = s.drift_threshold;
-  rebalance.initial_batch_tokens = static_cast<double>(s.serving.max_batched_tokens * result.gpus * s.model.top_k);
-  policies::Rebalancer rebalancer(*placement_policy, *predictor, context, rebalance, &time_model, &throttle.current());
-  models::ServingPolicies hooks{dispatch.get(), placement_policy->adaptive() ? &rebalancer : nullptr};
-  // Serverless: the runtime and the policy provision experts layer by layer.
+  const int per_instance = s.instances.count > 1 ? s.instances.gpus : result.gpus;
+  std::vector<Instance> instances(static_cast<std::size_t>(result.gpus / per_instance));
+  // Instances sharing links share the network, which times collectives by events
+  // (closed form assumes one engine alone on it); so does a traced run.
+  const bool own_networks = instances.size() > 1 && trace == nullptr && instances_disjoint(topo, per_instance);
+  models::ServingConfig serving = s.serving;
+  if (instances.size() > 1 && !own_networks) serving.closed_form_iterations = false;
+  // Serverless (one instance only): the runtime and the policy provision experts layer by layer.
   std::unique_ptr<models::ServerlessRuntime> runtime;
   std::unique_ptr<policies::Provisioner> provisioner;
-  if (serverless) {
-    runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topo, s.serverless,
-                                                          models::make_keep_alive(s.serverless.keep_alive), trace);
-    provisioner = policies::make_provisioner(
-        s.placement, s.placement_params, {sim, s.model, *runtime, streams.stream("serverless"), &time_model});
-    hooks = {dispatch.get(), nullptr, provisioner.get()};
+  std::vector<models::ServingEngine*> engines;
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    Instance& in = instances[i];
+    in.first_gpu = static_cast<int>(i) * per_instance;
+    if (own_networks) {
+      in.own_network = std::make_unique<sim::FlowNetwork>(sim);
+      in.own_topology = std::make_unique<models::Topology>(*in.own_network);
+      models::build_topology(*in.own_topology, s.topology);
+    }
+    if (instances.size() > 1) {
+      in.slice = std::make_unique<models::Topology>(
+          (in.own_topology ? *in.own_topology : topo).gpu_subset(in.first_gpu, per_instance));
+      in.own_slowdowns.assign(throttle.current().begin() + in.first_gpu,
+                              throttle.current().begin() + in.first_gpu + per_instance);
+    }
+    models::Topology& topology = in.slice ? *in.slice : topo;
+    const std::vector<models::GpuSlowdown>& slowdowns = in.slice ? in.own_slowdowns : throttle.current();
+    build_policies(in, s, topology, slowdowns, *routing, serverless);
+    models::ServingPolicies hooks{in.dispatch.get(), in.placement->adaptive() ? in.rebalancer.get() : nullptr};
+    if (serverless) {
+      runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topology, s.serverless,
+                                                            models::make_keep_alive(s.serverless.keep_alive), trace);
+      provisioner = policies::make_provisioner(s.placement, s.placement_params,
+                                               {sim, s.model, *runtime, streams.stream("serverless"), in.time_model.get()});
+      hooks = {in.dispatch.get(), nullptr, provisioner.get()};
+    }
+    in.engine = std::make_unique<models::ServingEngine>(sim, s.model, s.gpu, slowdowns, topology, in.initial, *routing,
+                                                        serving, result.metrics, trace, hooks, in.first_gpu);
+    engines.push_back(in.engine.get());
+    sim.spawn(in.engine->run());
   }
-  const models::ExpertPlacement initial = rebalancer.initial();
-  models::ServingEngine engine(sim, s.model, s.gpu, throttle.current(), topo, initial, *routing, s.serving,
-                               result.metrics, trace, hooks);
-  sim.spawn(engine.run());
-  sim.spawn(arrival_process(sim, s, engine, streams.stream("arrivals"), progress));
+  const auto router = policies::make_router(s.router, s.router_params, streams.stream("router"));
+  sim.spawn(arrival_process(sim, s, engines, *router, streams.stream("arrivals"), progress));
   // Throttling episodes never end on their own: with drift, step until only the
   // throttle processes are left.
   const std::size_t background = s.variability.drift.episodes_per_hour > 0 ? static_cast<std::size_t>(result.gpus) : 0;
@@ -120,17 +216,33 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
                                                          : "the first arrival comes later"));
   }
   result.makespan = result.metrics.last_completion();
-  result.cost = serverless ? serverless_cost(s, runtime->bill(), result) : serverful_cost(s, initial, result);
+  std::int64_t copies = 0;
+  for (const Instance& in : instances) copies += in.initial.copies();
+  result.cost = serverless ? serverless_cost(s, runtime->bill(), result) : serverful_cost(s, copies, result);
   if (serverless) {
     result.serverless = ServerlessSummary{runtime->bill(), provisioner->stats(), provisioner->accuracy(),
                                           runtime->keep_alive().name(), runtime->pool_bytes()};
   }
-  result.predictor_accuracy = predictor->accuracy();
-  result.recalibrations = rebalancer.recalibrations();
+  result.predictor_accuracy = instances.front().predictor->accuracy();
+  for (std::size_t i = 1; i < instances.size(); ++i) {
+    result.predictor_accuracy = pooled(result.predictor_accuracy, instances[i].predictor->accuracy());
+  }
+  for (const Instance& in : instances) {
+    result.recalibrations += in.rebalancer->recalibrations();
+    result.instances.push_back({in.first_gpu, in.engine->gpus()});
+  }
+  result.router = s.router;
   result.events = sim.events_executed();
   for (std::size_t l = 0; l < net.link_count(); ++l) {
     const auto id = static_cast<sim::LinkId>(l);
-    result.links.push_back({net.link_name(id), net.link_bytes(id), net.link_utilisation(id)});
+    LinkSummary link{net.link_name(id), net.link_bytes(id), net.link_utilisation(id)};
+    // Own networks are copies of this one: the same link carries only its instance's bytes in each.
+    for (const Instance& in : instances) {
+      if (!in.own_network) continue;
+      link.bytes += in.own_network->link_bytes(id);
+      link.utilisation += in.own_network->link_utilisation(id);
+    }
+    result.links.push_back(std::move(link));
   }
   std::stable_sort(result.links.begin(), result.links.end(),
                    [](const LinkSummary& a, const LinkSummary& b) { return a.bytes > b.bytes; });
@@ -152,11 +264,11 @@ CostSummary common_cost(const RunResult& r, sim::Time loads) {
 
 }  // namespace
 
-CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r) {
+CostSummary serverful_cost(const Scenario& s, std::int64_t expert_copies, const RunResult& r) {
   // Weight moves of re-placements count as busy time once per migration (its duration).
   CostSummary c = common_cost(r, r.metrics.migration_time());
   const double seconds = sim::to_seconds(r.makespan);
-  c.expert_gb_seconds = static_cast<double>(placement.copies() * s.model.expert_bytes()) / 1e9 * seconds;
+  c.expert_gb_seconds = static_cast<double>(expert_copies * s.model.expert_bytes()) / 1e9 * seconds;
   c.billed_gpu_seconds = c.reserved_gpu_seconds;
   c.usd = c.billed_gpu_seconds / 3600.0 * s.serverless.gpu_hour_price +
           c.expert_gb_seconds / 3600.0 * s.serverless.gb_hour_price;
@@ -192,6 +304,10 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   t.add_row({"expert stage per MoE layer: slowest − fastest GPU / GPU mean [µs]",
              fmt::format("{:.1f} / {:.1f}", m.expert_gap().mean() * 1e6, m.expert_mean().mean() * 1e6)});
   t.add_row({"placement", fmt::format("{} (dispatch {}, predictor {})", s.placement, s.dispatch, s.predictor)});
+  if (r.instances.size() > 1) {
+    t.add_row({"instances / router", fmt::format("{} × EP {} / {}", r.instances.size(), r.instances.front().gpus, r.router)});
+    for (const auto& row : instance_rows(r)) t.add_row(row);
+  }
   t.add_row({"re-placements / expert copies moved / GB / swaps",
              fmt::format("{} / {} / {:.2f} / {}", m.migrations(), m.experts_moved(), m.bytes_migrated() / 1e9, m.swaps())});
   if (r.predictor_accuracy.scored > 0) {
@@ -269,6 +385,7 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   }
   j["routing"] = {{"tokens_routed", m.tokens_routed()}, {"expert_assignments", m.expert_assignments()},
                   {"remote_rows", m.remote_rows()}};
+  if (r.instances.size() > 1) j["instances"] = instances_json(r);
   j["iterations"] = m.iterations();
   j["simulated_s"] = sim::to_seconds(r.makespan);
   j["gpu_seconds"] = r.gpu_seconds();

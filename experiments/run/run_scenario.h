@@ -45,6 +45,12 @@ struct ServerlessSummary {
   std::int64_t pool_bytes = 0;
 };
 
+// One model instance of the run: GPUs [first_gpu, first_gpu + gpus) of the cluster.
+struct InstanceSummary {
+  int first_gpu = 0;
+  int gpus = 0;
+};
+
 struct RunResult {
   models::ServingMetrics metrics{1, {}};
   sim::Time makespan = 0;
@@ -58,6 +64,8 @@ struct RunResult {
   int recalibrations = 0;
   CostSummary cost;
   std::optional<ServerlessSummary> serverless;
+  std::vector<InstanceSummary> instances;  // one per model instance (one: the whole cluster)
+  std::string router;                      // the request router (used with several instances)
   double gpu_seconds() const { return gpus * sim::to_seconds(makespan); }
 };
 
@@ -65,7 +73,8 @@ struct RunResult {
 using ProgressCallback = std::function<void(double)>;
 RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace = nullptr, const ProgressCallback& progress = {});
 
-CostSummary serverful_cost(const Scenario& s, const models::ExpertPlacement& placement, const RunResult& r);
+// Serverful: every GPU reserved for the makespan, `expert_copies` (all instances') held throughout.
+CostSummary serverful_cost(const Scenario& s, std::int64_t expert_copies, const RunResult& r);
 CostSummary serverless_cost(const Scenario& s, const models::ServerlessBill& bill, const RunResult& r);
 
 std::string format_summary(const Scenario& s, const RunResult& r);

@@ -20,6 +20,41 @@ void check_placement(const std::string& name, const std::optional<JsonInput>& pa
   }
 }
 
+namespace {
+
+int topology_gpus(const models::TopologyOptions& options) {
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  models::Topology topology(net);
+  models::build_topology(topology, options);
+  return topology.gpu_count();
+}
+
+// {"count": N, "gpus": G}: N instances of G consecutive GPUs tiling the cluster,
+// each an EP group of G (G divides the experts, so every GPU of an instance holds
+// as many experts under the static layouts).
+InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOptions& topology,
+                               const models::MoeModel& model) {
+  InstanceLayout layout;
+  layout.given = true;
+  layout.count = static_cast<int>(json.at("count").integer_in(1, 1 << 20));
+  const JsonInput gpus = json.at("gpus");
+  layout.gpus = static_cast<int>(gpus.integer_in(1, 1 << 20));
+  const int cluster = topology_gpus(topology);
+  if (static_cast<std::int64_t>(layout.count) * layout.gpus != cluster) {
+    json.fail(fmt::format("{} instances × {} GPUs = {} GPUs do not tile the cluster's {} GPUs; expected count × gpus = {}",
+                          layout.count, layout.gpus, static_cast<std::int64_t>(layout.count) * layout.gpus, cluster,
+                          cluster));
+  }
+  if (model.experts % layout.gpus != 0) {
+    gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}", layout.gpus,
+                          model.name, model.experts, model.experts));
+  }
+  return layout;
+}
+
+}  // namespace
+
 Scenario parse_scenario(const JsonInput& json) {
   Scenario s;
   ScenarioHeader header = parse_scenario_header(json, "scenario", std::nullopt);
@@ -29,6 +64,13 @@ Scenario parse_scenario(const JsonInput& json) {
   s.gpu = std::move(header.gpu);
   s.topology = header.topology;
   if (const auto v = json.at("cluster").find("variability")) s.variability = models::parse_gpu_variability(*v);
+  if (const auto v = json.at("cluster").find("instances")) {
+    s.instances = parse_instances(*v, s.topology, s.model);
+    if (s.instances.count > 1 && s.variability.drift.episodes_per_hour > 0) {
+      v->fail("several instances with throttling drift (cluster.variability.drift) are not supported; expected one "
+              "instance or no drift");
+    }
+  }
   const JsonInput workload = json.at("workload");
   s.arrivals = models::parse_arrivals(workload.at("arrivals"));
   if (const auto v = workload.find("duration_s")) s.duration_s = v->duration(1.0);
@@ -40,6 +82,15 @@ Scenario parse_scenario(const JsonInput& json) {
     s.placement_params = placement;
   }
   check_placement(s.placement, s.placement_params);
+  if (s.instances.count > 1 && policies::is_provisioner(s.placement)) {
+    json.at("cluster").at("instances").fail(fmt::format(
+        "the serverless policy '{}' provisions the whole cluster's experts; expected one instance with it", s.placement));
+  }
+  if (const auto router = json.find("router")) {
+    s.router = router->at("policy").string();
+    s.router_params = router;
+  }
+  policies::make_router(s.router, s.router_params);
   if (const auto sl = json.find("serverless")) {
     s.serverless = models::parse_serverless_config(*sl);
   }
@@ -83,6 +134,11 @@ Scenario parse_scenario(const JsonInput& json) {
                 {"rebalance", {{"interval_s", s.rebalance_interval_s}, {"trigger", s.rebalance_trigger},
                                {"drift_threshold", s.drift_threshold}}},
                 {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
+  // Only scenarios that cut the cluster into instances say so: others resolve as before.
+  if (s.instances.given) {
+    s.resolved["cluster"]["instances"] = {{"count", s.instances.count}, {"gpus", s.instances.gpus}};
+    s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
+  }
   return s;
 }
 

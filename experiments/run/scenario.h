@@ -20,6 +20,14 @@
 
 namespace moesim::run {
 
+// Model instances (replicas) the cluster's GPUs are cut into, each its own EP group
+// with its own placement, behind one request router (docs/models.md "Instances").
+struct InstanceLayout {
+  int count = 1;
+  int gpus = 0;  // GPUs per instance, consecutive; 0 = the whole cluster (one instance)
+  bool given = false;  // written in the scenario (echoed in the resolved scenario then)
+};
+
 struct Scenario {
   std::string name;
   std::uint64_t seed = 1;
@@ -27,6 +35,7 @@ struct Scenario {
   models::MoeModel model;
   models::GpuProfile gpu;
   models::TopologyOptions topology;
+  InstanceLayout instances;
   models::GpuVariability variability;
   models::ArrivalSpec arrivals;
   models::RoutingSpec routing;
@@ -37,6 +46,8 @@ struct Scenario {
   std::optional<JsonInput> predictor_params;
   std::string dispatch = "even";
   std::optional<JsonInput> dispatch_params;
+  std::string router = "round-robin";  // which instance takes each request (several instances only)
+  std::optional<JsonInput> router_params;
   double rebalance_interval_s = 10.0;
   std::string rebalance_trigger = "auto";  // auto: the placement policy's default_trigger()
   double drift_threshold = 0.02;

@@ -40,7 +40,7 @@ sim::Time AttentionStage::run(int layer, sim::Time start, bool closed_form, std:
   const std::size_t kind = layer_kind(layer);
   sim::Time* slowest = closed_form ? &slowest_[kind] : nullptr;
   if (slowest != nullptr && *slowest >= 0) {
-    for (std::size_t g = 0; g < loads_.size(); ++g) recorder_.metrics().record_gpu_busy(static_cast<int>(g), memo_[g * 4 + kind]);
+    for (std::size_t g = 0; g < loads_.size(); ++g) recorder_.busy(static_cast<int>(g), memo_[g * 4 + kind]);
     return *slowest;
   }
   for (std::size_t g = 0; g < stage.size(); ++g) stage[g] = time(g, layer);

@@ -12,7 +12,8 @@ std::int64_t Batch::total() const {
 }
 
 BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
-                               std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace)
+                               std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace,
+                               int first_gpu)
     : sim_(sim),
       model_(model),
       config_(config),
@@ -23,7 +24,8 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
       running_(static_cast<std::size_t>(gpus)),
       kv_used_(static_cast<std::size_t>(gpus), 0),
       assigned_(static_cast<std::size_t>(gpus), 0),
-      work_(sim) {}
+      work_(sim),
+      first_gpu_(first_gpu) {}
 
 void BatchScheduler::submit(Request r) {
   const auto least = std::min_element(assigned_.begin(), assigned_.end());
@@ -35,6 +37,8 @@ void BatchScheduler::submit(Request r) {
     return;
   }
   ++*least;
+  ++outstanding_requests_;
+  outstanding_tokens_ += r.input_tokens + r.output_tokens;
   waiting_.push_back(std::make_unique<Request>(r));
   work_.fire();
 }
@@ -119,7 +123,9 @@ void BatchScheduler::complete(Batch& b) {
   for (std::size_t g = 0; g < running_.size(); ++g) {
     for (auto& [r, chunk] : b.prefill[g]) {
       r->prefilled += chunk;
-      if (r->prefill_done()) {  // the pass over the last prompt token yields the first output token
+      outstanding_tokens_ -= chunk;
+      if (r->prefill_done()) {
+        outstanding_tokens_ -= std::min<std::int64_t>(1, r->output_tokens);  // the pass over the last prompt token yields the first output token
         r->generated = 1;
         r->first_token = now;
         r->last_token = now;
@@ -127,13 +133,15 @@ void BatchScheduler::complete(Batch& b) {
     }
     for (Request* r : b.decode[g]) {
       ++r->generated;
+      --outstanding_tokens_;
       metrics_.record_inter_token(now - r->last_token);
       r->last_token = now;
     }
     auto& list = running_[g];
     for (auto it = list.begin(); it != list.end();) {
       if ((*it)->prefill_done() && (*it)->finished()) {
-        metrics_.record_request(**it);
+        metrics_.record_request(**it, first_gpu_);
+        --outstanding_requests_;
         trace_request(**it);
         kv_used_[g] -= kv_reservation(**it);
         --assigned_[g];
@@ -148,7 +156,7 @@ void BatchScheduler::complete(Batch& b) {
 void BatchScheduler::trace_request(const Request& r) {
   if (trace_ == nullptr) return;
   const auto track = trace_->add_track("requests", fmt::format("req {}", r.id));
-  trace_->span(track, fmt::format("prefill ({} tokens, gpu {})", r.input_tokens, r.gpu), r.arrival, r.first_token);
+  trace_->span(track, fmt::format("prefill ({} tokens, gpu {})", r.input_tokens, first_gpu_ + r.gpu), r.arrival, r.first_token);
   if (r.last_token > r.first_token) {
     trace_->span(track, fmt::format("decode ({} tokens)", r.output_tokens), r.first_token, r.last_token);
   }

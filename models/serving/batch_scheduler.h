@@ -32,8 +32,10 @@ struct Batch {
 
 class BatchScheduler {
  public:
+  // `first_gpu`: the cluster's number of this scheduler's GPU 0 (an instance's slice),
+  // used for what reaches the metrics and the trace.
   BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
-                 std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace);
+                 std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace, int first_gpu = 0);
 
   // A request arrives now; it goes to the GPU with the fewest requests, or is
   // recorded as dropped when its KV cache could never fit.
@@ -43,6 +45,10 @@ class BatchScheduler {
   bool closed() const { return closed_; }
   // Requests waiting or running.
   bool busy() const;
+  // What a request router sees (docs/models.md "Instances"): requests admitted here
+  // and not finished, and the prompt and output tokens they still have to process.
+  std::int64_t outstanding_requests() const { return outstanding_requests_; }
+  std::int64_t outstanding_tokens() const { return outstanding_tokens_; }
   // Fires when a request arrives or the scheduler closes.
   sim::Signal& work() { return work_; }
 
@@ -76,6 +82,9 @@ class BatchScheduler {
   std::vector<int> assigned_;                                   // requests per GPU, for placement of new ones
   sim::Signal work_;
   bool closed_ = false;
+  int first_gpu_;
+  std::int64_t outstanding_requests_ = 0;
+  std::int64_t outstanding_tokens_ = 0;
 };
 
 }  // namespace moesim::models

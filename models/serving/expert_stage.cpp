@@ -168,7 +168,7 @@ sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::
   sim::Time total = 0;  // integer nanoseconds: the same sum in any order, and no spill of a double
   for (int g = 0; g < gpus_; ++g) {
     const sim::Time busy = stage[static_cast<std::size_t>(g)];
-    metrics.record_gpu_busy(g, busy);  // adding 0 for an idle GPU changes nothing
+    recorder_.busy(g, busy);  // adding 0 for an idle GPU changes nothing
     end = std::max(end, start_of(g) + busy);
     slowest = std::max(slowest, busy);
     fastest = std::min(fastest, busy);

@@ -24,7 +24,7 @@ MemoryBudget engine_memory(const MoeModel& model, const GpuProfile& gpu, const E
 ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
                              const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
                              RoutingSource& routing, ServingConfig config, ServingMetrics& metrics,
-                             sim::TraceWriter* trace, ServingPolicies policies)
+                             sim::TraceWriter* trace, ServingPolicies policies, int first_gpu)
     : sim_(sim),
       model_(model),
       gpu_(gpu),
@@ -38,8 +38,8 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       trace_(trace),
       gpus_(topology.gpu_count()),
       memory_(engine_memory(model_, gpu_, placement_, gpus_, config_, policies_)),
-      recorder_(metrics, trace, gpus_),
-      scheduler_(sim, model_, config_, gpus_, memory_.kv_capacity(), metrics, trace),
+      recorder_(metrics, trace, gpus_, first_gpu),
+      scheduler_(sim, model_, config_, gpus_, memory_.kv_capacity(), metrics, trace, first_gpu),
       attention_(model_, costs_, slowdowns, recorder_),
       experts_(model_, costs_, slowdowns, recorder_, policies_.dispatch, policies_.provisioner,
                config_.expert_kernels == ServingConfig::ExpertKernels::kGrouped),

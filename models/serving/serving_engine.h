@@ -54,8 +54,12 @@ class ServingEngine {
   ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
                 const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
                 RoutingSource& routing, ServingConfig config, ServingMetrics& metrics, sim::TraceWriter* trace = nullptr,
-                ServingPolicies policies = {});
+                ServingPolicies policies = {}, int first_gpu = 0);
 
+  // `first_gpu`: where this engine's GPUs start in the cluster when it serves one
+  // instance among several (docs/models.md "Instances"); `topology` is then the
+  // instance's slice (Topology::gpu_subset) and `slowdowns` its GPUs'.
+  //
   // A request arrives now; it is assigned to the GPU with the fewest requests.
   void submit(Request r) { scheduler_.submit(std::move(r)); }
   // No more requests will arrive: the loop ends once every request is done.
@@ -63,6 +67,9 @@ class ServingEngine {
   sim::Process run();
 
   const MemoryBudget& memory() const { return memory_; }
+  // For a request router: requests here and not finished, and their remaining tokens.
+  std::int64_t outstanding_requests() const { return scheduler_.outstanding_requests(); }
+  std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
   int gpus() const { return gpus_; }
 
  private:

@@ -2,12 +2,12 @@
 
 namespace moesim::models {
 
-void ServingMetrics::record_request(const Request& r) {
-  RequestRecord rec{r.id, r.gpu, r.arrival, r.input_tokens, r.output_tokens, r.first_token, r.last_token};
+void ServingMetrics::record_request(const Request& r, int first_gpu) {
+  RequestRecord rec{r.id, first_gpu + r.gpu, r.arrival, r.input_tokens, r.output_tokens, r.first_token, r.last_token};
   ttft_.add(rec.ttft_s());
   if (r.output_tokens > 1) tpot_.add(rec.tpot_s());
   e2e_.add(rec.e2e_s());
-  if (rec.ttft_s() <= slo_.ttft_s && rec.tpot_s() <= slo_.tpot_s) ++met_slo_;
+  if (rec.meets(slo_)) ++met_slo_;
   output_tokens_ += r.output_tokens;
   if (r.last_token > last_completion_) last_completion_ = r.last_token;
   records_.push_back(rec);

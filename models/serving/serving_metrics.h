@@ -32,13 +32,15 @@ struct RequestRecord {
     return output_tokens > 1 ? sim::to_seconds(last_token - first_token) / static_cast<double>(output_tokens - 1) : 0.0;
   }
   double e2e_s() const { return sim::to_seconds(last_token - arrival); }
+  bool meets(const Slo& slo) const { return ttft_s() <= slo.ttft_s && tpot_s() <= slo.tpot_s; }
 };
 
 class ServingMetrics {
  public:
   ServingMetrics(int gpus, Slo slo) : slo_(slo), gpu_busy_(static_cast<std::size_t>(gpus), 0) {}
 
-  void record_request(const Request& r);
+  // `first_gpu`: the cluster's number of the engine's GPU 0 (r.gpu is the engine's).
+  void record_request(const Request& r, int first_gpu = 0);
   void record_dropped(const Request& r, const std::string& reason);
   void record_iteration(std::int64_t tokens) {
     ++iterations_;

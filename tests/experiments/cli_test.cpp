@@ -3,6 +3,9 @@
 #include "../temp_files.h"
 #include "cli_helpers.h"
 
+#include <nlohmann/json.hpp>
+#include <sstream>
+
 using moesim_test::run;
 using moesim_test::Result;
 using moesim_test::slurp;
@@ -111,6 +114,15 @@ std::string small_scenario(const std::string& model_field, const std::string& ra
 
 const std::string kDgx = R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm"})";
 
+std::string kInstances(int count, int gpus) {
+  return R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "instances": {"count": )" + std::to_string(count) +
+         R"(, "gpus": )" + std::to_string(gpus) + "}}";
+}
+
+std::string with_router(std::string scenario, const std::string& router) {
+  return scenario.replace(0, 1, R"({"router": )" + router + ", ");
+}
+
 std::filesystem::path write_temp(const std::string& folder, const std::string& name, const std::string& text) {
   return moesim_test::write_temp_file(folder, name, text);
 }
@@ -134,6 +146,41 @@ TEST_CASE("moesim run simulates a scenario reproducibly and writes metrics and p
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("two instances behind round-robin: requests alternate, each instance reports, the echo says so",
+          "[experiments][cli][run][instances]") {
+  const auto scenario = write_temp("moesim_run_instances_test", "two.json",
+                                   with_router(small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4), 4),
+                                               R"({"policy": "round-robin"})"));
+  const auto dir = scenario.parent_path();
+  const Result a = run("run " + scenario.string() + " --out " + (dir / "a").string());
+  INFO(a.output);
+  REQUIRE(a.exit_code == 0);
+  CHECK_THAT(a.output, Catch::Contains("2 × EP 4 / round-robin") && Catch::Contains("instance 1 (GPUs 4–7)"));
+  const auto metrics = nlohmann::json::parse(slurp(dir / "a" / "metrics.json"));
+  REQUIRE(metrics["instances"]["instances"].size() == 2);
+  CHECK(metrics["scenario"]["cluster"]["instances"]["count"] == 2);
+  CHECK(metrics["scenario"]["router"]["policy"] == "round-robin");
+  // Round-robin: request i goes to instance i mod 2, whose GPUs are 4 (i mod 2) + 0..3.
+  std::istringstream csv(slurp(dir / "a" / "requests.csv"));
+  std::string line;
+  std::getline(csv, line);
+  int rows = 0, misplaced = 0;
+  std::size_t per_instance[2] = {0, 0};
+  while (std::getline(csv, line)) {
+    const auto comma = line.find(',');
+    const int id = std::stoi(line.substr(0, comma));
+    const int gpu = std::stoi(line.substr(comma + 1));
+    ++rows;
+    ++per_instance[gpu / 4];
+    misplaced += (gpu / 4 != id % 2) ? 1 : 0;
+  }
+  CHECK(rows > 8);
+  CHECK(misplaced == 0);
+  CHECK(metrics["instances"]["instances"][0]["requests"] == per_instance[0]);
+  CHECK(metrics["instances"]["instances"][1]["requests"] == per_instance[1]);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2", "[experiments][cli][run]") {
   struct Case {
     std::string text;
@@ -151,6 +198,16 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
       {small_scenario(R"("mixtral-8x7b")", "4", R"({"topology": {"preset": "dgx-h100", "machine": 2}, "gpu": "h100-sxm"})"),
        {"$.cluster.topology.machine: unknown key 'machine'", "machines"}},
       {R"({"model": "mixtral-8x7b", )", {"invalid JSON"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kInstances(3, 4)),
+       {"$.cluster.instances", "do not tile the cluster's 8 GPUs"}},
+      {small_scenario(R"("mixtral-8x7b")", "4",
+                      R"({"topology": {"preset": "dgx-h100", "machines": 2}, "gpu": "h100-sxm", "instances": {"count": 1, "gpus": 16}})"),
+       {"$.cluster.instances.gpus", "does not divide", "8 experts"}},
+      {with_router(small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)), R"({"policy": "fastest"})"),
+       {"$.router.policy", "unknown router policy 'fastest'", "least-requests"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)).replace(
+           0, 1, R"({"placement": {"policy": "moeless"}, )"),
+       {"$.cluster.instances", "serverless policy 'moeless'"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto path = write_temp("moesim_run_bad_test", "bad" + std::to_string(i) + ".json", cases[i].text);

@@ -119,6 +119,72 @@ TEST_CASE("one request through one MoE layer on an idle DGX-H100 matches the han
   CHECK(h.metrics.expert_mean().mean() == Approx(sim::to_seconds(expert) / 8.0));
 }
 
+TEST_CASE("two instances of EP 4 serve one request each exactly as the hand timeline says, and report cluster GPUs",
+          "[models][serving][instances]") {
+  // One DGX-H100 cut into two EP-4 instances (GPUs 0-3 and 4-7), each on its own copy
+  // of the network (their NVLink cables are disjoint) and one shared metrics object.
+  // Each gets one 16-token request at t = 0. Without interference each request's
+  // first token is the single-request hand timeline of the test above: the same
+  // attention, one dispatch to expert 7 (on the instance's last GPU), expert 7 over
+  // 16 tokens, the combine back. Served as one batch instead (one engine), expert 7
+  // would take 32 tokens and both requests would finish later.
+  FixedRouting to_expert7(8, 1, 7, false);
+  const MoeModel model = one_layer_model();
+  const GpuProfile gpu = load_gpu_profile("h100-sxm");
+  sim::Simulator sim;
+  ServingMetrics metrics(8, Slo{});
+  const std::vector<GpuSlowdown> slowdowns(4);
+  struct Slice {
+    std::unique_ptr<sim::FlowNetwork> net;
+    std::unique_ptr<Topology> whole, part;
+    std::unique_ptr<ServingEngine> engine;
+  };
+  std::vector<Slice> slices(2);
+  for (int i = 0; i < 2; ++i) {
+    Slice& s = slices[static_cast<std::size_t>(i)];
+    s.net = std::make_unique<sim::FlowNetwork>(sim);
+    s.whole = std::make_unique<Topology>(*s.net);
+    build_topology(*s.whole, {"dgx-h100", 1, false});
+    s.part = std::make_unique<Topology>(s.whole->gpu_subset(4 * i, 4));
+    REQUIRE(s.part->gpu_count() == 4);
+    s.engine = std::make_unique<ServingEngine>(sim, model, gpu, slowdowns, *s.part, ExpertPlacement::contiguous(model, 4),
+                                               to_expert7, ServingConfig{}, metrics, nullptr, ServingPolicies{}, 4 * i);
+    sim.spawn(s.engine->run());
+    s.engine->submit(Request{static_cast<std::uint64_t>(i), 0, 16, 1});
+    CHECK(s.engine->outstanding_requests() == 1);
+    CHECK(s.engine->outstanding_tokens() == 17);
+    s.engine->close();
+  }
+  sim.run();
+  REQUIRE(metrics.requests().size() == 2);
+  const auto roofline = [](double f, double b) {
+    return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
+  };
+  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
+  const double head = 32000.0 * 4096;
+  const double router = 4096.0 * 8;
+  const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
+                              roofline(2 * router * 16, router * 2 + 16.0 * 4096 * 2) + roofline(2 * head * 1, head * 2);
+  const sim::Time a2a = 7590 + static_cast<sim::Time>(std::ceil(16.0 * 4096 * 2 / 357.5e9 * 1e9));
+  const sim::Time expert = roofline(16.0 * 2 * 3 * 4096 * 14336, 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2);
+  std::vector<int> gpus;
+  for (const RequestRecord& r : metrics.requests()) {
+    CHECK(r.first_token == attention + a2a + expert + a2a);
+    gpus.push_back(r.gpu);
+  }
+  std::sort(gpus.begin(), gpus.end());
+  CHECK(gpus == std::vector<int>{0, 4});  // each instance's GPU 0, in the cluster's numbering
+  // Busy time lands on the cluster's GPUs: attention on 0 and 4, expert 7 on 3 and 7.
+  CHECK(metrics.gpu_busy()[0] == metrics.gpu_busy()[4]);
+  CHECK(metrics.gpu_busy()[3] == expert);
+  CHECK(metrics.gpu_busy()[7] == expert);
+  CHECK(metrics.gpu_busy()[1] == 0);
+  for (const Slice& s : slices) {
+    CHECK(s.engine->outstanding_requests() == 0);
+    CHECK(s.engine->outstanding_tokens() == 0);
+  }
+}
+
 TEST_CASE("a request whose experts are local skips the all-to-all", "[models][serving]") {
   FixedRouting to_expert0(8, 1, 0, false);  // expert 0 lives on GPU 0, where the request is
   Harness h(one_layer_model(), to_expert0, ServingConfig{});

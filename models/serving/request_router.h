@@ -1,0 +1,29 @@
+#pragma once
+// Which model instance serves an arriving request, when the cluster runs several
+// (docs/models.md "Instances"). The cluster asks the router once per arrival with
+// every instance's outstanding work; rules live in policies/ (round-robin, random,
+// join-shortest-queue by requests or by tokens, power of two choices).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/serving/request.h"
+
+namespace moesim::models {
+
+// An instance's work in hand when a request arrives.
+struct InstanceLoad {
+  std::int64_t requests = 0;  // admitted and not finished (waiting or running)
+  std::int64_t tokens = 0;    // prompt and output tokens those requests still have to process
+  int gpus = 0;
+};
+
+class RequestRouter {
+ public:
+  virtual ~RequestRouter() = default;
+  virtual std::string name() const = 0;
+  // The index into `loads` (size >= 1) of the instance that takes `request`.
+  virtual std::size_t route(const Request& request, const std::vector<InstanceLoad>& loads) = 0;
+};
+
+}  // namespace moesim::models

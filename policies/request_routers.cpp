@@ -1,0 +1,101 @@
+// Global request routers over model instances (docs/models.md "Instances"):
+// round-robin, uniformly random, join-shortest-queue by outstanding requests or by
+// outstanding tokens (per GPU, so a larger instance takes proportionally more), and
+// the power of two choices (Mitzenmacher 2001: two random instances, the shorter
+// queue of the two). Ties go to the lowest index, so runs are deterministic.
+#include <algorithm>
+
+#include "policies/builtin.h"
+
+namespace moesim::policies {
+namespace {
+
+class RoundRobin final : public models::RequestRouter {
+ public:
+  std::string name() const override { return "round-robin"; }
+  std::size_t route(const models::Request&, const std::vector<models::InstanceLoad>& loads) override {
+    return next_++ % loads.size();
+  }
+
+ private:
+  std::size_t next_ = 0;
+};
+
+class RandomRouter final : public models::RequestRouter {
+ public:
+  explicit RandomRouter(sim::Rng rng) : rng_(rng) {}
+  std::string name() const override { return "random"; }
+  std::size_t route(const models::Request&, const std::vector<models::InstanceLoad>& loads) override {
+    return static_cast<std::size_t>(rng_.uniform_int(loads.size()));
+  }
+
+ private:
+  sim::Rng rng_;
+};
+
+// Outstanding work per GPU of the instance: the queue a new request would join.
+double backlog(const models::InstanceLoad& l, bool by_tokens) {
+  return static_cast<double>(by_tokens ? l.tokens : l.requests) / static_cast<double>(std::max(1, l.gpus));
+}
+
+class ShortestQueue final : public models::RequestRouter {
+ public:
+  explicit ShortestQueue(bool by_tokens) : by_tokens_(by_tokens) {}
+  std::string name() const override { return by_tokens_ ? "least-tokens" : "least-requests"; }
+  std::size_t route(const models::Request&, const std::vector<models::InstanceLoad>& loads) override {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < loads.size(); ++i) {
+      if (backlog(loads[i], by_tokens_) < backlog(loads[best], by_tokens_)) best = i;
+    }
+    return best;
+  }
+
+ private:
+  bool by_tokens_;
+};
+
+class PowerOfTwo final : public models::RequestRouter {
+ public:
+  explicit PowerOfTwo(sim::Rng rng) : rng_(rng) {}
+  std::string name() const override { return "power-of-two"; }
+  std::size_t route(const models::Request&, const std::vector<models::InstanceLoad>& loads) override {
+    if (loads.size() == 1) return 0;
+    const auto a = static_cast<std::size_t>(rng_.uniform_int(loads.size()));
+    auto b = static_cast<std::size_t>(rng_.uniform_int(loads.size() - 1));
+    if (b >= a) ++b;  // two distinct instances
+    const double la = backlog(loads[a], false), lb = backlog(loads[b], false);
+    return lb < la || (lb == la && b < a) ? b : a;
+  }
+
+ private:
+  sim::Rng rng_;
+};
+
+}  // namespace
+
+std::unique_ptr<models::RequestRouter> make_round_robin(PolicyParams& p, sim::Rng) {
+  p.reject_unknown();
+  return std::make_unique<RoundRobin>();
+}
+
+std::unique_ptr<models::RequestRouter> make_random_router(PolicyParams& p, sim::Rng rng) {
+  p.reject_unknown();
+  return std::make_unique<RandomRouter>(rng);
+}
+
+std::unique_ptr<models::RequestRouter> make_least_requests(PolicyParams& p, sim::Rng) {
+  p.reject_unknown();
+  return std::make_unique<ShortestQueue>(false);
+}
+
+std::unique_ptr<models::RequestRouter> make_least_tokens(PolicyParams& p, sim::Rng) {
+  p.reject_unknown();
+  return std::make_unique<ShortestQueue>(true);
+}
+
+std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng) {
+  p.reject_unknown();
+  return std::make_unique<PowerOfTwo>(rng);
+}
+
+}  // namespace moesim::policies

@@ -45,6 +45,10 @@ PlanSpec load_plan_spec(const std::string& path) {
     models::parse_topology_options(JsonInput::parse(candidate.topology.dump(), topology.where()));
     candidate.usd_per_gpu_hour = c.at("usd_per_gpu_hour").positive_number();
     candidate.max_machines = static_cast<int>(c.at("max_machines").integer_in(1, 1024));
+    if (const auto sizes = c.find("instance_gpus")) {
+      for (const auto& size : sizes->items()) candidate.instance_gpus.push_back(static_cast<int>(size.integer_in(1, 1 << 20)));
+      sizes->check(!candidate.instance_gpus.empty(), "a non-empty list of GPUs per instance (EP sizes)");
+    }
     spec.candidates.push_back(std::move(candidate));
   }
   json.at("candidates").check(!spec.candidates.empty(), "a non-empty list of GPU candidates");
@@ -53,11 +57,20 @@ PlanSpec load_plan_spec(const std::string& path) {
 
 namespace {
 
-PlanPoint evaluate(const PlanSpec& spec, const PlanCandidate& c, const std::string& policy, int machines) {
+// One search of the plan: a GPU candidate, a policy and an instance size (0: one instance).
+struct Search {
+  const PlanCandidate* candidate;
+  std::string policy;
+  int instance_gpus;
+};
+
+PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
+  const PlanCandidate& c = *search.candidate;
   PlanPoint p;
   p.gpu = c.gpu;
-  p.policy = policy;
+  p.policy = search.policy;
   p.machines = machines;
+  p.instance_gpus = search.instance_gpus;
   nlohmann::json topology = c.topology;
   topology["machines"] = machines;
   {
@@ -71,8 +84,18 @@ PlanPoint evaluate(const PlanSpec& spec, const PlanCandidate& c, const std::stri
   ScenarioDocument doc = spec.scenario;
   doc.json["cluster"]["gpu"] = c.gpu;
   doc.json["cluster"]["topology"] = topology;
+  if (p.instance_gpus > 0) {
+    if (p.gpus % p.instance_gpus != 0) {
+      p.error = fmt::format("instances of {} GPUs do not tile {} GPUs", p.instance_gpus, p.gpus);
+      return p;
+    }
+    doc.json["cluster"]["instances"] = {{"count", p.gpus / p.instance_gpus}, {"gpus", p.instance_gpus}};
+  } else {
+    doc.json["cluster"].erase("instances");  // one instance of whatever the cluster has
+  }
   try {
-    const auto columns = run::metric_columns(run::run_scenario(make_variant(doc, Overrides{{}, policy, std::nullopt})));
+    const auto columns =
+        run::metric_columns(run::run_scenario(make_variant(doc, Overrides{{}, search.policy, std::nullopt})));
     p.ttft_p90_ms = run::metric_value(columns, "ttft_p90_ms");
     p.tpot_p90_ms = run::metric_value(columns, "tpot_p90_ms");
     p.slo_attainment = run::metric_value(columns, "slo_attainment");
@@ -84,16 +107,16 @@ PlanPoint evaluate(const PlanSpec& spec, const PlanCandidate& c, const std::stri
 }
 
 // Smallest machine count in [1, max] that meets the SLOs, evaluating O(log max) counts.
-std::vector<PlanPoint> bisect(const PlanSpec& spec, const PlanCandidate& c, const std::string& policy) {
+std::vector<PlanPoint> bisect(const PlanSpec& spec, const Search& search) {
   std::map<int, PlanPoint> seen;
   auto at = [&](int machines) -> const PlanPoint& {
     auto it = seen.find(machines);
-    if (it == seen.end()) it = seen.emplace(machines, evaluate(spec, c, policy, machines)).first;
+    if (it == seen.end()) it = seen.emplace(machines, evaluate(spec, search, machines)).first;
     return it->second;
   };
   // Some policies cannot use every size (e.g. more GPUs than expert slots): halve
   // the ceiling until the cluster can run at all.
-  int ceiling = c.max_machines;
+  int ceiling = search.candidate->max_machines;
   while (ceiling > 1 && !at(ceiling).error.empty()) ceiling /= 2;
   if (at(ceiling).meets) {
     int lo = 0;  // fails (or 0 = nothing)
@@ -111,16 +134,18 @@ std::vector<PlanPoint> bisect(const PlanSpec& spec, const PlanCandidate& c, cons
 }  // namespace
 
 PlanResult run_plan(const PlanSpec& spec, int threads) {
-  std::vector<std::pair<const PlanCandidate*, std::string>> searches;
+  std::vector<Search> searches;
   for (const auto& c : spec.candidates) {
-    for (const auto& p : spec.policies) searches.emplace_back(&c, p);
+    for (const auto& p : spec.policies) {
+      if (c.instance_gpus.empty()) searches.push_back({&c, p, 0});
+      for (const int size : c.instance_gpus) searches.push_back({&c, p, size});
+    }
   }
   std::vector<std::vector<PlanPoint>> found(searches.size());
-  parallel_for(searches.size(), threads,
-               [&](std::size_t i) { found[i] = bisect(spec, *searches[i].first, searches[i].second); });
+  parallel_for(searches.size(), threads, [&](std::size_t i) { found[i] = bisect(spec, searches[i]); });
   PlanResult r;
   for (std::size_t i = 0; i < searches.size(); ++i) {
-    r.exhaustive_runs += searches[i].first->max_machines;
+    r.exhaustive_runs += searches[i].candidate->max_machines;
     for (auto& p : found[i]) r.points.push_back(std::move(p));
   }
   r.runs = static_cast<int>(r.points.size());
@@ -139,16 +164,26 @@ PlanResult run_plan(const PlanSpec& spec, int threads) {
   return r;
 }
 
+namespace {
+
+// "1 × EP 8" style: instances × GPUs each.
+std::string instances_label(const PlanPoint& p) {
+  const int size = p.instance_gpus > 0 ? p.instance_gpus : p.gpus;
+  return size > 0 && p.gpus % size == 0 ? fmt::format("{} × EP {}", p.gpus / size, size) : fmt::format("EP {}", size);
+}
+
+}  // namespace
+
 std::string format_plan(const PlanSpec& spec, const PlanResult& r) {
-  util::TextTable t({"GPU", "machines", "GPUs", "policy", "$/hour", "P90 TTFT ms", "P90 TPOT ms", "SLO attainment",
+  util::TextTable t({"GPU", "machines", "GPUs", "instances", "policy", "$/hour", "P90 TTFT ms", "P90 TPOT ms", "SLO attainment",
                        "meets", "frontier"});
   for (const auto& p : r.points) {
     if (!p.error.empty()) {
-      t.add_row({p.gpu, fmt::format("{}", p.machines), fmt::format("{}", p.gpus), p.policy,
+      t.add_row({p.gpu, fmt::format("{}", p.machines), fmt::format("{}", p.gpus), instances_label(p), p.policy,
                  fmt::format("{:.2f}", p.usd_per_hour), "-", "-", "-", "cannot run", ""});
       continue;
     }
-    t.add_row({p.gpu, fmt::format("{}", p.machines), fmt::format("{}", p.gpus), p.policy,
+    t.add_row({p.gpu, fmt::format("{}", p.machines), fmt::format("{}", p.gpus), instances_label(p), p.policy,
                fmt::format("{:.2f}", p.usd_per_hour), fmt::format("{:.1f}", p.ttft_p90_ms),
                fmt::format("{:.2f}", p.tpot_p90_ms), fmt::format("{:.1f}%", 100 * p.slo_attainment),
                p.meets ? "yes" : "no", p.on_frontier ? "*" : ""});
@@ -159,9 +194,10 @@ std::string format_plan(const PlanSpec& spec, const PlanResult& r) {
   out += fmt::format("\n{} runs by bisection over machine counts ({} if every count were tried)\n", r.runs, r.exhaustive_runs);
   if (r.cheapest) {
     const PlanPoint& p = r.points[*r.cheapest];
-    out += fmt::format("cheapest meeting the SLOs: {} × {} ({} machine(s)), policy {}, ${:.2f}/hour "
+    out += fmt::format("cheapest meeting the SLOs: {} × {} ({} machine(s), {}), policy {}, ${:.2f}/hour "
                        "(P90 TTFT {:.1f} ms, P90 TPOT {:.2f} ms)\n",
-                       p.gpus, p.gpu, p.machines, p.policy, p.usd_per_hour, p.ttft_p90_ms, p.tpot_p90_ms);
+                       p.gpus, p.gpu, p.machines, instances_label(p), p.policy, p.usd_per_hour, p.ttft_p90_ms,
+                       p.tpot_p90_ms);
   } else if (!r.points.empty() && r.points[r.best].error.empty()) {
     const PlanPoint& p = r.points[r.best];
     out += fmt::format("no candidate meets the SLOs; best found: {} × {}, policy {}, ${:.2f}/hour "
@@ -178,6 +214,7 @@ namespace {
 nlohmann::ordered_json point_json(const PlanPoint& p) {
   nlohmann::ordered_json j{{"gpu", p.gpu},           {"policy", p.policy},
                            {"machines", p.machines}, {"gpus", p.gpus},
+                           {"instance_gpus", p.instance_gpus > 0 ? p.instance_gpus : p.gpus},
                            {"usd_per_hour", p.usd_per_hour}};
   if (!p.error.empty()) {
     j["error"] = p.error;
@@ -207,9 +244,10 @@ std::string plan_json(const PlanSpec& spec, const PlanResult& r) {
 }
 
 std::string plan_csv(const PlanResult& r) {
-  std::string out = "gpu,policy,machines,gpus,usd_per_hour,ttft_p90_ms,tpot_p90_ms,slo_attainment,meets,on_frontier,error\n";
+  std::string out = "gpu,policy,machines,gpus,instance_gpus,usd_per_hour,ttft_p90_ms,tpot_p90_ms,slo_attainment,meets,on_frontier,error\n";
   for (const auto& p : r.points) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", p.gpu, p.policy, p.machines, p.gpus, p.usd_per_hour,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", p.gpu, p.policy, p.machines, p.gpus,
+                       p.instance_gpus > 0 ? p.instance_gpus : p.gpus, p.usd_per_hour,
                        p.error.empty() ? fmt::format("{}", p.ttft_p90_ms) : "",
                        p.error.empty() ? fmt::format("{}", p.tpot_p90_ms) : "",
                        p.error.empty() ? fmt::format("{}", p.slo_attainment) : "", p.meets ? 1 : 0, p.on_frontier ? 1 : 0,

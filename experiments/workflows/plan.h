@@ -1,7 +1,7 @@
 #pragma once
-// moesim plan: the cheapest cluster (GPU type × machine count × placement policy)
-// that meets latency SLOs on a workload, found by bisection over the machine count
-// for every (GPU type, policy) pair, plus the cost-vs-attainment frontier of
+// moesim plan: the cheapest cluster (GPU type × machine count × placement policy ×
+// instance size) that meets latency SLOs on a workload, found by bisection over the
+// machine count for every (GPU type, policy, instance size), plus the cost-vs-attainment frontier of
 // everything evaluated on the way.
 #include <optional>
 #include <string>
@@ -18,6 +18,9 @@ struct PlanCandidate {
   nlohmann::json topology;          // {"preset": ..., ...}; machines set by the search
   double usd_per_gpu_hour = 0.0;
   int max_machines = 1;
+  // EP sizes to try: the cluster cut into GPUs / size instances of `size` GPUs behind
+  // the scenario's router (docs/models.md "Instances"); empty = one instance of all GPUs.
+  std::vector<int> instance_gpus;
 };
 
 struct PlanSlo {
@@ -38,6 +41,7 @@ struct PlanPoint {
   std::string policy;
   int machines = 0;
   int gpus = 0;
+  int instance_gpus = 0;  // GPUs per instance; 0 = one instance of all of them
   double usd_per_hour = 0.0;
   double ttft_p90_ms = 0.0;
   double tpot_p90_ms = 0.0;

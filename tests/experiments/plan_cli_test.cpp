@@ -1,6 +1,7 @@
 // moesim plan: bisection finds what trying every count finds; impossible SLOs exit 1
 // with the best cluster found; bad plans are bad input. Also the compare plots.
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "../temp_files.h"
@@ -73,6 +74,37 @@ TEST_CASE("plan: bad plans fail naming the JSON path, writing nothing", "[plan][
   CHECK(s.exit_code == 2);
   CHECK_THAT(s.output, Catch::Contains("$.slo.ttft_p90_ms: expected a duration in [1e-06, 1e+11]"));
   CHECK_FALSE(fs::exists(dir / "o"));
+}
+
+TEST_CASE("plan: instance sizes are a search dimension; sizes that do not tile cannot run", "[plan][cli][instances]") {
+  const auto dir = moesim_test::fresh_temp_dir("plan-instances");
+  plan_file("plan-instances", R"({"ttft_p90_ms": 5000, "tpot_p90_ms": 500})", 1);  // writes scenario.json
+  const auto plan = moesim_test::write_temp_file("plan-instances", "sizes.json", R"({"scenario": "scenario.json",
+    "slo": {"ttft_p90_ms": 5000, "tpot_p90_ms": 500}, "policies": ["static-contiguous"], "candidates": [
+      {"gpu": "h100-sxm", "topology": "dgx-h100", "usd_per_gpu_hour": 3.0, "max_machines": 1, "instance_gpus": [2, 4, 8, 3]}]})");
+  const Result r = run("plan " + plan + " --plot false --out " + dir.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("4 × EP 2") && Catch::Contains("2 × EP 4") && Catch::Contains("1 × EP 8"));
+  const auto json = nlohmann::json::parse(slurp(dir / "plan.json"));
+  REQUIRE(json["points"].size() == 4);
+  std::map<int, nlohmann::json> by_size;
+  for (const auto& p : json["points"]) by_size[p["instance_gpus"].get<int>()] = p;
+  CHECK(by_size.count(2) + by_size.count(4) + by_size.count(8) + by_size.count(3) == 4);
+  CHECK_THAT(by_size[3]["error"].get<std::string>(), Catch::Contains("do not tile 8 GPUs"));
+  for (int size : {2, 4, 8}) CHECK(by_size[size]["meets"] == true);
+  // The same 8 GPUs as fewer, larger instances: prefill-heavy arrivals (1,024-token
+  // prompts, 8 output tokens) queue in one pool instead of four, and each prompt's
+  // expert work spreads over more GPUs, so P90 TTFT falls as the EP size grows
+  // (84 / 52 / 38 ms when written; the margins are far above seed noise).
+  CHECK(by_size[8]["ttft_p90_ms"].get<double>() < by_size[4]["ttft_p90_ms"].get<double>());
+  CHECK(by_size[4]["ttft_p90_ms"].get<double>() < by_size[2]["ttft_p90_ms"].get<double>());
+  const auto bad = moesim_test::write_temp_file("plan-instances", "bad.json", R"({"scenario": "scenario.json",
+    "slo": {"ttft_p90_ms": 5000, "tpot_p90_ms": 500}, "policies": ["static-contiguous"], "candidates": [
+      {"gpu": "h100-sxm", "topology": "dgx-h100", "usd_per_gpu_hour": 3.0, "max_machines": 1, "instance_gpus": [0]}]})");
+  const Result b = run("plan " + bad + " --out " + (dir / "bad").string());
+  CHECK(b.exit_code == 2);
+  CHECK_THAT(b.output, Catch::Contains("$.candidates[0].instance_gpus[0]"));
 }
 
 TEST_CASE("compare draws latency CDFs and the per-layer imbalance heatmap", "[plots][cli]") {

@@ -178,6 +178,13 @@ TEST_CASE("two instances behind round-robin: requests alternate, each instance r
   CHECK(misplaced == 0);
   CHECK(metrics["instances"]["instances"][0]["requests"] == per_instance[0]);
   CHECK(metrics["instances"]["instances"][1]["requests"] == per_instance[1]);
+  // Traced, the instances share one flow network and every collective is an event;
+  // untraced, each has its own network copy and runs in closed form. Their cables are
+  // disjoint, so the request timelines must be the same to the nanosecond.
+  const Result traced = run("run " + scenario.string() + " --trace " + (dir / "t.json").string() + " --out " +
+                            (dir / "b").string());
+  REQUIRE(traced.exit_code == 0);
+  CHECK(slurp(dir / "a" / "requests.csv") == slurp(dir / "b" / "requests.csv"));
   std::filesystem::remove_all(dir);
 }
 

@@ -48,6 +48,7 @@ std::unique_ptr<models::RequestRouter> make_round_robin(PolicyParams& p, sim::Rn
 std::unique_ptr<models::RequestRouter> make_random_router(PolicyParams& p, sim::Rng rng);
 std::unique_ptr<models::RequestRouter> make_least_requests(PolicyParams& p, sim::Rng rng);
 std::unique_ptr<models::RequestRouter> make_least_tokens(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_most_free_kv(PolicyParams& p, sim::Rng rng);
 std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng);
 
 }  // namespace moesim::policies

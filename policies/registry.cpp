@@ -90,6 +90,8 @@ const std::vector<RouterEntry>& routers() {
       {{"router", "random", "a uniformly random instance (each one then sees a Poisson stream)"}, make_random_router},
       {{"router", "least-requests", "join the shortest queue: fewest outstanding requests per GPU"}, make_least_requests},
       {{"router", "least-tokens", "fewest outstanding prompt + output tokens per GPU"}, make_least_tokens},
+      {{"router", "most-free-kv", "largest share of its KV cache not reserved (ties: fewer requests per GPU)"},
+       make_most_free_kv},
       {{"router", "power-of-two", "two random instances, the one with fewer outstanding requests per GPU"},
        make_power_of_two},
   };

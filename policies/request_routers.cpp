@@ -1,6 +1,7 @@
 // Global request routers over model instances (docs/models.md "Instances"):
 // round-robin, uniformly random, join-shortest-queue by outstanding requests or by
-// outstanding tokens (per GPU, so a larger instance takes proportionally more), and
+// outstanding tokens (per GPU, so a larger instance takes proportionally more), the
+// most free KV cache, and
 // the power of two choices (Mitzenmacher 2001: two random instances, the shorter
 // queue of the two). Ties go to the lowest index, so runs are deterministic.
 #include <algorithm>
@@ -54,6 +55,24 @@ class ShortestQueue final : public models::RequestRouter {
   bool by_tokens_;
 };
 
+// KV-aware: the instance with the largest share of its KV cache free (running
+// requests reserve theirs for life, docs/models.md), ties by fewer waiting-or-running
+// requests per GPU. Memory-pressure routing as KV-aware routers do it before any
+// prefix cache exists.
+class MostFreeKv final : public models::RequestRouter {
+ public:
+  std::string name() const override { return "most-free-kv"; }
+  std::size_t route(const models::Request&, const std::vector<models::InstanceLoad>& loads) override {
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < loads.size(); ++i) {
+      const bool more_free = loads[i].kv_free_share > loads[best].kv_free_share;
+      const bool tie = loads[i].kv_free_share == loads[best].kv_free_share;
+      if (more_free || (tie && backlog(loads[i], false) < backlog(loads[best], false))) best = i;
+    }
+    return best;
+  }
+};
+
 class PowerOfTwo final : public models::RequestRouter {
  public:
   explicit PowerOfTwo(sim::Rng rng) : rng_(rng) {}
@@ -91,6 +110,11 @@ std::unique_ptr<models::RequestRouter> make_least_requests(PolicyParams& p, sim:
 std::unique_ptr<models::RequestRouter> make_least_tokens(PolicyParams& p, sim::Rng) {
   p.reject_unknown();
   return std::make_unique<ShortestQueue>(true);
+}
+
+std::unique_ptr<models::RequestRouter> make_most_free_kv(PolicyParams& p, sim::Rng) {
+  p.reject_unknown();
+  return std::make_unique<MostFreeKv>();
 }
 
 std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng) {

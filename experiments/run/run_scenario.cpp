@@ -36,7 +36,8 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     std::size_t instance = 0;
     if (engines.size() > 1) {
       for (std::size_t i = 0; i < engines.size(); ++i) {
-        loads[i] = {engines[i]->outstanding_requests(), engines[i]->outstanding_tokens(), engines[i]->gpus()};
+        loads[i] = {engines[i]->outstanding_requests(), engines[i]->outstanding_tokens(), engines[i]->gpus(),
+                    engines[i]->kv_free_share()};
       }
       instance = router.route(r, loads);
     }

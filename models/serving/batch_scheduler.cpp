@@ -48,6 +48,12 @@ void BatchScheduler::close() {
   work_.fire();
 }
 
+std::int64_t BatchScheduler::kv_reserved() const {
+  std::int64_t used = 0;
+  for (const std::int64_t u : kv_used_) used += u;
+  return used;
+}
+
 bool BatchScheduler::busy() const {
   bool busy = !waiting_.empty();
   for (const auto& r : running_) busy = busy || !r.empty();

@@ -2,7 +2,7 @@
 // Which model instance serves an arriving request, when the cluster runs several
 // (docs/models.md "Instances"). The cluster asks the router once per arrival with
 // every instance's outstanding work; rules live in policies/ (round-robin, random,
-// join-shortest-queue by requests or by tokens, power of two choices).
+// join-shortest-queue by requests or by tokens, most free KV cache, power of two choices).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +16,7 @@ struct InstanceLoad {
   std::int64_t requests = 0;  // admitted and not finished (waiting or running)
   std::int64_t tokens = 0;    // prompt and output tokens those requests still have to process
   int gpus = 0;
+  double kv_free_share = 1.0;  // share of its KV cache not reserved by running requests
 };
 
 class RequestRouter {

@@ -70,6 +70,11 @@ class ServingEngine {
   // For a request router: requests here and not finished, and their remaining tokens.
   std::int64_t outstanding_requests() const { return scheduler_.outstanding_requests(); }
   std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
+  // Share of the instance's KV cache not reserved by running requests.
+  double kv_free_share() const {
+    const auto capacity = static_cast<double>(scheduler_.kv_capacity());
+    return capacity > 0 ? 1.0 - static_cast<double>(scheduler_.kv_reserved()) / capacity : 0.0;
+  }
   int gpus() const { return gpus_; }
 
  private:

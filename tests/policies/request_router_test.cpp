@@ -124,6 +124,11 @@ TEST_CASE("least-tokens weighs outstanding work per GPU; unknown routers are ref
   CHECK(rr->route(models::Request{}, loads) == 0);
   CHECK(rr->route(models::Request{}, loads) == 1);
   CHECK(rr->route(models::Request{}, loads) == 0);
+  // KV-aware: the most free KV share wins over fewer requests; equal shares fall back to them.
+  const auto kv = policies::make_router("most-free-kv", std::nullopt);
+  CHECK(kv->route(models::Request{}, {{1, 10, 4, 0.2}, {5, 900, 4, 0.6}}) == 1);
+  CHECK(kv->route(models::Request{}, {{3, 10, 4, 0.5}, {1, 900, 4, 0.5}}) == 1);
+  CHECK(kv->route(models::Request{}, {{1, 10, 4, 0.5}, {3, 900, 4, 0.5}}) == 0);
   CHECK_THROWS_WITH(policies::make_router("fastest", std::nullopt),
                     Catch::Contains("unknown router policy 'fastest'") && Catch::Contains("least-requests"));
 }

@@ -55,9 +55,5 @@ std::uint32_t AliasBank::add(const AliasTable& table) {
   return index;
 }
 
-std::size_t AliasTable::draw(Rng& rng) const {
-  const std::size_t column = static_cast<std::size_t>(rng.uniform_int(prob_.size()));
-  return rng.uniform01() < prob_[column] ? column : alias_[column];
-}
 
 }  // namespace moesim::sim

@@ -34,7 +34,13 @@ class AliasTable {
  public:
   AliasTable() = default;
   explicit AliasTable(const std::vector<double>& weights);
-  std::size_t draw(Rng& rng) const;
+  // One index column and one double coin from `rng` (two draws of the stream). The
+  // select is branch-free: the coin is random, a branch on it mispredicts half the time.
+  std::size_t draw(Rng& rng) const {
+    const auto column = static_cast<std::size_t>(rng.uniform_int(prob_.size()));
+    const std::size_t take_alias = static_cast<std::size_t>(!(rng.uniform01() < prob_[column]));
+    return column ^ ((column ^ alias_[column]) & (0 - take_alias));
+  }
   // One draw from 32 random bits, so that one next_u64() serves two draws.
   std::size_t draw(std::uint32_t bits) const { return draw_alias(columns_.data(), columns_.size(), bits); }
   std::size_t size() const { return prob_.size(); }

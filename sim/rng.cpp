@@ -42,7 +42,6 @@ struct ExponentialZiggurat {
 // before main() from another translation unit's static initialiser is not supported.
 const ExponentialZiggurat kExponentialZiggurat;
 
-constexpr std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 }  // namespace
 
@@ -66,36 +65,9 @@ Rng::Rng(std::uint64_t seed) {
   for (auto& word : s_) word = splitmix64(sm);
 }
 
-std::uint64_t Rng::next_u64() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
-
-double Rng::uniform01() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
-
 double Rng::uniform(double lo, double hi) { return lo + (hi - lo) * uniform01(); }
 
-std::uint64_t Rng::uniform_int(std::uint64_t n) {
-  if (n == 0) throw std::invalid_argument("uniform_int needs n > 0");
-  // Lemire's nearly divisionless method.
-  __uint128_t m = static_cast<__uint128_t>(next_u64()) * n;
-  auto low = static_cast<std::uint64_t>(m);
-  if (low < n) {
-    const std::uint64_t threshold = (0 - n) % n;
-    while (low < threshold) {
-      m = static_cast<__uint128_t>(next_u64()) * n;
-      low = static_cast<std::uint64_t>(m);
-    }
-  }
-  return static_cast<std::uint64_t>(m >> 64);
-}
+void Rng::throw_empty_range() { throw std::invalid_argument("uniform_int needs n > 0"); }
 
 bool Rng::bernoulli(double p) { return uniform01() < p; }
 

@@ -177,16 +177,20 @@ void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);
   reset_counts(counts, static_cast<std::size_t>(moe_layers_), tokens_per_gpu.size(), static_cast<std::size_t>(experts_));
   std::vector<std::size_t> chosen(static_cast<std::size_t>(top_k_));
+  // A local copy of the generator keeps its state in registers across the stores
+  // into the count rows (which, to the compiler, might alias the member).
+  sim::Rng rng = rng_;
   for (int l = 0; l < moe_layers_; ++l) {
     const auto& table = alias_[static_cast<std::size_t>(l)];
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
-      auto& row = counts[static_cast<std::size_t>(l)][g];
+      std::int64_t* const row = counts[static_cast<std::size_t>(l)][g].data();
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
-        draw_distinct(table, weights_[static_cast<std::size_t>(l)], rng_, top_k_, chosen.data());
+        draw_distinct(table, weights_[static_cast<std::size_t>(l)], rng, top_k_, chosen.data());
         for (int k = 0; k < top_k_; ++k) ++row[chosen[static_cast<std::size_t>(k)]];
       }
     }
   }
+  rng_ = rng;
 }
 
 }  // namespace moesim::models

@@ -180,6 +180,14 @@ std::vector<std::string> link_fit_files() { return {"h200.jsonl", "vidur-h100.js
 
 std::vector<std::string> topology_presets() { return {"dgx-a100", "dgx-h100", "mi325x-8", "nvl72", "pcie-8", "workstation-1"}; }
 
+int topology_gpu_count(const TopologyOptions& options) {
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  Topology topology(net);
+  build_topology(topology, options);
+  return topology.gpu_count();
+}
+
 void build_topology(Topology& t, const TopologyOptions& o) {
   std::vector<Machine> machines;
   double nic_rate = 0.0;

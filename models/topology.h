@@ -104,6 +104,8 @@ struct TopologyOptions {
 // gpus_per_machine GPUs), pcie-8, workstation-1. With machines > 1 the machines' NICs
 // join one network switch.
 void build_topology(Topology& topology, const TopologyOptions& options);
+// The number of GPUs the options build (a throwaway build: for input checks and plans).
+int topology_gpu_count(const TopologyOptions& options);
 std::vector<std::string> topology_presets();
 // The measurement files the presets' link start-ups and measured bandwidths were
 // fitted on (docs/calibration.md): transfers from them validate in-sample.

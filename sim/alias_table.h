@@ -22,12 +22,16 @@ struct AliasColumn {
 // bits · n, the coin the low half, uniform on a grid of step n / 2^32 — probabilities
 // are exact to within n · 2^-32. Branch-free, because the coin is random and a
 // branch on it would mispredict half the time.
+// `alias` when `take_alias`, else `column`, without a branch.
+inline std::size_t select_alias(std::size_t column, std::size_t alias, bool take_alias) {
+  return column ^ ((column ^ alias) & (0 - static_cast<std::size_t>(take_alias)));
+}
+
 inline std::size_t draw_alias(const AliasColumn* columns, std::size_t n, std::uint32_t bits) {
   const std::uint64_t m = static_cast<std::uint64_t>(bits) * n;
   const auto column = static_cast<std::size_t>(m >> 32);
   const AliasColumn& c = columns[column];
-  const std::size_t take_alias = static_cast<std::size_t>(static_cast<std::uint32_t>(m) >= c.keep);
-  return column ^ ((column ^ c.alias) & (0 - take_alias));
+  return select_alias(column, c.alias, static_cast<std::uint32_t>(m) >= c.keep);
 }
 
 class AliasTable {
@@ -38,8 +42,7 @@ class AliasTable {
   // select is branch-free: the coin is random, a branch on it mispredicts half the time.
   std::size_t draw(Rng& rng) const {
     const auto column = static_cast<std::size_t>(rng.uniform_int(prob_.size()));
-    const std::size_t take_alias = static_cast<std::size_t>(!(rng.uniform01() < prob_[column]));
-    return column ^ ((column ^ alias_[column]) & (0 - take_alias));
+    return select_alias(column, alias_[column], !(rng.uniform01() < prob_[column]));
   }
   // One draw from 32 random bits, so that one next_u64() serves two draws.
   std::size_t draw(std::uint32_t bits) const { return draw_alias(columns_.data(), columns_.size(), bits); }

@@ -55,10 +55,6 @@ std::string quantiles(const sim::QuantileSketch& q, double scale) {
                      q.quantile(0.99) * scale);
 }
 
-}  // namespace
-
-namespace {
-
 // One model instance: its slice of the cluster, its policies and its engine
 // (docs/models.md "Instances"). Members the engine refers to live here with it.
 struct Instance {

@@ -22,14 +22,6 @@ void check_placement(const std::string& name, const std::optional<JsonInput>& pa
 
 namespace {
 
-int topology_gpus(const models::TopologyOptions& options) {
-  sim::Simulator sim;
-  sim::FlowNetwork net(sim);
-  models::Topology topology(net);
-  models::build_topology(topology, options);
-  return topology.gpu_count();
-}
-
 // {"count": N, "gpus": G}: N instances of G consecutive GPUs tiling the cluster,
 // each an EP group of G (G divides the experts, so every GPU of an instance holds
 // as many experts under the static layouts).
@@ -40,7 +32,7 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
   layout.count = static_cast<int>(json.at("count").integer_in(1, 1 << 20));
   const JsonInput gpus = json.at("gpus");
   layout.gpus = static_cast<int>(gpus.integer_in(1, 1 << 20));
-  const int cluster = topology_gpus(topology);
+  const int cluster = models::topology_gpu_count(topology);
   if (static_cast<std::int64_t>(layout.count) * layout.gpus != cluster) {
     json.fail(fmt::format("{} instances × {} GPUs = {} GPUs do not tile the cluster's {} GPUs; expected count × gpus = {}",
                           layout.count, layout.gpus, static_cast<std::int64_t>(layout.count) * layout.gpus, cluster,

@@ -12,8 +12,6 @@
 #include "models/catalog.h"
 #include "models/topology.h"
 #include "util/errors.h"
-#include "sim/flow_network.h"
-#include "sim/simulator.h"
 #include "util/json_input.h"
 
 namespace moesim::workflows {
@@ -73,13 +71,7 @@ PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
   p.instance_gpus = search.instance_gpus;
   nlohmann::json topology = c.topology;
   topology["machines"] = machines;
-  {
-    sim::Simulator sim;
-    sim::FlowNetwork net(sim);
-    models::Topology t(net);
-    models::build_topology(t, models::parse_topology_options(JsonInput::parse(topology.dump(), spec.source)));
-    p.gpus = t.gpu_count();
-  }
+  p.gpus = models::topology_gpu_count(models::parse_topology_options(JsonInput::parse(topology.dump(), spec.source)));
   p.usd_per_hour = p.gpus * c.usd_per_gpu_hour;
   ScenarioDocument doc = spec.scenario;
   doc.json["cluster"]["gpu"] = c.gpu;

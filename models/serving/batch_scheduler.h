@@ -49,9 +49,8 @@ class BatchScheduler {
   // and not finished, and the prompt and output tokens they still have to process.
   std::int64_t outstanding_requests() const { return outstanding_requests_; }
   std::int64_t outstanding_tokens() const { return outstanding_tokens_; }
-  // KV-cache bytes reserved by admitted requests on all GPUs, and what the GPUs hold.
+  // KV-cache bytes reserved by admitted requests on all GPUs.
   std::int64_t kv_reserved() const;
-  std::int64_t kv_capacity() const { return kv_capacity_ * gpus_; }
   // Fires when a request arrives or the scheduler closes.
   sim::Signal& work() { return work_; }
 

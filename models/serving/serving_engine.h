@@ -72,7 +72,7 @@ class ServingEngine {
   std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
   // Share of the instance's KV cache not reserved by running requests.
   double kv_free_share() const {
-    const auto capacity = static_cast<double>(scheduler_.kv_capacity());
+    const auto capacity = static_cast<double>(memory_.kv_capacity()) * gpus_;
     return capacity > 0 ? 1.0 - static_cast<double>(scheduler_.kv_reserved()) / capacity : 0.0;
   }
   int gpus() const { return gpus_; }

@@ -64,7 +64,7 @@ ArrivalRecord ArrivalReader::accept(std::int64_t timestamp_ns, std::int64_t inpu
   }
   last_ns_ = timestamp_ns;
   ++records_;
-  return ArrivalRecord{timestamp_ns - first_ns_, input, output, lines_.line()};
+  return ArrivalRecord{timestamp_ns - first_ns_, input, output, lines_.line(), {}};
 }
 
 AzureArrivalReader::AzureArrivalReader(const std::string& path) : ArrivalReader(path) {
@@ -113,10 +113,23 @@ std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
   }
   const std::int64_t input = integer("input_length");
   const std::int64_t output = integer("output_length");
-  if (const auto it = doc.find("hash_ids"); it != doc.end() && !it->is_array()) {
-    throw lines_.error(fmt::format(".hash_ids: expected an array of prefix-block hashes, got {}", it->dump()));
+  std::vector<std::uint64_t> hashes;
+  if (const auto it = doc.find("hash_ids"); it != doc.end()) {
+    if (!it->is_array()) {
+      throw lines_.error(fmt::format(".hash_ids: expected an array of prefix-block hashes, got {}", it->dump()));
+    }
+    hashes.reserve(it->size());
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const auto& h = (*it)[i];
+      if (!h.is_number_integer() || (h.is_number_integer() && !h.is_number_unsigned() && h.get<std::int64_t>() < 0)) {
+        throw lines_.error(fmt::format(".hash_ids[{}]: expected a non-negative integer hash, got {}", i, h.dump()));
+      }
+      hashes.push_back(h.get<std::uint64_t>());
+    }
   }
-  return accept(ms * 1'000'000, input, output);
+  ArrivalRecord record = accept(ms * 1'000'000, input, output);
+  record.prefix_hashes = std::move(hashes);
+  return record;
 }
 
 const std::vector<std::string>& arrival_trace_formats() {

@@ -27,6 +27,7 @@ struct ArrivalRecord {
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
   std::uint64_t line = 0;
+  std::vector<std::uint64_t> prefix_hashes;  // Mooncake's hash_ids; empty for Azure
 };
 
 class ArrivalReader {

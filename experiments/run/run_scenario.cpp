@@ -25,7 +25,7 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
   const sim::Time horizon = sim::from_seconds(s.duration_s);
   std::vector<models::InstanceLoad> loads(engines.size());
   for (std::uint64_t id = 0; s.arrivals.count == 0 || id < static_cast<std::uint64_t>(s.arrivals.count); ++id) {
-    const auto next = arrivals->next();
+    auto next = arrivals->next();
     if (!next || (s.arrivals.count == 0 && next->at > horizon)) break;
     co_await sim.sleep(next->at - sim.now());
     models::Request r;
@@ -33,6 +33,7 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     r.arrival = sim.now();
     r.input_tokens = next->input_tokens;
     r.output_tokens = next->output_tokens;
+    r.prefix_hashes = std::move(next->prefix_hashes);
     std::size_t instance = 0;
     if (engines.size() > 1) {
       for (std::size_t i = 0; i < engines.size(); ++i) {
@@ -315,6 +316,12 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   for (sim::Time b : m.gpu_busy()) busy += sim::to_seconds(b);
   t.add_row({"GPU busy", fmt::format("{:.1f}%", 100.0 * busy / r.gpu_seconds())});
   t.add_row({"iterations / mean batch [tokens]", fmt::format("{} / {:.1f}", m.iterations(), m.batch_tokens().mean())});
+  if (s.serving.kv_cache == models::ServingConfig::KvCache::kPaged) {
+    const auto& kv = m.kv_cache();
+    t.add_row({"KV preemptions: recompute / swap (GB swapped out)",
+               fmt::format("{} / {} ({:.2f})", kv.recompute_preemptions, kv.swap_preemptions, kv.swapped_out_bytes / 1e9)});
+    if (s.serving.prefix_cache) t.add_row({"prefix cache hits [% of prefill tokens looked up]", fmt::format("{:.1f}%", 100.0 * kv.prefix_hit_share())});
+  }
   if (!r.links.empty()) {
     t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.links[0].name, r.links[0].bytes / 1e9,
                                           100.0 * r.links[0].utilisation)});
@@ -362,6 +369,15 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   j["e2e_s"] = q(m.e2e());
   j["slo_attainment"] = m.slo_attainment();
   j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
+  if (s.serving.kv_cache == models::ServingConfig::KvCache::kPaged) {
+    const auto& kv = m.kv_cache();
+    j["kv_cache"] = {{"recompute_preemptions", kv.recompute_preemptions},
+                     {"swap_preemptions", kv.swap_preemptions},
+                     {"swapped_out_bytes", kv.swapped_out_bytes},
+                     {"prefill_lookup_tokens", kv.prefill_lookup_tokens},
+                     {"prefix_hit_tokens", kv.prefix_hit_tokens},
+                     {"prefix_hit_share", kv.prefix_hit_share()}};
+  }
   j["layer_imbalance"] = {{"mean", m.layer_imbalance().mean()}, {"max", m.layer_imbalance().max()}};
   // ViBE's kernel-level metric, per MoE layer, averaged over layers and iterations.
   j["expert_stage_us"] = {{"slowest_minus_fastest", m.expert_gap().mean() * 1e6},

@@ -11,7 +11,7 @@ AttentionStage::AttentionStage(const MoeModel& model, const LayerCosts& costs, c
 void AttentionStage::prepare(const Batch& b) {
   loads_.assign(slowdowns_.size(), AttentionLoad{});
   for (std::size_t g = 0; g < loads_.size(); ++g) {
-    for (const auto& [r, chunk] : b.prefill[g]) loads_[g].add_prefill(r->context(), chunk, r->prefilled + chunk >= r->input_tokens);
+    for (const auto& [r, chunk] : b.prefill[g]) loads_[g].add_prefill(r->context(), chunk, r->prefilled + chunk >= r->prefill_target());
     for (const Request* r : b.decode[g]) loads_[g].add_decode(r->context());
   }
   memo_.assign(loads_.size() * 4, -1);

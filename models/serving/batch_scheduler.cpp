@@ -11,6 +11,10 @@ std::int64_t Batch::total() const {
   return n;
 }
 
+namespace {
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
 BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
                                std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace,
                                int first_gpu)
@@ -21,25 +25,45 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
       kv_capacity_(kv_capacity),
       metrics_(metrics),
       trace_(trace),
+      waiting_(static_cast<std::size_t>(gpus)),
       running_(static_cast<std::size_t>(gpus)),
       kv_used_(static_cast<std::size_t>(gpus), 0),
       assigned_(static_cast<std::size_t>(gpus), 0),
       work_(sim),
-      first_gpu_(first_gpu) {}
+      first_gpu_(first_gpu) {
+  if (paged()) {
+    const std::int64_t blocks = config_.kv_blocks > 0 ? config_.kv_blocks
+                                                      : std::max<std::int64_t>(0, kv_capacity_) / kv_block_bytes();
+    const std::int64_t per_hash = config_.prefix_cache ? config_.prefix_block_tokens / config_.kv_block_tokens : 0;
+    pools_.assign(static_cast<std::size_t>(gpus), KvBlockPool(blocks, per_hash));
+    swap_used_.assign(static_cast<std::size_t>(gpus), 0);
+  }
+}
+
+std::int64_t BatchScheduler::kv_block_bytes() const { return config_.kv_block_tokens * model_.kv_cache_bytes_per_token(); }
 
 void BatchScheduler::submit(Request r) {
   const auto least = std::min_element(assigned_.begin(), assigned_.end());
   r.gpu = static_cast<int>(least - assigned_.begin());
-  const std::int64_t need = kv_reservation(r);
-  if (need > kv_capacity_) {
+  const std::int64_t tokens = r.input_tokens + r.output_tokens;
+  if (paged()) {
+    // At most every token but the last output's holds KV (the last is never fed back).
+    const std::int64_t kv = tokens - 1;
+    const std::int64_t blocks = pools_.front().blocks();
+    if (ceil_div(kv, config_.kv_block_tokens) > blocks) {
+      metrics_.record_dropped(r, fmt::format("KV cache for {} tokens ({} blocks of {}) exceeds a GPU's {} blocks", kv,
+                                             ceil_div(kv, config_.kv_block_tokens), config_.kv_block_tokens, blocks));
+      return;
+    }
+  } else if (const std::int64_t need = kv_reservation(r); need > kv_capacity_) {
     metrics_.record_dropped(r, fmt::format("KV cache for {} tokens ({} bytes) exceeds a GPU's capacity ({} bytes)",
-                                           r.input_tokens + r.output_tokens, need, kv_capacity_));
+                                           tokens, need, kv_capacity_));
     return;
   }
   ++*least;
   ++outstanding_requests_;
-  outstanding_tokens_ += r.input_tokens + r.output_tokens;
-  waiting_.push_back(std::make_unique<Request>(r));
+  outstanding_tokens_ += tokens;
+  waiting_[static_cast<std::size_t>(r.gpu)].push_back(std::make_unique<Request>(std::move(r)));
   work_.fire();
 }
 
@@ -48,14 +72,25 @@ void BatchScheduler::close() {
   work_.fire();
 }
 
-std::int64_t BatchScheduler::kv_reserved() const {
+double BatchScheduler::kv_free_share() const {
+  if (paged()) {
+    std::int64_t available = 0;
+    std::int64_t blocks = 0;
+    for (const KvBlockPool& p : pools_) {
+      available += p.available();
+      blocks += p.blocks();
+    }
+    return blocks > 0 ? static_cast<double>(available) / static_cast<double>(blocks) : 0.0;
+  }
   std::int64_t used = 0;
   for (const std::int64_t u : kv_used_) used += u;
-  return used;
+  const auto capacity = static_cast<double>(kv_capacity_) * gpus_;
+  return capacity > 0 ? 1.0 - static_cast<double>(used) / capacity : 0.0;
 }
 
 bool BatchScheduler::busy() const {
-  bool busy = !waiting_.empty();
+  bool busy = false;
+  for (const auto& w : waiting_) busy = busy || !w.empty();
   for (const auto& r : running_) busy = busy || !r.empty();
   return busy;
 }
@@ -76,43 +111,173 @@ bool BatchScheduler::admit(int gpu, const Request& r) {
   return true;
 }
 
-Batch BatchScheduler::form() {
-  // Static buckets: a GPU with a batch still running admits nothing.
-  std::vector<bool> open(running_.size(), true);
-  if (config_.batching == ServingConfig::Batching::kStaticBuckets) {
-    for (std::size_t g = 0; g < running_.size(); ++g) open[g] = running_[g].empty();
-  }
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
-    const int g = (*it)->gpu;
-    if (open[static_cast<std::size_t>(g)] && admit(g, **it)) {
-      running_[static_cast<std::size_t>(g)].push_back(std::move(*it));
-      it = waiting_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+Batch BatchScheduler::empty_batch() const {
   Batch b;
   b.prefill.resize(static_cast<std::size_t>(gpus_));
   b.decode.resize(static_cast<std::size_t>(gpus_));
   b.tokens.assign(static_cast<std::size_t>(gpus_), 0);
+  b.swap_bytes.assign(static_cast<std::size_t>(gpus_), 0);
+  return b;
+}
+
+std::int64_t BatchScheduler::next_tokens(const Request& r, std::int64_t budget) const {
+  return r.prefill_done() ? 1 : std::min({config_.prefill_chunk, r.prefill_target() - r.prefilled, budget});
+}
+
+void BatchScheduler::schedule(Batch& b, std::size_t g, Request& r, std::int64_t& budget) const {
+  const std::int64_t n = next_tokens(r, budget);
+  if (r.prefill_done()) {
+    b.decode[g].push_back(&r);
+  } else {
+    b.prefill[g].emplace_back(&r, n);
+  }
+  r.in_batch = true;
+  budget -= n;
+  b.tokens[g] += n;
+}
+
+Batch BatchScheduler::form() {
+  Batch b = empty_batch();
+  if (paged()) {
+    for (std::size_t g = 0; g < running_.size(); ++g) form_paged(b, g);
+    return b;
+  }
   for (std::size_t g = 0; g < running_.size(); ++g) {
+    // Static buckets: a GPU with a batch still running admits nothing.
+    const bool open = config_.batching != ServingConfig::Batching::kStaticBuckets || running_[g].empty();
+    auto& queue = waiting_[g];
+    for (auto it = queue.begin(); open && it != queue.end();) {
+      if (admit(static_cast<int>(g), **it)) {
+        running_[g].push_back(std::move(*it));
+        it = queue.erase(it);
+      } else {
+        ++it;
+      }
+    }
     std::int64_t budget = config_.max_batched_tokens;
     // Decodes first, then prefill chunks in arrival order (Sarathi-style chunked prefill).
     for (const auto& r : running_[g]) {
-      if (r->prefill_done() && budget > 0) {
-        b.decode[g].push_back(r.get());
-        --budget;
-      }
+      if (r->prefill_done() && budget > 0) schedule(b, g, *r, budget);
     }
     for (const auto& r : running_[g]) {
-      if (r->prefill_done() || budget == 0) continue;
-      const std::int64_t chunk = std::min({config_.prefill_chunk, r->input_tokens - r->prefilled, budget});
-      b.prefill[g].emplace_back(r.get(), chunk);
-      budget -= chunk;
+      if (!r->prefill_done() && budget > 0) schedule(b, g, *r, budget);
     }
-    b.tokens[g] = config_.max_batched_tokens - budget;
   }
   return b;
+}
+
+void BatchScheduler::form_paged(Batch& b, std::size_t g) {
+  std::int64_t budget = config_.max_batched_tokens;
+  std::vector<Request*> order;  // decodes first, then prefill chunks, each in admission order
+  for (const auto& r : running_[g]) {
+    if (r->prefill_done()) order.push_back(r.get());
+  }
+  for (const auto& r : running_[g]) {
+    if (!r->prefill_done()) order.push_back(r.get());
+  }
+  std::vector<const Request*> preempted;
+  for (Request* r : order) {
+    if (budget == 0) break;
+    if (std::find(preempted.begin(), preempted.end(), r) != preempted.end()) continue;
+    // Out of blocks: preempt the latest admitted request not yet in this batch,
+    // which may be this one (vLLM's scheduler pops its running queue's tail).
+    while (!grow(*r, r->kv_tokens_after(next_tokens(*r, budget)))) {
+      auto victim = std::find_if(running_[g].rbegin(), running_[g].rend(), [](const auto& q) { return !q->in_batch; });
+      preempted.push_back(victim->get());
+      preempt(*victim->get(), b);
+      if (preempted.back() == r) break;
+    }
+    if (!preempted.empty() && preempted.back() == r) break;
+    schedule(b, g, *r, budget);
+  }
+  if (!preempted.empty()) return;  // as vLLM: no admissions in a step that preempted
+  auto& queue = waiting_[g];
+  while (!queue.empty() && budget > 0 && static_cast<int>(running_[g].size()) < config_.max_running_requests &&
+         admit_paged(*queue.front(), budget, b)) {
+    running_[g].push_back(std::move(queue.front()));
+    queue.pop_front();
+    schedule(b, g, *running_[g].back(), budget);
+  }
+}
+
+bool BatchScheduler::grow(Request& r, std::int64_t tokens) {
+  const std::int64_t private_tokens = std::max<std::int64_t>(0, tokens - r.pinned_prefix * config_.prefix_block_tokens);
+  const std::int64_t need = ceil_div(private_tokens, config_.kv_block_tokens) - r.kv_blocks;
+  if (need <= 0) return true;
+  if (!pools_[static_cast<std::size_t>(r.gpu)].allocate(need)) return false;
+  r.kv_blocks += need;
+  return true;
+}
+
+bool BatchScheduler::admit_paged(Request& r, std::int64_t budget, Batch& b) {
+  const auto g = static_cast<std::size_t>(r.gpu);
+  KvBlockPool& pool = pools_[g];
+  if (r.swapped) {
+    if (!grow(r, r.kv_tokens_after(next_tokens(r, budget)))) return false;
+    const std::int64_t bytes = r.kv_tokens() * model_.kv_cache_bytes_per_token();
+    swap_used_[g] -= bytes;
+    b.swap_bytes[g] += bytes;
+    r.swapped = false;
+    return true;
+  }
+  if (config_.prefix_cache) {
+    // Whole prompt blocks only, and never the last prompt token: its pass yields the
+    // next output token (vLLM recomputes it on a full hit).
+    const std::int64_t limit = std::min({static_cast<std::int64_t>(r.prefix_hashes.size()),
+                                         r.input_tokens / config_.prefix_block_tokens,
+                                         (r.prefill_target() - 1) / config_.prefix_block_tokens});
+    r.pinned_prefix = pool.match(r.prefix_hashes, limit);
+    for (std::int64_t j = 0; j < r.pinned_prefix; ++j) pool.pin(r.prefix_hashes[static_cast<std::size_t>(j)]);
+    r.prefilled = r.pinned_prefix * config_.prefix_block_tokens;
+  }
+  if (!grow(r, r.prefilled + next_tokens(r, budget))) {
+    free_kv(r);
+    r.prefilled = 0;
+    return false;
+  }
+  metrics_.record_prefix_lookup(r.prefill_target(), r.prefilled);
+  outstanding_tokens_ -= r.prefilled;
+  return true;
+}
+
+void BatchScheduler::free_kv(Request& r) {
+  KvBlockPool& pool = pools_[static_cast<std::size_t>(r.gpu)];
+  pool.release(r.kv_blocks);
+  r.kv_blocks = 0;
+  for (std::int64_t j = 0; j < r.pinned_prefix; ++j) pool.unpin(r.prefix_hashes[static_cast<std::size_t>(j)]);
+  r.pinned_prefix = 0;
+}
+
+void BatchScheduler::preempt(Request& r, Batch& b) {
+  const auto g = static_cast<std::size_t>(r.gpu);
+  const std::int64_t bytes = r.kv_tokens() * model_.kv_cache_bytes_per_token();
+  const bool swap = config_.preemption == ServingConfig::Preemption::kSwap &&
+                    swap_used_[g] + bytes <= config_.swap_space_bytes;
+  metrics_.record_preemption(swap, swap ? bytes : 0);
+  if (swap) {
+    r.swapped = true;
+    swap_used_[g] += bytes;
+    b.swap_bytes[g] += bytes;
+  } else {
+    outstanding_tokens_ += r.context();  // computed again
+    r.resumed_at = r.generated;
+    r.prefilled = 0;
+  }
+  free_kv(r);
+  auto& list = running_[g];
+  const auto it = std::find_if(list.begin(), list.end(), [&](const auto& q) { return q.get() == &r; });
+  waiting_[g].push_front(std::move(*it));  // first in line again, as vLLM requeues it
+  list.erase(it);
+}
+
+void BatchScheduler::publish_prefix(Request& r) {
+  const std::int64_t full = std::min(static_cast<std::int64_t>(r.prefix_hashes.size()),
+                                     r.input_tokens / config_.prefix_block_tokens);
+  while (r.pinned_prefix < full && (r.pinned_prefix + 1) * config_.prefix_block_tokens <= r.prefilled) {
+    pools_[static_cast<std::size_t>(r.gpu)].publish(r.prefix_hashes[static_cast<std::size_t>(r.pinned_prefix)]);
+    r.kv_blocks -= config_.prefix_block_tokens / config_.kv_block_tokens;
+    ++r.pinned_prefix;
+  }
 }
 
 BatchSpans BatchScheduler::spans(const Batch& b) const {
@@ -129,15 +294,23 @@ void BatchScheduler::complete(Batch& b) {
   for (std::size_t g = 0; g < running_.size(); ++g) {
     for (auto& [r, chunk] : b.prefill[g]) {
       r->prefilled += chunk;
+      r->in_batch = false;
       outstanding_tokens_ -= chunk;
-      if (r->prefill_done()) {
-        outstanding_tokens_ -= std::min<std::int64_t>(1, r->output_tokens);  // the pass over the last prompt token yields the first output token
-        r->generated = 1;
+      if (config_.prefix_cache) publish_prefix(*r);
+      if (!r->prefill_done()) continue;
+      // The pass over the last prompt token yields the next output token: the first,
+      // or, after a recompute, the one the preemption delayed.
+      outstanding_tokens_ -= std::min<std::int64_t>(1, r->output_tokens);
+      r->generated = r->resumed_at + 1;
+      if (r->resumed_at == 0) {
         r->first_token = now;
-        r->last_token = now;
+      } else {
+        metrics_.record_inter_token(now - r->last_token);
       }
+      r->last_token = now;
     }
     for (Request* r : b.decode[g]) {
+      r->in_batch = false;
       ++r->generated;
       --outstanding_tokens_;
       metrics_.record_inter_token(now - r->last_token);
@@ -149,7 +322,11 @@ void BatchScheduler::complete(Batch& b) {
         metrics_.record_request(**it, first_gpu_);
         --outstanding_requests_;
         trace_request(**it);
-        kv_used_[g] -= kv_reservation(**it);
+        if (paged()) {
+          free_kv(**it);
+        } else {
+          kv_used_[g] -= kv_reservation(**it);
+        }
         --assigned_[g];
         it = list.erase(it);
       } else {

@@ -1,11 +1,14 @@
 #pragma once
 // The serving engine's batch scheduler (docs/models.md, "Serving engine"): requests
 // wait for a GPU (the one with the fewest), are admitted while its KV cache and
-// request limit allow (reserved for their whole life, no preemption), and each
-// iteration takes every running request's decode token and then prefill chunks in
-// arrival order up to the token budget (continuous batching, Sarathi-style chunked
-// prefill), or, with static buckets, only requests that arrived by the last bucket
-// boundary, on GPUs whose previous batch has finished.
+// request limit allow, and each iteration takes every running request's decode
+// token and then prefill chunks in arrival order up to the token budget (continuous
+// batching, Sarathi-style chunked prefill), or, with static buckets, only requests
+// that arrived by the last bucket boundary, on GPUs whose previous batch has
+// finished. The KV cache is either reserved for a request's whole life (no
+// preemption) or paged (docs/models.md, "Paged KV cache"): blocks are taken as
+// tokens are computed, and a GPU out of blocks preempts its latest admitted
+// request, by recompute or swap, as vLLM does.
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "models/moe_model.h"
+#include "models/serving/kv_block_pool.h"
 #include "models/serving/request.h"
 #include "models/serving/serving_config.h"
 #include "models/serving/serving_metrics.h"
@@ -27,6 +31,7 @@ struct Batch {
   std::vector<std::vector<std::pair<Request*, std::int64_t>>> prefill;  // per GPU: request, chunk tokens
   std::vector<std::vector<Request*>> decode;                           // per GPU
   std::vector<std::int64_t> tokens;                                    // per GPU
+  std::vector<std::int64_t> swap_bytes;  // per GPU: KV copied to or from host memory before the pass
   std::int64_t total() const;
 };
 
@@ -49,8 +54,9 @@ class BatchScheduler {
   // and not finished, and the prompt and output tokens they still have to process.
   std::int64_t outstanding_requests() const { return outstanding_requests_; }
   std::int64_t outstanding_tokens() const { return outstanding_tokens_; }
-  // KV-cache bytes reserved by admitted requests on all GPUs.
-  std::int64_t kv_reserved() const;
+  // The share of the KV cache that admitted requests do not hold (paged: blocks an
+  // allocation could get).
+  double kv_free_share() const;
   // Fires when a request arrives or the scheduler closes.
   sim::Signal& work() { return work_; }
 
@@ -63,6 +69,20 @@ class BatchScheduler {
 
  private:
   bool admit(int gpu, const Request& r);
+  bool paged() const { return config_.kv_cache == ServingConfig::KvCache::kPaged; }
+  Batch empty_batch() const;
+  std::int64_t kv_block_bytes() const;
+  // Tokens the request would run in this batch: 1 in decode, else its next chunk.
+  std::int64_t next_tokens(const Request& r, std::int64_t budget) const;
+  void schedule(Batch& b, std::size_t g, Request& r, std::int64_t& budget) const;
+  // Paged KV cache: the running requests' next tokens, preempting the latest
+  // admitted when blocks run out; then waiting requests in order while blocks last.
+  void form_paged(Batch& b, std::size_t g);
+  bool grow(Request& r, std::int64_t tokens);
+  bool admit_paged(Request& r, std::int64_t budget, Batch& b);
+  void preempt(Request& r, Batch& b);
+  void free_kv(Request& r);
+  void publish_prefix(Request& r);
   // Static buckets: whether a request that arrived at `arrival` may join a batch now.
   bool in_closed_bucket(sim::Time arrival) const;
   // KV-cache bytes held for a request from admission to completion (input + output tokens).
@@ -78,9 +98,11 @@ class BatchScheduler {
   std::int64_t kv_capacity_;
   ServingMetrics& metrics_;
   sim::TraceWriter* trace_;
-  std::deque<std::unique_ptr<Request>> waiting_;
+  std::vector<std::deque<std::unique_ptr<Request>>> waiting_;  // per GPU, in arrival order
   std::vector<std::vector<std::unique_ptr<Request>>> running_;  // per GPU
-  std::vector<std::int64_t> kv_used_;                           // bytes per GPU
+  std::vector<std::int64_t> kv_used_;                           // bytes per GPU (reserve)
+  std::vector<KvBlockPool> pools_;                              // per GPU (paged)
+  std::vector<std::int64_t> swap_used_;                         // host bytes per GPU (paged, swap)
   std::vector<int> assigned_;                                   // requests per GPU, for placement of new ones
   sim::Signal work_;
   bool closed_ = false;

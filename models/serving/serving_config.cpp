@@ -1,5 +1,9 @@
 #include "models/serving/serving_config.h"
 
+#include <fmt/format.h>
+
+#include "util/errors.h"
+
 namespace moesim::models {
 
 const util::Settings<ServingConfig>& serving_settings() {
@@ -30,6 +34,25 @@ const util::Settings<ServingConfig>& serving_settings() {
                             "iterations alone on the network computed in closed form (same times to the ns)"),
       util::gib_setting("activation_reserve_gib", &C::activation_reserve_bytes, 0.0, 1 << 20,
                         "GPU memory held back for activations (the KV cache gets the rest)"),
+      util::choice_setting("kv_cache", &C::kv_cache, {{"reserve", C::KvCache::kReserve}, {"paged", C::KvCache::kPaged}},
+                           "reserve: KV for prompt + output held from admission to the end, no preemption; paged: "
+                           "blocks taken as tokens are computed, preemption when they run out (vLLM)"),
+      util::integer_setting("kv_block_tokens", &C::kv_block_tokens, 1, 1 << 16,
+                            "paged: tokens per KV block (vLLM's block_size)"),
+      util::integer_setting("kv_blocks", &C::kv_blocks, 0, std::int64_t{1} << 40,
+                            "paged: KV blocks per GPU; 0: as many as the memory budget leaves (vLLM's "
+                            "num_gpu_blocks_override)"),
+      util::choice_setting("preemption", &C::preemption,
+                           {{"recompute", C::Preemption::kRecompute}, {"swap", C::Preemption::kSwap}},
+                           "paged: recompute drops the KV and prefills it again (vLLM v1); swap copies it to host "
+                           "memory and back over the host link (vLLM v0)"),
+      util::gib_setting("swap_space_gib", &C::swap_space_bytes, 0.0, 1 << 20,
+                        "paged, swap: host memory per GPU for swapped KV (vLLM's swap_space); past it, recompute"),
+      util::boolean_setting("prefix_cache", &C::prefix_cache,
+                            "paged: reuse cached prompt blocks by the trace's prefix hashes (vLLM's automatic prefix "
+                            "caching, Mooncake's hash_ids)"),
+      util::integer_setting("prefix_block_tokens", &C::prefix_block_tokens, 1, 1 << 20,
+                            "prefix_cache: prompt tokens per trace hash (Mooncake: 512), a multiple of kv_block_tokens"),
   };
   return settings;
 }
@@ -37,6 +60,16 @@ const util::Settings<ServingConfig>& serving_settings() {
 ServingConfig parse_serving_config(const JsonInput& json) {
   ServingConfig c;
   util::read_settings(json, serving_settings(), c);
+  if (c.prefix_cache && c.kv_cache != ServingConfig::KvCache::kPaged) {
+    throw InputError(fmt::format("{}.prefix_cache: prefix caching needs \"kv_cache\": \"paged\"", json.where()));
+  }
+  if (c.kv_cache == ServingConfig::KvCache::kPaged && c.batching != ServingConfig::Batching::kContinuous) {
+    throw InputError(fmt::format("{}.kv_cache: a paged KV cache needs \"batching\": \"continuous\"", json.where()));
+  }
+  if (c.prefix_block_tokens % c.kv_block_tokens != 0) {
+    throw InputError(fmt::format("{}.prefix_block_tokens: {} is not a multiple of kv_block_tokens ({})", json.where(),
+                                 c.prefix_block_tokens, c.kv_block_tokens));
+  }
   return c;
 }
 

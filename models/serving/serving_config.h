@@ -39,6 +39,24 @@ struct ServingConfig {
   enum class ExpertKernels { kPerExpert, kGrouped };
   ExpertKernels expert_kernels = ExpertKernels::kPerExpert;
   std::int64_t activation_reserve_bytes = std::int64_t{4} << 30;
+  // reserve: a request holds KV for its whole life (prompt + output) from admission,
+  // never preempted. paged: vLLM's PagedAttention blocks, taken as tokens are
+  // computed; when a GPU runs out the latest admitted request is preempted
+  // (docs/models.md, "Paged KV cache").
+  enum class KvCache { kReserve, kPaged };
+  KvCache kv_cache = KvCache::kReserve;
+  std::int64_t kv_block_tokens = 16;  // vLLM's default block size
+  std::int64_t kv_blocks = 0;         // per GPU; 0: what the memory budget leaves
+  // recompute: the preempted request's KV is dropped and its prompt and output so
+  // far prefilled again on readmission (vLLM v1). swap: its KV is copied to host
+  // memory over the GPU's host link and back (vLLM v0), while swap space lasts.
+  enum class Preemption { kRecompute, kSwap };
+  Preemption preemption = Preemption::kRecompute;
+  std::int64_t swap_space_bytes = std::int64_t{4} << 30;  // per GPU, vLLM's default swap_space
+  // Automatic prefix caching over the trace's prefix-block hashes: a prompt's
+  // leading blocks already cached on its GPU are not computed again.
+  bool prefix_cache = false;
+  std::int64_t prefix_block_tokens = 512;  // tokens per hash (the Mooncake trace's block)
   // An iteration whose collectives have the network to themselves is computed in
   // closed form (one event instead of ~12 per layer; the same times to the ns).
   // false forces the event path everywhere (for checking that equivalence).

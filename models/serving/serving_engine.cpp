@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <limits>
 #include <stdexcept>
 
 #include "models/layer_costs.h"
@@ -101,6 +102,21 @@ void ServingEngine::offer_loads_to_controller() {
   }
 }
 
+sim::Time ServingEngine::swap_time(const Batch& batch) const {
+  sim::Time slowest = 0;
+  const sim::FlowNetwork& network = topology_.network();
+  for (std::size_t g = 0; g < batch.swap_bytes.size(); ++g) {
+    if (batch.swap_bytes[g] == 0) continue;
+    const auto& path = topology_.host_to_gpu(static_cast<int>(g));
+    double bandwidth = std::numeric_limits<double>::infinity();
+    for (const sim::LinkId l : path) bandwidth = std::min(bandwidth, network.link_bandwidth(l));
+    const sim::Time t = topology_.transfer_startup(path) + network.path_latency(path) +
+                        sim::from_seconds(static_cast<double>(batch.swap_bytes[g]) / bandwidth);
+    slowest = std::max(slowest, t);
+  }
+  return slowest;
+}
+
 bool ServingEngine::closed_form_iteration_possible() const {
   // Exact only when the iteration's collectives are alone on the network from start
   // to end: nothing in flight now, nobody else starting transfers (a migration or
@@ -133,6 +149,7 @@ sim::Process ServingEngine::run() {
       co_await sim_.sleep(scheduler_.next_bucket() - sim_.now());  // the next bucket closes
       continue;
     }
+    if (const sim::Time swap = swap_time(batch); swap > 0) co_await sim_.sleep(swap);
     metrics_.record_iteration(batch.total());
     routing_.route(scheduler_.spans(batch), routing);
     if (provisioner != nullptr) provisioner->begin_iteration(sim_.now(), routing);

@@ -71,10 +71,7 @@ class ServingEngine {
   std::int64_t outstanding_requests() const { return scheduler_.outstanding_requests(); }
   std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
   // Share of the instance's KV cache not reserved by running requests.
-  double kv_free_share() const {
-    const auto capacity = static_cast<double>(memory_.kv_capacity()) * gpus_;
-    return capacity > 0 ? 1.0 - static_cast<double>(scheduler_.kv_reserved()) / capacity : 0.0;
-  }
+  double kv_free_share() const { return scheduler_.kv_free_share(); }
   int gpus() const { return gpus_; }
 
  private:
@@ -85,6 +82,9 @@ class ServingEngine {
   sim::Process migrate(ExpertPlacement next);
   // After an iteration: the controller sees its loads and may start a re-placement.
   void offer_loads_to_controller();
+  // Paged KV swaps before a pass: each GPU copies over its host link; the pass
+  // starts when the slowest is done (docs/models.md "Paged KV cache").
+  sim::Time swap_time(const Batch& batch) const;
   bool closed_form_iteration_possible() const;
 
   sim::Simulator& sim_;

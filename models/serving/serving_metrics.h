@@ -82,6 +82,29 @@ class ServingMetrics {
     moe_layer_mean_.add(sim::to_seconds(t));
   }
 
+  // Paged KV cache (docs/models.md "Paged KV cache"): a preemption (swap: `bytes`
+  // copied out to host memory), and an admission's prefix lookup: tokens it must
+  // prefill and how many of them the prefix cache already held.
+  void record_preemption(bool swap, std::int64_t bytes) {
+    ++(swap ? kv_.swap_preemptions : kv_.recompute_preemptions);
+    kv_.swapped_out_bytes += bytes;
+  }
+  void record_prefix_lookup(std::int64_t prefill_tokens, std::int64_t hit_tokens) {
+    kv_.prefill_lookup_tokens += prefill_tokens;
+    kv_.prefix_hit_tokens += hit_tokens;
+  }
+  struct KvCacheCounts {
+    std::int64_t recompute_preemptions = 0;
+    std::int64_t swap_preemptions = 0;
+    std::int64_t swapped_out_bytes = 0;
+    std::int64_t prefill_lookup_tokens = 0;
+    std::int64_t prefix_hit_tokens = 0;
+    double prefix_hit_share() const {
+      return prefill_lookup_tokens > 0 ? static_cast<double>(prefix_hit_tokens) / static_cast<double>(prefill_lookup_tokens) : 0.0;
+    }
+  };
+  const KvCacheCounts& kv_cache() const { return kv_; }
+
   const std::vector<RequestRecord>& requests() const { return records_; }
   int migrations() const { return migrations_; }
   std::int64_t experts_moved() const { return experts_moved_; }
@@ -114,6 +137,7 @@ class ServingMetrics {
 
  private:
   Slo slo_;
+  KvCacheCounts kv_;
   std::vector<RequestRecord> records_;
   std::vector<std::pair<std::uint64_t, std::string>> dropped_;
   sim::QuantileSketch ttft_;

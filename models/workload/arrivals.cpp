@@ -62,7 +62,7 @@ class SyntheticArrivals final : public ArrivalStream {
   }
   std::optional<Arrival> next() override {
     now_s_ = next_time();
-    return Arrival{sim::from_seconds(now_s_), spec_.input.draw(rng_), spec_.output.draw(rng_)};
+    return Arrival{sim::from_seconds(now_s_), spec_.input.draw(rng_), spec_.output.draw(rng_), {}};
   }
 
  private:
@@ -97,7 +97,7 @@ class TraceArrivals final : public ArrivalStream {
       : reader_(traces::open_arrival_trace(spec.trace_path, spec.trace_format)), path_(spec.trace_path),
         time_scale_(spec.time_scale) {}
   std::optional<Arrival> next() override {
-    const auto rec = reader_->next();
+    auto rec = reader_->next();
     if (!rec) return std::nullopt;
     // time_scale may stretch offsets past the clock's range: refused, not cast.
     const double at = static_cast<double>(rec->offset) / time_scale_;
@@ -107,8 +107,8 @@ class TraceArrivals final : public ArrivalStream {
                                    path_, rec->line, at * 1e-9, time_scale_));
     }
     // A request with no prompt or no output still costs one token of each.
-    return Arrival{static_cast<sim::Time>(at),
-                   std::max<std::int64_t>(1, rec->input_tokens), std::max<std::int64_t>(1, rec->output_tokens)};
+    return Arrival{static_cast<sim::Time>(at), std::max<std::int64_t>(1, rec->input_tokens),
+                   std::max<std::int64_t>(1, rec->output_tokens), std::move(rec->prefix_hashes)};
   }
 
  private:

@@ -59,6 +59,7 @@ struct Arrival {
   sim::Time at = 0;  // since the start of the run
   std::int64_t input_tokens = 0;
   std::int64_t output_tokens = 0;
+  std::vector<std::uint64_t> prefix_hashes;  // the trace's prompt-block hashes (Mooncake), if any
 };
 
 // The arrivals of one run in time order; nullopt when a trace ends (synthetic

@@ -55,17 +55,20 @@ struct Harness {
   std::vector<GpuSlowdown> slowdowns;
   ServingMetrics metrics;
   std::unique_ptr<ServingEngine> engine;
-  Harness(MoeModel m, RoutingSource& routing, ServingConfig config, std::vector<GpuSlowdown> s = {})
-      : model(std::move(m)), metrics(8, Slo{}) {
-    build_topology(topo, {"dgx-h100", 1, false});
-    slowdowns = s.empty() ? std::vector<GpuSlowdown>(8) : s;
-    engine = std::make_unique<ServingEngine>(sim, model, gpu, slowdowns, topo, ExpertPlacement::contiguous(model, 8),
+  // `preset`: dgx-h100 (8 GPUs) or workstation-1 (1 GPU).
+  Harness(MoeModel m, RoutingSource& routing, ServingConfig config, std::vector<GpuSlowdown> s = {},
+          const std::string& preset = "dgx-h100")
+      : model(std::move(m)), metrics(preset == "workstation-1" ? 1 : 8, Slo{}) {
+    build_topology(topo, {preset, 1, false});
+    const int gpus = topo.gpu_count();
+    slowdowns = s.empty() ? std::vector<GpuSlowdown>(static_cast<std::size_t>(gpus)) : s;
+    engine = std::make_unique<ServingEngine>(sim, model, gpu, slowdowns, topo, ExpertPlacement::contiguous(model, gpus),
                                              routing, config, metrics);
     sim.spawn(engine->run());
   }
   std::vector<Request> pending;
   void submit_at(sim::Time t, std::int64_t in, std::int64_t out, std::uint64_t id) {
-    pending.push_back(Request{id, t, in, out});
+    pending.push_back(Request{id, t, in, out, {}});
     sim.schedule_at(t, [this, i = pending.size() - 1] { engine->submit(pending[i]); });
   }
   // Closes the engine after the last submission, as an arrival process would.
@@ -150,7 +153,7 @@ TEST_CASE("two instances of EP 4 serve one request each exactly as the hand time
     s.engine = std::make_unique<ServingEngine>(sim, model, gpu, slowdowns, *s.part, ExpertPlacement::contiguous(model, 4),
                                                to_expert7, ServingConfig{}, metrics, nullptr, ServingPolicies{}, 4 * i);
     sim.spawn(s.engine->run());
-    s.engine->submit(Request{static_cast<std::uint64_t>(i), 0, 16, 1});
+    s.engine->submit(Request{static_cast<std::uint64_t>(i), 0, 16, 1, {}});
     CHECK(s.engine->outstanding_requests() == 1);
     CHECK(s.engine->outstanding_tokens() == 17);
     s.engine->close();
@@ -406,4 +409,36 @@ TEST_CASE("a GPU slowdown that changes mid-run applies from then on (no stale co
   const sim::Time slower = costs.expert(GpuSlowdown{1.0, 2.0}, 16) - costs.expert(GpuSlowdown{}, 16);
   CHECK(slower > 0);
   CHECK(took(1) - took(0) == slower);
+}
+
+TEST_CASE("overloaded, a paged KV cache with room for one request serves them back to back as a D/D/1 queue",
+          "[models][serving][kv]") {
+  // One GPU. Identical 16-token requests arrive every half service time T (load 2).
+  // One 16-token KV block admits one request at a time, so the waiting queue
+  // grows without bound, yet the server must stay busy: request i's first token is
+  // at (i + 1)·T exactly, its TTFT (i + 1)·T − i·T/2 (a deterministic queue has no
+  // slack to hide a scheduler that stalls once requests wait).
+  FixedRouting to_expert7(8, 1, 7, false);
+  ServingConfig config;
+  config.kv_cache = ServingConfig::KvCache::kPaged;
+  config.kv_block_tokens = 16;
+  config.kv_blocks = 1;
+  Harness probe(one_layer_model(), to_expert7, config, {}, "workstation-1");
+  probe.submit_at(0, 16, 1, 0);
+  probe.finish();
+  REQUIRE(probe.metrics.requests().size() == 1);
+  const sim::Time T = probe.metrics.requests()[0].first_token;
+  REQUIRE(T % 2 == 0);
+
+  Harness h(one_layer_model(), to_expert7, config, {}, "workstation-1");
+  const int n = 200;
+  for (int i = 0; i < n; ++i) h.submit_at(i * T / 2, 16, 1, static_cast<std::uint64_t>(i));
+  h.finish();
+  REQUIRE(h.metrics.requests().size() == n);
+  for (const RequestRecord& r : h.metrics.requests()) {
+    INFO("request " << r.id);
+    CHECK(r.first_token == static_cast<sim::Time>(r.id + 1) * T);
+  }
+  CHECK(h.metrics.iterations() == static_cast<std::uint64_t>(n));
+  CHECK(h.metrics.kv_cache().recompute_preemptions == 0);
 }

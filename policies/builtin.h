@@ -50,5 +50,6 @@ std::unique_ptr<models::RequestRouter> make_least_requests(PolicyParams& p, sim:
 std::unique_ptr<models::RequestRouter> make_least_tokens(PolicyParams& p, sim::Rng rng);
 std::unique_ptr<models::RequestRouter> make_most_free_kv(PolicyParams& p, sim::Rng rng);
 std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng);
+std::unique_ptr<models::RequestRouter> make_prefix_aware_router(PolicyParams& p, sim::Rng rng);
 
 }  // namespace moesim::policies

@@ -94,6 +94,10 @@ const std::vector<RouterEntry>& routers() {
        make_most_free_kv},
       {{"router", "power-of-two", "two random instances, the one with fewer outstanding requests per GPU"},
        make_power_of_two},
+      {{"router", "prefix-aware",
+        "the instance caching the longest prefix of the prompt while loads stay balanced (SGLang's cache-aware "
+        "router; needs prefix caching)"},
+       make_prefix_aware_router},
   };
   return list;
 }

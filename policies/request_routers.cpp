@@ -6,6 +6,7 @@
 // queue of the two). Ties go to the lowest index, so runs are deterministic.
 #include <algorithm>
 
+#include "models/serving/cache_aware_choice.h"
 #include "policies/builtin.h"
 
 namespace moesim::policies {
@@ -73,6 +74,29 @@ class MostFreeKv final : public models::RequestRouter {
   }
 };
 
+// Prefix-aware (SGLang's cache-aware router, docs/models.md "Prefix-aware
+// placement"): the instance caching the longest prefix of the prompt while the
+// instances' outstanding requests stay balanced, else the least loaded.
+class PrefixAware final : public models::RequestRouter {
+ public:
+  explicit PrefixAware(models::CacheAwareRule rule) : rule_(rule) {}
+  std::string name() const override { return "prefix-aware"; }
+  std::size_t route(const models::Request& r, const std::vector<models::InstanceLoad>& loads) override {
+    cached_.resize(loads.size());
+    backlog_.resize(loads.size());
+    for (std::size_t i = 0; i < loads.size(); ++i) {
+      cached_[i] = loads[i].cached_prefix_tokens;
+      backlog_[i] = static_cast<double>(loads[i].requests);
+    }
+    return models::cache_aware_choice(cached_, backlog_, r.input_tokens, rule_);
+  }
+
+ private:
+  models::CacheAwareRule rule_;
+  std::vector<std::int64_t> cached_;
+  std::vector<double> backlog_;
+};
+
 class PowerOfTwo final : public models::RequestRouter {
  public:
   explicit PowerOfTwo(sim::Rng rng) : rng_(rng) {}
@@ -117,9 +141,22 @@ std::unique_ptr<models::RequestRouter> make_most_free_kv(PolicyParams& p, sim::R
   return std::make_unique<MostFreeKv>();
 }
 
+std::unique_ptr<models::RequestRouter> make_prefix_aware_router(PolicyParams& p, sim::Rng) {
+  models::CacheAwareRule rule;
+  rule.cache_threshold = p.number("cache_threshold", rule.cache_threshold, 0.0, 1.0,
+                                  "least share of the prompt cached for the longest match to win (SMG's default)");
+  rule.balance_abs = p.number("balance_abs_threshold", rule.balance_abs, 0.0, 1e9,
+                              "outstanding requests apart before balance overrides the cache (with the relative bound)");
+  rule.balance_rel = p.number("balance_rel_threshold", rule.balance_rel, 1.0, 1e9,
+                              "max over min outstanding requests before balance overrides the cache");
+  p.reject_unknown();
+  return std::make_unique<PrefixAware>(rule);
+}
+
 std::unique_ptr<models::RequestRouter> make_power_of_two(PolicyParams& p, sim::Rng rng) {
   p.reject_unknown();
   return std::make_unique<PowerOfTwo>(rng);
 }
 
 }  // namespace moesim::policies
+

@@ -137,14 +137,16 @@ const std::vector<std::string>& arrival_trace_formats() {
   return formats;
 }
 
+std::string resolve_arrival_format(const std::string& path, const std::string& format) {
+  if (format != "auto") return format;
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".csv") return "azure-llm-2023";
+  if (ext == ".jsonl") return "mooncake";
+  throw InputError(fmt::format("{}: cannot tell the arrival trace format from the extension (.csv: azure-llm-2023, .jsonl: mooncake)", path));
+}
+
 std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format) {
-  std::string f = format;
-  if (f == "auto") {
-    const std::string ext = std::filesystem::path(path).extension().string();
-    if (ext == ".csv") f = "azure-llm-2023";
-    else if (ext == ".jsonl") f = "mooncake";
-    else throw InputError(fmt::format("{}: cannot tell the arrival trace format from the extension (.csv: azure-llm-2023, .jsonl: mooncake)", path));
-  }
+  const std::string f = resolve_arrival_format(path, format);
   if (f == "azure-llm-2023") return std::make_unique<AzureArrivalReader>(path);
   if (f == "mooncake") return std::make_unique<MooncakeArrivalReader>(path);
   throw InputError(fmt::format("unknown arrival trace format '{}' (known: {})", format, fmt::join(arrival_trace_formats(), ", ")));

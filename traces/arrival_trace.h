@@ -67,6 +67,7 @@ class MooncakeArrivalReader final : public ArrivalReader {
 };
 
 // Known formats: "azure-llm-2023", "mooncake"; "auto" picks by extension (.csv, .jsonl).
+std::string resolve_arrival_format(const std::string& path, const std::string& format);
 std::unique_ptr<ArrivalReader> open_arrival_trace(const std::string& path, const std::string& format = "auto");
 // The formats open_arrival_trace() reads ("auto" aside): azure-llm-2023, mooncake.
 const std::vector<std::string>& arrival_trace_formats();

@@ -38,7 +38,7 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     if (engines.size() > 1) {
       for (std::size_t i = 0; i < engines.size(); ++i) {
         loads[i] = {engines[i]->outstanding_requests(), engines[i]->outstanding_tokens(), engines[i]->gpus(),
-                    engines[i]->kv_free_share()};
+                    engines[i]->kv_free_share(), engines[i]->cached_prefix_tokens(r)};
       }
       instance = router.route(r, loads);
     }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "models/catalog.h"
+#include "traces/arrival_trace.h"
 
 namespace moesim::run {
 
@@ -43,6 +44,20 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
                           model.name, model.experts, model.experts));
   }
   return layout;
+}
+
+// Prefix caching needs prompts with prefix hashes (only Mooncake traces carry them),
+// and the prefix-aware router needs prefix caching: otherwise both would quietly
+// act as if no prompt were ever shared.
+void check_prefix_caching(const JsonInput& json, const Scenario& s) {
+  if (s.serving.prefix_cache &&
+      !(s.arrivals.from_trace() && traces::resolve_arrival_format(s.arrivals.trace_path, s.arrivals.trace_format) == "mooncake")) {
+    json.at("serving").at("prefix_cache").fail(
+        "these arrivals carry no prefix hashes; expected a Mooncake trace (its hash_ids) or prefix_cache false");
+  }
+  if (s.router == "prefix-aware" && !s.serving.prefix_cache) {
+    json.at("router").at("policy").fail("the prefix-aware router needs \"serving\": {\"prefix_cache\": true}");
+  }
 }
 
 }  // namespace
@@ -83,6 +98,7 @@ Scenario parse_scenario(const JsonInput& json) {
     s.router_params = router;
   }
   policies::make_router(s.router, s.router_params);
+  check_prefix_caching(json, s);
   if (const auto sl = json.find("serverless")) {
     s.serverless = models::parse_serverless_config(*sl);
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "models/serving/cache_aware_choice.h"
+
 namespace moesim::models {
 
 std::int64_t Batch::total() const {
@@ -42,9 +44,40 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
 
 std::int64_t BatchScheduler::kv_block_bytes() const { return config_.kv_block_tokens * model_.kv_cache_bytes_per_token(); }
 
+int BatchScheduler::choose_gpu(const Request& r) const {
+  if (config_.gpu_assignment == ServingConfig::GpuAssignment::kPrefixAware) {
+    std::vector<std::int64_t> cached(assigned_.size());
+    std::vector<double> loads(assigned_.size());
+    for (std::size_t g = 0; g < cached.size(); ++g) {
+      cached[g] = cached_prefix_tokens(r, static_cast<int>(g));
+      loads[g] = assigned_[g];
+    }
+    return static_cast<int>(cache_aware_choice(cached, loads, r.input_tokens));
+  }
+  return static_cast<int>(std::min_element(assigned_.begin(), assigned_.end()) - assigned_.begin());
+}
+
+std::int64_t BatchScheduler::prefix_limit(const Request& r) const {
+  // Whole prompt blocks only, and never the last prompt token: its pass yields the
+  // next output token (vLLM recomputes it on a full hit).
+  return std::min({static_cast<std::int64_t>(r.prefix_hashes.size()), r.input_tokens / config_.prefix_block_tokens,
+                   (r.prefill_target() - 1) / config_.prefix_block_tokens});
+}
+
+std::int64_t BatchScheduler::cached_prefix_tokens(const Request& r, int gpu) const {
+  if (!config_.prefix_cache) return 0;
+  return pools_[static_cast<std::size_t>(gpu)].match(r.prefix_hashes, prefix_limit(r)) * config_.prefix_block_tokens;
+}
+
+std::int64_t BatchScheduler::cached_prefix_tokens(const Request& r) const {
+  std::int64_t best = 0;
+  for (int g = 0; g < gpus_; ++g) best = std::max(best, cached_prefix_tokens(r, g));
+  return best;
+}
+
 void BatchScheduler::submit(Request r) {
-  const auto least = std::min_element(assigned_.begin(), assigned_.end());
-  r.gpu = static_cast<int>(least - assigned_.begin());
+  r.gpu = choose_gpu(r);
+  auto& assigned = assigned_[static_cast<std::size_t>(r.gpu)];
   const std::int64_t tokens = r.input_tokens + r.output_tokens;
   if (paged()) {
     // At most every token but the last output's holds KV (the last is never fed back).
@@ -60,7 +93,7 @@ void BatchScheduler::submit(Request r) {
                                            tokens, need, kv_capacity_));
     return;
   }
-  ++*least;
+  ++assigned;
   ++outstanding_requests_;
   outstanding_tokens_ += tokens;
   waiting_[static_cast<std::size_t>(r.gpu)].push_back(std::make_unique<Request>(std::move(r)));
@@ -221,12 +254,7 @@ bool BatchScheduler::admit_paged(Request& r, std::int64_t budget, Batch& b) {
     return true;
   }
   if (config_.prefix_cache) {
-    // Whole prompt blocks only, and never the last prompt token: its pass yields the
-    // next output token (vLLM recomputes it on a full hit).
-    const std::int64_t limit = std::min({static_cast<std::int64_t>(r.prefix_hashes.size()),
-                                         r.input_tokens / config_.prefix_block_tokens,
-                                         (r.prefill_target() - 1) / config_.prefix_block_tokens});
-    r.pinned_prefix = pool.match(r.prefix_hashes, limit);
+    r.pinned_prefix = pool.match(r.prefix_hashes, prefix_limit(r));
     for (std::int64_t j = 0; j < r.pinned_prefix; ++j) pool.pin(r.prefix_hashes[static_cast<std::size_t>(j)]);
     r.prefilled = r.pinned_prefix * config_.prefix_block_tokens;
   }

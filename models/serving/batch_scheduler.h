@@ -57,6 +57,9 @@ class BatchScheduler {
   // The share of the KV cache that admitted requests do not hold (paged: blocks an
   // allocation could get).
   double kv_free_share() const;
+  // Prompt tokens of `r` the prefix cache of `gpu` (or of the best GPU) holds now.
+  std::int64_t cached_prefix_tokens(const Request& r, int gpu) const;
+  std::int64_t cached_prefix_tokens(const Request& r) const;
   // Fires when a request arrives or the scheduler closes.
   sim::Signal& work() { return work_; }
 
@@ -80,6 +83,9 @@ class BatchScheduler {
   void form_paged(Batch& b, std::size_t g);
   bool grow(Request& r, std::int64_t tokens);
   bool admit_paged(Request& r, std::int64_t budget, Batch& b);
+  // Prefix entries a lookup may use: whole prompt blocks, never the last prompt token.
+  std::int64_t prefix_limit(const Request& r) const;
+  int choose_gpu(const Request& r) const;
   void preempt(Request& r, Batch& b);
   void free_kv(Request& r);
   void publish_prefix(Request& r);

@@ -2,7 +2,8 @@
 // Which model instance serves an arriving request, when the cluster runs several
 // (docs/models.md "Instances"). The cluster asks the router once per arrival with
 // every instance's outstanding work; rules live in policies/ (round-robin, random,
-// join-shortest-queue by requests or by tokens, most free KV cache, power of two choices).
+// join-shortest-queue by requests or by tokens, most free KV cache, power of two
+// choices, prefix-aware).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct InstanceLoad {
   std::int64_t tokens = 0;    // prompt and output tokens those requests still have to process
   int gpus = 0;
   double kv_free_share = 1.0;  // share of its KV cache not reserved by running requests
+  std::int64_t cached_prefix_tokens = 0;  // of this request's prompt, on its best GPU (prefix caching)
 };
 
 class RequestRouter {

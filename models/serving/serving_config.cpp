@@ -53,6 +53,11 @@ const util::Settings<ServingConfig>& serving_settings() {
                             "caching, Mooncake's hash_ids)"),
       util::integer_setting("prefix_block_tokens", &C::prefix_block_tokens, 1, 1 << 20,
                             "prefix_cache: prompt tokens per trace hash (Mooncake: 512), a multiple of kv_block_tokens"),
+      util::choice_setting("gpu_assignment", &C::gpu_assignment,
+                           {{"least-requests", C::GpuAssignment::kLeastRequests},
+                            {"prefix-aware", C::GpuAssignment::kPrefixAware}},
+                           "the GPU (attention rank) an arriving request joins: fewest requests, or prefix-aware: the "
+                           "longest cached prefix while loads stay balanced (SGLang's cache-aware rule)"),
   };
   return settings;
 }
@@ -62,6 +67,9 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   util::read_settings(json, serving_settings(), c);
   if (c.prefix_cache && c.kv_cache != ServingConfig::KvCache::kPaged) {
     throw InputError(fmt::format("{}.prefix_cache: prefix caching needs \"kv_cache\": \"paged\"", json.where()));
+  }
+  if (c.gpu_assignment == ServingConfig::GpuAssignment::kPrefixAware && !c.prefix_cache) {
+    throw InputError(fmt::format("{}.gpu_assignment: prefix-aware assignment needs \"prefix_cache\": true", json.where()));
   }
   if (c.kv_cache == ServingConfig::KvCache::kPaged && c.batching != ServingConfig::Batching::kContinuous) {
     throw InputError(fmt::format("{}.kv_cache: a paged KV cache needs \"batching\": \"continuous\"", json.where()));

@@ -57,6 +57,11 @@ struct ServingConfig {
   // leading blocks already cached on its GPU are not computed again.
   bool prefix_cache = false;
   std::int64_t prefix_block_tokens = 512;  // tokens per hash (the Mooncake trace's block)
+  // Which GPU (data-parallel attention rank) of the instance takes an arriving
+  // request: the one with the fewest requests, or, prefix-aware, the one caching the
+  // longest prefix of its prompt while loads stay balanced (docs/models.md).
+  enum class GpuAssignment { kLeastRequests, kPrefixAware };
+  GpuAssignment gpu_assignment = GpuAssignment::kLeastRequests;
   // An iteration whose collectives have the network to themselves is computed in
   // closed form (one event instead of ~12 per layer; the same times to the ns).
   // false forces the event path everywhere (for checking that equivalence).

@@ -72,6 +72,8 @@ class ServingEngine {
   std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
   // Share of the instance's KV cache not reserved by running requests.
   double kv_free_share() const { return scheduler_.kv_free_share(); }
+  // Prompt tokens of `r` already in the prefix cache of this instance's best GPU.
+  std::int64_t cached_prefix_tokens(const Request& r) const { return scheduler_.cached_prefix_tokens(r); }
   int gpus() const { return gpus_; }
 
  private:

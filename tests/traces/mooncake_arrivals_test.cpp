@@ -30,9 +30,11 @@ TEST_CASE("Mooncake JSONL: millisecond offsets and token counts", "[traces][arri
   CHECK(a->offset == 0);
   CHECK(a->input_tokens == 6758);
   CHECK(a->output_tokens == 500);
+  CHECK(a->prefix_hashes == std::vector<std::uint64_t>{0, 1});
   const auto b = reader->next();
   REQUIRE(b);
   CHECK(b->offset == 1'000'000'000);
+  CHECK(b->prefix_hashes.empty());
   CHECK(b->line == 3);
   CHECK_FALSE(reader->next());
   CHECK(reader->records_read() == 2);
@@ -54,6 +56,10 @@ TEST_CASE("Mooncake JSONL: bad lines name the file, the line and the field", "[t
   // A key twice on one line: nlohmann would keep the last without a word.
   CHECK_THAT(first_error("dup.jsonl", ok + "{\"timestamp\": 7, \"input_length\": 1, \"input_length\": 2, \"output_length\": 1}\n"),
              Catch::Contains("dup.jsonl:2: $.input_length: duplicate key 'input_length'"));
+  CHECK_THAT(first_error("hash.jsonl", ok + "{\"timestamp\": 7, \"input_length\": 1, \"output_length\": 1, \"hash_ids\": [3, -1]}\n"),
+             Catch::Contains("hash.jsonl:2: .hash_ids[1]: expected a non-negative integer hash, got -1"));
+  CHECK_THAT(first_error("hashf.jsonl", ok + "{\"timestamp\": 7, \"input_length\": 1, \"output_length\": 1, \"hash_ids\": [2.5]}\n"),
+             Catch::Contains("hashf.jsonl:2: .hash_ids[0]: expected a non-negative integer hash, got 2.5"));
   CHECK_THAT(first_error("list.jsonl", ok + "[1, 2]\n"), Catch::Contains("list.jsonl:2: expected one JSON object per line"));
   CHECK_THAT(first_error("type.jsonl", ok + "{\"timestamp\": \"7\", \"input_length\": 1, \"output_length\": 1}\n"),
              Catch::Contains("type.jsonl:2: .timestamp: expected a non-negative integer, got \"7\""));

@@ -205,6 +205,16 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   } else {
     while (sim.live_processes() > background) sim.run_until(sim.now() + sim::seconds(1));
   }
+  if (result.metrics.requests().empty() && !result.metrics.dropped().empty()) {
+    // Every request refused (KV cache too small for any of them): no latency to report.
+    const std::string hint =
+        s.serving.kv_blocks > 0
+            ? fmt::format("; $.serving.kv_blocks = {} blocks of {} tokens is smaller than one request needs",
+                          s.serving.kv_blocks, s.serving.kv_block_tokens)
+            : "";
+    throw InputError(fmt::format("{}: every one of the {} requests was dropped (the first: {}){}", s.name,
+                                 result.metrics.dropped().size(), result.metrics.dropped().front().second, hint));
+  }
   if (result.metrics.requests().empty() && result.metrics.dropped().empty()) {
     // All-zero latencies and NaN rates would read as a measurement; say why there is none.
     throw InputError(fmt::format("{}: the workload produced no requests within duration_s = {} s ({}); nothing to "

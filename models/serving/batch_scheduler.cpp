@@ -33,9 +33,10 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
       assigned_(static_cast<std::size_t>(gpus), 0),
       work_(sim),
       first_gpu_(first_gpu) {
+  // A what-if capacity in blocks replaces what the memory budget leaves, in either mode.
+  if (config_.kv_blocks > 0) kv_capacity_ = config_.kv_blocks * kv_block_bytes();
   if (paged()) {
-    const std::int64_t blocks = config_.kv_blocks > 0 ? config_.kv_blocks
-                                                      : std::max<std::int64_t>(0, kv_capacity_) / kv_block_bytes();
+    const std::int64_t blocks = std::max<std::int64_t>(0, kv_capacity_) / kv_block_bytes();
     const std::int64_t per_hash = config_.prefix_cache ? config_.prefix_block_tokens / config_.kv_block_tokens : 0;
     pools_.assign(static_cast<std::size_t>(gpus), KvBlockPool(blocks, per_hash));
     swap_used_.assign(static_cast<std::size_t>(gpus), 0);

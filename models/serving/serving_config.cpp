@@ -40,8 +40,8 @@ const util::Settings<ServingConfig>& serving_settings() {
       util::integer_setting("kv_block_tokens", &C::kv_block_tokens, 1, 1 << 16,
                             "paged: tokens per KV block (vLLM's block_size)"),
       util::integer_setting("kv_blocks", &C::kv_blocks, 0, std::int64_t{1} << 40,
-                            "paged: KV blocks per GPU; 0: as many as the memory budget leaves (vLLM's "
-                            "num_gpu_blocks_override)"),
+                            "KV cache per GPU in blocks of kv_block_tokens (either mode); 0: what the memory budget "
+                            "leaves (vLLM's num_gpu_blocks_override)"),
       util::choice_setting("preemption", &C::preemption,
                            {{"recompute", C::Preemption::kRecompute}, {"swap", C::Preemption::kSwap}},
                            "paged: recompute drops the KV and prefills it again (vLLM v1); swap copies it to host "

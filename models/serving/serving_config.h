@@ -46,7 +46,7 @@ struct ServingConfig {
   enum class KvCache { kReserve, kPaged };
   KvCache kv_cache = KvCache::kReserve;
   std::int64_t kv_block_tokens = 16;  // vLLM's default block size
-  std::int64_t kv_blocks = 0;         // per GPU; 0: what the memory budget leaves
+  std::int64_t kv_blocks = 0;         // per GPU, either mode; 0: what the memory budget leaves
   // recompute: the preempted request's KV is dropped and its prompt and output so
   // far prefilled again on readmission (vLLM v1). swap: its KV is copied to host
   // memory over the GPU's host link and back (vLLM v0), while swap space lasts.

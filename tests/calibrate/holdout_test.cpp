@@ -45,7 +45,7 @@ HoldoutOptions options(std::vector<std::string> bases) {
 
 }  // namespace
 
-TEST_CASE("leave one width out: an exact roofline predicts the held-out width; a tiling jump shows as its error",
+TEST_CASE("leave one width out: an exact roofline predicts the held-out width: a tiling jump shows as its error",
           "[calibrate][holdout]") {
   const auto clean = holdout_by_width(synthetic("h100-sxm", "s.jsonl"), options({"h100-sxm"}));
   REQUIRE(clean.size() == 4);

@@ -215,6 +215,14 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
       {small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)).replace(
            0, 1, R"({"placement": {"policy": "moeless"}, )"),
        {"$.cluster.instances", "serverless policy 'moeless'"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "prefix_cache": true}, )"),
+       {"$.serving.prefix_cache", "no prefix hashes", "Mooncake"}},
+      {with_router(small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)), R"({"policy": "prefix-aware"})"),
+       {"$.router.policy", "prefix-aware router needs", "prefix_cache"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_block_tokens": -16}, )"),
+       {"$.serving.kv_block_tokens"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 2}, )"),
+       {"every one of the", "requests was dropped", "$.serving.kv_blocks = 2 blocks of 16 tokens"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto path = write_temp("moesim_run_bad_test", "bad" + std::to_string(i) + ".json", cases[i].text);

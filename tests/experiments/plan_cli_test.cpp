@@ -76,7 +76,7 @@ TEST_CASE("plan: bad plans fail naming the JSON path, writing nothing", "[plan][
   CHECK_FALSE(fs::exists(dir / "o"));
 }
 
-TEST_CASE("plan: instance sizes are a search dimension; sizes that do not tile cannot run", "[plan][cli][instances]") {
+TEST_CASE("plan: instance sizes are a search dimension: sizes that do not tile cannot run", "[plan][cli][instances]") {
   const auto dir = moesim_test::fresh_temp_dir("plan-instances");
   plan_file("plan-instances", R"({"ttft_p90_ms": 5000, "tpot_p90_ms": 500})", 1);  // writes scenario.json
   const auto plan = moesim_test::write_temp_file("plan-instances", "sizes.json", R"({"scenario": "scenario.json",

@@ -47,7 +47,7 @@ TEST_CASE("moesim place reproduces the EPLB README example and writes phy2log", 
   CHECK_THAT(unknown.output, Catch::Contains("unknown placement policy 'lina'"));
 }
 
-TEST_CASE("moesim compare runs policies on the same workload; EPLB moves weights, static does not", "[experiments][cli][policies]") {
+TEST_CASE("moesim compare runs policies on the same workload: EPLB moves weights, static does not", "[experiments][cli][policies]") {
   const auto dir = moesim_test::fresh_temp_dir("moesim_compare_test");
   std::ofstream(dir / "s.json") << R"({"name": "cmp", "seed": 2, "model": "phi-3.5-moe",
     "cluster": {"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "variability": {"spread": 0.1, "outlier_probability": 0}},

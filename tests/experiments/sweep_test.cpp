@@ -54,7 +54,7 @@ TEST_CASE("sweep points: every combination once, last axis fastest, seeds innerm
   CHECK(points.back().overrides.values[0].second == 3);
 }
 
-TEST_CASE("zipped axes move in step; the product runs over groups", "[sweep]") {
+TEST_CASE("zipped axes move in step: the product runs over groups", "[sweep]") {
   moesim::workflows::SweepSpec spec;
   // machines and rate zipped (group 0), spread its own axis (group 1).
   spec.axes = {{"$.machines", {1, 2, 4}, 0}, {"$.rate", {10, 20, 40}, 0}, {"$.spread", {0.0, 0.1}, 1}};

@@ -46,7 +46,7 @@ TEST_CASE("interleaved and first-k-dense layouts count their MoE layers", "[mode
   CHECK(v3.kv_cache_bytes_per_token() == 61LL * 576 * 2);  // MLA latent cache
 }
 
-TEST_CASE("unknown names list the known ones; bad fields name their JSON path", "[models][catalog]") {
+TEST_CASE("unknown names list the known ones: bad fields name their JSON path", "[models][catalog]") {
   CHECK_THROWS_WITH(load_moe_model("gpt-5", "$.model"),
                     Catch::Contains("$.model") && Catch::Contains("unknown model 'gpt-5'") &&
                         Catch::Contains("mixtral-8x7b"));

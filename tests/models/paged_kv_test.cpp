@@ -1,12 +1,14 @@
 // The paged KV cache (docs/models.md "Paged KV cache"): the block pool's eviction
 // order, and the batch scheduler's admissions, preemptions and prefix hits against
 // schedules worked out by hand, iteration by iteration.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <vector>
 
 #include "models/moe_model.h"
 #include "models/serving/batch_scheduler.h"
 #include "models/serving/kv_block_pool.h"
+#include "one_layer_model.h"
 #include "util/json_input.h"
 
 using namespace moesim;
@@ -14,25 +16,23 @@ using namespace moesim::models;
 
 namespace {
 
-MoeModel tiny_model() {
-  return parse_moe_model(JsonInput::parse(R"({
-    "name": "tiny", "layers": 1, "d_model": 4096, "vocab": 32000, "dtype_bytes": 2,
-    "attention": {"heads": 32, "kv_heads": 8, "head_dim": 128},
-    "moe": {"experts": 8, "top_k": 1, "expert_ffn": 14336}})",
-                                          "tiny.json"));
-}
-
 // One GPU's scheduler driven pass by pass (no engine: the passes take no time here).
 struct Driver {
   sim::Simulator sim;
-  MoeModel model = tiny_model();
+  MoeModel model = moesim_test::one_layer_model();
   ServingConfig config;
-  ServingMetrics metrics{1, Slo{}};
+  ServingMetrics metrics;
   std::unique_ptr<BatchScheduler> scheduler;
   std::vector<std::int64_t> tokens;  // per pass
   std::vector<std::int64_t> swaps;   // bytes per pass
-  explicit Driver(ServingConfig c, std::int64_t kv_capacity_bytes = 0) : config(c) {
-    scheduler = std::make_unique<BatchScheduler>(sim, model, config, 1, kv_capacity_bytes, metrics, nullptr);
+  explicit Driver(ServingConfig c, std::int64_t kv_capacity_bytes = 0, int gpus = 1) : config(c), metrics(gpus, Slo{}) {
+    scheduler = std::make_unique<BatchScheduler>(sim, model, config, gpus, kv_capacity_bytes, metrics, nullptr);
+  }
+  // One pass; the tokens it ran.
+  std::int64_t step() {
+    Batch b = scheduler->form();
+    scheduler->complete(b);
+    return b.total();
   }
   void submit(std::uint64_t id, std::int64_t in, std::int64_t out, std::vector<std::uint64_t> hashes = {}) {
     Request r;
@@ -47,7 +47,7 @@ struct Driver {
       Batch b = scheduler->form();
       REQUIRE(b.total() > 0);
       tokens.push_back(b.total());
-      swaps.push_back(b.swap_bytes[0]);
+      swaps.push_back(b.swap_bytes[0]);  // GPU 0's
       scheduler->complete(b);
     }
   }
@@ -102,7 +102,7 @@ TEST_CASE("paged KV admits what whole-life reservation cannot, and preempts the 
   // One GPU, 10 blocks of 16 tokens. Requests A and B: 64 prompt + 64 output tokens
   // (8 blocks for their whole life). Reserved, 8 + 8 > 10: B waits for A, and the
   // two run one after the other: a 64-token prefill and 63 decodes each.
-  Driver reserve(ServingConfig{}, 10 * 16 * tiny_model().kv_cache_bytes_per_token());
+  Driver reserve(ServingConfig{}, 10 * 16 * moesim_test::one_layer_model().kv_cache_bytes_per_token());
   reserve.submit(0, 64, 64);
   reserve.submit(1, 64, 64);
   reserve.drain();
@@ -214,4 +214,32 @@ TEST_CASE("a request whose prompt and output can never fit the GPU's blocks is d
   CHECK(p.metrics.dropped()[0].first == 0);
   CHECK_THAT(p.metrics.dropped()[0].second, Catch::Contains("5 blocks of 16") && Catch::Contains("4 blocks"));
   CHECK(p.metrics.requests().size() == 1);
+}
+
+TEST_CASE("prefix-aware GPU assignment sends a prompt to the GPU caching its prefix, least-requests does not",
+          "[models][kv]") {
+  // Two GPUs. A (blocks 1, 2) runs alone on GPU 0 and leaves both cached there. D, a
+  // long unrelated request, then joins GPU 0 (both GPUs idle: the lower index) and
+  // stays. B shares A's prefix: least-requests sends it to idle GPU 1 (nothing
+  // cached: 1024 tokens computed); prefix-aware to GPU 0 (1 request vs 0 is
+  // balanced, and 512 of its 1024 tokens cached there: 512 computed).
+  for (const auto assignment : {ServingConfig::GpuAssignment::kLeastRequests, ServingConfig::GpuAssignment::kPrefixAware}) {
+    ServingConfig c = paged(1000);
+    c.prefix_cache = true;
+    c.gpu_assignment = assignment;
+    Driver p(c, 0, 2);
+    p.submit(0, 1024, 1, {1, 2});
+    p.drain();
+    p.submit(1, 16, 500, {7});
+    p.step();
+    p.submit(2, 1024, 1, {1, 2});
+    const bool aware = assignment == ServingConfig::GpuAssignment::kPrefixAware;
+    CHECK(p.scheduler->cached_prefix_tokens(Request{.input_tokens = 1024, .prefix_hashes = {1, 2}}) == 512);
+    p.drain();
+    const auto& records = p.metrics.requests();
+    const auto b = std::find_if(records.begin(), records.end(), [](const RequestRecord& r) { return r.id == 2; });
+    REQUIRE(b != records.end());
+    CHECK(b->gpu == (aware ? 0 : 1));
+    CHECK(p.metrics.kv_cache().prefix_hit_tokens == (aware ? 512 : 0));
+  }
 }

@@ -57,7 +57,7 @@ std::vector<std::int64_t> tokens_for(int experts, int expert) {
 
 }  // namespace
 
-TEST_CASE("a cold invocation waits latency + bytes/bandwidth + init; a warm one does not wait", "[models][serverless]") {
+TEST_CASE("a cold invocation waits latency + bytes/bandwidth + init: a warm one does not wait", "[models][serverless]") {
   Cluster c;
   const sim::Time init = sim::milliseconds(3);
   ServerlessRuntime rt(c.sim, c.model, c.topo, config_with(init, 4, c.model), fixed_keep_alive(sim::seconds(10)));
@@ -145,7 +145,7 @@ TEST_CASE("two cold loads over one link share it", "[models][serverless]") {
   CHECK(std::llabs(rt.ready_at(0) - c.load_time(2 * bytes)) <= 1);
 }
 
-TEST_CASE("keep-alive: reclaimed exactly when it runs out; none reclaims at once", "[models][serverless]") {
+TEST_CASE("keep-alive: reclaimed exactly when it runs out: none reclaims at once", "[models][serverless]") {
   Cluster c;
   const int E = c.model.experts;
   std::vector<sim::Time> busy(static_cast<std::size_t>(2 * E), 0);
@@ -237,7 +237,7 @@ TEST_CASE("a full pool: idle instances are evicted LRU first, in-use ones never"
   rt.release(busy);
 }
 
-TEST_CASE("histogram keep-alive: pre-warm at the head, keep to the tail; unrepresentative histograms keep the range", "[models][serverless]") {
+TEST_CASE("histogram keep-alive: pre-warm at the head, keep to the tail: unrepresentative histograms keep the range", "[models][serverless]") {
   HistogramKeepAliveParams p;
   p.range = sim::seconds(10);
   p.bin = sim::milliseconds(100);

@@ -57,7 +57,7 @@ TEST_CASE("DGX-H100 all-to-all: seven flows share each GPU's NVLink port", "[mod
   CHECK(c.net.solves() <= 2);  // one solve when the flows start, one when they all end
 }
 
-TEST_CASE("NVL72: one NVLink domain of 72 GPUs; a slice of it; racks joined by NICs", "[models][topology]") {
+TEST_CASE("NVL72: one NVLink domain of 72 GPUs: a slice of it: racks joined by NICs", "[models][topology]") {
   Cluster rack(parse_topology_options(JsonInput::parse(R"({"preset": "nvl72"})", "s.json")));
   REQUIRE(rack.topo.gpu_count() == 72);
   CHECK(rack.topo.gpu_to_gpu(0, 71).size() == 2);  // GPU -> NVSwitch -> GPU, across trays
@@ -133,7 +133,7 @@ TEST_CASE("DGX-H100 paths end to end reproduce the fitted copy latencies they we
   CHECK(one.topo.transfer_startup({}) == 0);
 }
 
-TEST_CASE("MI325X node is a full Infinity Fabric mesh; workstation has one GPU", "[models][topology]") {
+TEST_CASE("MI325X node is a full Infinity Fabric mesh: workstation has one GPU", "[models][topology]") {
   Cluster mi({"mi325x-8", 1, false});
   for (int b = 1; b < 8; ++b) CHECK(mi.topo.gpu_to_gpu(0, b).size() == 1);
   Cluster ws({"workstation-1", 1, false});

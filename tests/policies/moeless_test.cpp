@@ -61,7 +61,7 @@ TEST_CASE("placement: an expert with one warm GPU keeps it even if a flexible he
   CHECK(placed[0] == std::vector<int>{1});
 }
 
-TEST_CASE("forecasts: the oracle is exact; the error model's relative error has mean |N(0, sigma_d)|", "[policies][moeless]") {
+TEST_CASE("forecasts: the oracle is exact: the error model's relative error has mean |N(0, sigma_d)|", "[policies][moeless]") {
   LayerPredictorOptions o;
   o.layers = 4;
   o.experts = 8;

@@ -132,7 +132,7 @@ std::vector<RoutedLayer> random_steps(sim::Rng& rng, int count) {
 
 }  // namespace
 
-TEST_CASE("belady has the fewest misses any eviction order can have; lru and lfu never fewer", "[policies][offload]") {
+TEST_CASE("belady has the fewest misses any eviction order can have: lru and lfu never fewer", "[policies][offload]") {
   sim::Rng rng = sim::RngStreams(7).stream("bounds");
   for (int trial = 0; trial < 40; ++trial) {
     const auto steps = random_steps(rng, 10);

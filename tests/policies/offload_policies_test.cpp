@@ -114,7 +114,7 @@ TEST_CASE("moe-infinity trace collection: fills empty rows, then replaces the le
   CHECK(c.unit_row(1, 1)[2] == 1.0);
 }
 
-TEST_CASE("cache policy registry: unknown names list the registered ones; bad parameters name the policy") {
+TEST_CASE("cache policy registry: unknown names list the registered ones: bad parameters name the policy") {
   CHECK_THROWS_WITH(make_cache_policy("fifo", std::nullopt), Catch::Contains("lru") && Catch::Contains("moe-infinity"));
   CHECK_THROWS_WITH(policy("moe-infinity", R"({"policy": "moe-infinity", "trace_capacity": 0})"),
                     Catch::Contains("trace_capacity") && Catch::Contains("at least 1"));

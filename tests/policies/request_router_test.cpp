@@ -113,7 +113,7 @@ TEST_CASE("routers over M/M/1-like instances: random and round-robin meet their 
   CHECK(rr.mean + 4 * rr.standard_error < random.mean);
 }
 
-TEST_CASE("least-tokens weighs outstanding work per GPU; unknown routers are refused with the registered names",
+TEST_CASE("least-tokens weighs outstanding work per GPU: unknown routers are refused with the registered names",
           "[policies][router]") {
   const auto by_tokens = policies::make_router("least-tokens", std::nullopt);
   // Instance 0 has fewer requests but more tokens per GPU; instance 1 twice the GPUs.
@@ -131,4 +131,27 @@ TEST_CASE("least-tokens weighs outstanding work per GPU; unknown routers are ref
   CHECK(kv->route(models::Request{}, {{1, 10, 4, 0.5}, {3, 900, 4, 0.5}}) == 0);
   CHECK_THROWS_WITH(policies::make_router("fastest", std::nullopt),
                     Catch::Contains("unknown router policy 'fastest'") && Catch::Contains("least-requests"));
+}
+
+TEST_CASE("prefix-aware routing follows SGLang's cache-aware rule: the longest cached prefix while loads are balanced",
+          "[policies][router]") {
+  const auto router = policies::make_router("prefix-aware", std::nullopt);
+  models::Request r;
+  r.input_tokens = 2048;
+  // Instance 1 caches 1024 of the 2048 prompt tokens (50% ≥ the 0.3 threshold): it wins though busier.
+  CHECK(router->route(r, {{2, 0, 8, 1.0, 0}, {9, 0, 8, 1.0, 1024}}) == 1);
+  // 512 cached is 25% < 30%: the least loaded instance instead.
+  CHECK(router->route(r, {{2, 0, 8, 1.0, 0}, {9, 0, 8, 1.0, 512}}) == 0);
+  // Out of balance (100 − 20 > 64 and 100 > 1.5 × 20): load decides whatever is cached.
+  CHECK(router->route(r, {{20, 0, 8, 1.0, 0}, {100, 0, 8, 1.0, 2047}}) == 0);
+  // Equal matches: the less loaded; nothing cached anywhere: the least loaded.
+  CHECK(router->route(r, {{5, 0, 8, 1.0, 1024}, {4, 0, 8, 1.0, 1024}}) == 1);
+  CHECK(router->route(r, {{5, 0, 8, 1.0, 0}, {4, 0, 8, 1.0, 0}}) == 1);
+  // The thresholds are parameters.
+  const auto strict = policies::make_router(
+      "prefix-aware", JsonInput::parse(R"({"policy": "prefix-aware", "cache_threshold": 0.6})", "router.json"));
+  CHECK(strict->route(r, {{2, 0, 8, 1.0, 0}, {9, 0, 8, 1.0, 1024}}) == 0);
+  CHECK_THROWS_WITH(policies::make_router("prefix-aware", JsonInput::parse(R"({"policy": "prefix-aware", "cache_threshold": 2})",
+                                                                            "router.json")),
+                    Catch::Contains("cache_threshold"));
 }

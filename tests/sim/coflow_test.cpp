@@ -162,7 +162,7 @@ TEST_CASE("a lone coflow of random parts ends at max over links of demand / band
   }
 }
 
-TEST_CASE("empty coflows finish after their latency; bad parts are refused", "[sim][coflow]") {
+TEST_CASE("empty coflows finish after their latency: bad parts are refused", "[sim][coflow]") {
   Simulator sim;
   FlowNetwork net(sim);
   const LinkId l = net.add_link("l", 1 * kGBps, 700);

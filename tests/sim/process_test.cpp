@@ -33,7 +33,7 @@ Process waits_forever(Simulator& sim, bool* destroyed) {
 
 }  // namespace
 
-TEST_CASE("processes interleave by simulated time; ties run in scheduling order", "[sim][process]") {
+TEST_CASE("processes interleave by simulated time: ties run in scheduling order", "[sim][process]") {
   Simulator sim;
   std::vector<std::pair<Time, std::string>> log;
   sim.spawn(ticker(sim, log, "a", 10, 3));

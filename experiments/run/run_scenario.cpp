@@ -326,6 +326,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   for (sim::Time b : m.gpu_busy()) busy += sim::to_seconds(b);
   t.add_row({"GPU busy", fmt::format("{:.1f}%", 100.0 * busy / r.gpu_seconds())});
   t.add_row({"iterations / mean batch [tokens]", fmt::format("{} / {:.1f}", m.iterations(), m.batch_tokens().mean())});
+  t.add_row({"requests waiting for admission, mean / max", fmt::format("{:.1f} / {:.0f}", m.mean_waiting(), m.max_waiting())});
   if (s.serving.kv_cache == models::ServingConfig::KvCache::kPaged) {
     const auto& kv = m.kv_cache();
     t.add_row({"KV preemptions: recompute / swap (GB swapped out)",
@@ -379,6 +380,7 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
   j["e2e_s"] = q(m.e2e());
   j["slo_attainment"] = m.slo_attainment();
   j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
+  j["waiting_requests"] = {{"mean", m.mean_waiting()}, {"max", m.max_waiting()}};
   if (s.serving.kv_cache == models::ServingConfig::KvCache::kPaged) {
     const auto& kv = m.kv_cache();
     j["kv_cache"] = {{"recompute_preemptions", kv.recompute_preemptions},

@@ -98,6 +98,7 @@ void BatchScheduler::submit(Request r) {
   ++outstanding_requests_;
   outstanding_tokens_ += tokens;
   waiting_[static_cast<std::size_t>(r.gpu)].push_back(std::make_unique<Request>(std::move(r)));
+  metrics_.record_waiting(sim_.now(), +1);
   work_.fire();
 }
 
@@ -184,6 +185,7 @@ Batch BatchScheduler::form() {
       if (admit(static_cast<int>(g), **it)) {
         running_[g].push_back(std::move(*it));
         it = queue.erase(it);
+        metrics_.record_waiting(sim_.now(), -1);
       } else {
         ++it;
       }
@@ -230,6 +232,7 @@ void BatchScheduler::form_paged(Batch& b, std::size_t g) {
          admit_paged(*queue.front(), budget, b)) {
     running_[g].push_back(std::move(queue.front()));
     queue.pop_front();
+    metrics_.record_waiting(sim_.now(), -1);
     schedule(b, g, *running_[g].back(), budget);
   }
 }
@@ -296,6 +299,7 @@ void BatchScheduler::preempt(Request& r, Batch& b) {
   auto& list = running_[g];
   const auto it = std::find_if(list.begin(), list.end(), [&](const auto& q) { return q.get() == &r; });
   waiting_[g].push_front(std::move(*it));  // first in line again, as vLLM requeues it
+  metrics_.record_waiting(sim_.now(), +1);
   list.erase(it);
 }
 

@@ -3,6 +3,7 @@
 // and end-to-end latency; their P50/P90/P99; SLO attainment; throughput; per GPU
 // busy time; per MoE layer imbalance (max / mean expert-stage time over GPUs);
 // tokens routed and dispatched; GPU-seconds.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "models/serving/request.h"
 #include "sim/stats/quantile_sketch.h"
 #include "sim/stats/tally.h"
+#include "sim/stats/time_weighted.h"
 #include "sim/time.h"
 
 namespace moesim::models {
@@ -104,6 +106,14 @@ class ServingMetrics {
     }
   };
   const KvCacheCounts& kv_cache() const { return kv_; }
+  // Requests waiting for admission (arrived or preempted, not running), all GPUs:
+  // the queue an overloaded cluster builds. Mean over [0, the last completion].
+  void record_waiting(sim::Time now, int delta) {
+    waiting_.add(now, delta);
+    max_waiting_ = std::max(max_waiting_, waiting_.current());
+  }
+  double mean_waiting() const { return waiting_.mean(last_completion_); }
+  double max_waiting() const { return max_waiting_; }
 
   const std::vector<RequestRecord>& requests() const { return records_; }
   int migrations() const { return migrations_; }
@@ -138,6 +148,8 @@ class ServingMetrics {
  private:
   Slo slo_;
   KvCacheCounts kv_;
+  sim::TimeWeighted waiting_;
+  double max_waiting_ = 0.0;
   std::vector<RequestRecord> records_;
   std::vector<std::pair<std::uint64_t, std::string>> dropped_;
   sim::QuantileSketch ttft_;

@@ -410,6 +410,7 @@ TEST_CASE("a GPU slowdown that changes mid-run applies from then on (no stale co
 TEST_CASE("overloaded, a paged KV cache with room for one request serves them back to back as a D/D/1 queue",
           "[models][serving][kv]") {
   // One GPU. Identical 16-token requests arrive every half service time T (load 2).
+  // (Throughput and queue depth are what a peer simulator got wrong in overload.)
   // One 16-token KV block admits one request at a time, so the waiting queue
   // grows without bound, yet the server must stay busy: request i's first token is
   // at (i + 1)·T exactly, its TTFT (i + 1)·T − i·T/2 (a deterministic queue has no
@@ -437,4 +438,10 @@ TEST_CASE("overloaded, a paged KV cache with room for one request serves them ba
   }
   CHECK(h.metrics.iterations() == static_cast<std::uint64_t>(n));
   CHECK(h.metrics.kv_cache().recompute_preemptions == 0);
+  // Queue depth: request i waits from i·T/2 to its admission at i·T, so the waiting
+  // count integrates to Σ i·T/2 = T·n(n − 1)/4 over the n·T the run lasts: a mean of
+  // (n − 1)/4; the line is longest just before the last arrival is served.
+  CHECK(h.metrics.mean_waiting() == Approx((n - 1) / 4.0).epsilon(1e-12));
+  CHECK(h.metrics.max_waiting() >= (n - 1) / 2.0 - 1.0);
+  CHECK(h.metrics.max_waiting() <= (n - 1) / 2.0 + 1.0);
 }

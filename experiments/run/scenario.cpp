@@ -48,12 +48,19 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
 
 // Prefix caching needs prompts with prefix hashes (only Mooncake traces carry them),
 // and the prefix-aware router needs prefix caching: otherwise both would quietly
-// act as if no prompt were ever shared.
-void check_prefix_caching(const JsonInput& json, const Scenario& s) {
+// act as if no prompt were ever shared. And a what-if KV capacity must fit in bytes.
+void check_kv_cache(const JsonInput& json, const Scenario& s) {
   if (s.serving.prefix_cache &&
       !(s.arrivals.from_trace() && traces::resolve_arrival_format(s.arrivals.trace_path, s.arrivals.trace_format) == "mooncake")) {
     json.at("serving").at("prefix_cache").fail(
         "these arrivals carry no prefix hashes; expected a Mooncake trace (its hash_ids) or prefix_cache false");
+  }
+  // kv_blocks × block bytes must stay far inside int64 (the capacity in bytes).
+  const std::int64_t block_bytes = s.serving.kv_block_tokens * s.model.kv_cache_bytes_per_token();
+  if (block_bytes > 0 && s.serving.kv_blocks > (std::int64_t{1} << 60) / block_bytes) {
+    json.at("serving").at("kv_blocks").fail(fmt::format(
+        "{} blocks of {} bytes exceed 2^60 bytes of KV cache per GPU; expected at most {}", s.serving.kv_blocks,
+        block_bytes, (std::int64_t{1} << 60) / block_bytes));
   }
   if (s.router == "prefix-aware" && !s.serving.prefix_cache) {
     json.at("router").at("policy").fail("the prefix-aware router needs \"serving\": {\"prefix_cache\": true}");
@@ -98,7 +105,7 @@ Scenario parse_scenario(const JsonInput& json) {
     s.router_params = router;
   }
   policies::make_router(s.router, s.router_params);
-  check_prefix_caching(json, s);
+  check_kv_cache(json, s);
   if (const auto sl = json.find("serverless")) {
     s.serverless = models::parse_serverless_config(*sl);
   }

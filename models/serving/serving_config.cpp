@@ -74,7 +74,7 @@ ServingConfig parse_serving_config(const JsonInput& json) {
   if (c.kv_cache == ServingConfig::KvCache::kPaged && c.batching != ServingConfig::Batching::kContinuous) {
     throw InputError(fmt::format("{}.kv_cache: a paged KV cache needs \"batching\": \"continuous\"", json.where()));
   }
-  if (c.prefix_block_tokens % c.kv_block_tokens != 0) {
+  if (c.prefix_cache && c.prefix_block_tokens % c.kv_block_tokens != 0) {
     throw InputError(fmt::format("{}.prefix_block_tokens: {} is not a multiple of kv_block_tokens ({})", json.where(),
                                  c.prefix_block_tokens, c.kv_block_tokens));
   }

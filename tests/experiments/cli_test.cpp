@@ -223,6 +223,8 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
        {"$.serving.kv_block_tokens"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 2}, )"),
        {"every one of the", "requests was dropped", "$.serving.kv_blocks = 2 blocks of 16 tokens"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 1099511627776, "kv_block_tokens": 65536}, )"),
+       {"$.serving.kv_blocks", "exceed 2^60 bytes"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto path = write_temp("moesim_run_bad_test", "bad" + std::to_string(i) + ".json", cases[i].text);

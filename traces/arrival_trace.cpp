@@ -121,7 +121,7 @@ std::optional<ArrivalRecord> MooncakeArrivalReader::next() {
     hashes.reserve(it->size());
     for (std::size_t i = 0; i < it->size(); ++i) {
       const auto& h = (*it)[i];
-      if (!h.is_number_integer() || (h.is_number_integer() && !h.is_number_unsigned() && h.get<std::int64_t>() < 0)) {
+      if (!h.is_number_integer() || (!h.is_number_unsigned() && h.get<std::int64_t>() < 0)) {
         throw lines_.error(fmt::format(".hash_ids[{}]: expected a non-negative integer hash, got {}", i, h.dump()));
       }
       hashes.push_back(h.get<std::uint64_t>());

@@ -36,6 +36,10 @@ std::vector<InstanceMetrics> instance_metrics(const RunResult& r) {
   return out;
 }
 
+nlohmann::ordered_json quantiles_json(const sim::QuantileSketch& q) {
+  return {{"p50", q.quantile(0.5)}, {"p90", q.quantile(0.9)}, {"p99", q.quantile(0.99)}};
+}
+
 std::vector<std::vector<std::string>> instance_rows(const RunResult& r) {
   std::vector<std::vector<std::string>> rows;
   const auto all = instance_metrics(r);
@@ -56,8 +60,8 @@ nlohmann::ordered_json instances_json(const RunResult& r) {
                     {"gpus", m.gpus},
                     {"requests", m.requests},
                     {"output_tokens", m.output_tokens},
-                    {"ttft_s", {{"p50", m.ttft.quantile(0.5)}, {"p90", m.ttft.quantile(0.9)}, {"p99", m.ttft.quantile(0.99)}}},
-                    {"tpot_s", {{"p50", m.tpot.quantile(0.5)}, {"p90", m.tpot.quantile(0.9)}, {"p99", m.tpot.quantile(0.99)}}},
+                    {"ttft_s", quantiles_json(m.ttft)},
+                    {"tpot_s", quantiles_json(m.tpot)},
                     {"slo_attainment", m.slo_attainment},
                     {"busy_share", m.busy_share}});
   }

@@ -25,6 +25,8 @@ struct InstanceMetrics {
 };
 
 std::vector<InstanceMetrics> instance_metrics(const RunResult& r);
+// {"p50", "p90", "p99"} of a sketch, as metrics.json writes every latency.
+nlohmann::ordered_json quantiles_json(const sim::QuantileSketch& q);
 // Rows for the terminal summary and the "instances" member of the metrics JSON.
 std::vector<std::vector<std::string>> instance_rows(const RunResult& r);
 nlohmann::ordered_json instances_json(const RunResult& r);

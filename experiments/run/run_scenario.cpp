@@ -365,19 +365,16 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
 
 std::string metrics_json(const Scenario& s, const RunResult& r) {
   const auto& m = r.metrics;
-  auto q = [](const sim::QuantileSketch& sk) {
-    return nlohmann::ordered_json{{"p50", sk.quantile(0.5)}, {"p90", sk.quantile(0.9)}, {"p99", sk.quantile(0.99)}};
-  };
   nlohmann::ordered_json j;
   j["scenario"] = s.resolved;
   j["labels"] = {s.arrivals.label(), r.routing_label};
   j["requests"] = {{"completed", m.requests().size()}, {"dropped", m.dropped().size()}};
   j["dropped"] = nlohmann::ordered_json::array();
   for (const auto& [id, why] : m.dropped()) j["dropped"].push_back({{"id", id}, {"reason", why}});
-  j["ttft_s"] = q(m.ttft());
-  j["tpot_s"] = q(m.tpot());
-  j["inter_token_latency_s"] = q(m.inter_token());
-  j["e2e_s"] = q(m.e2e());
+  j["ttft_s"] = quantiles_json(m.ttft());
+  j["tpot_s"] = quantiles_json(m.tpot());
+  j["inter_token_latency_s"] = quantiles_json(m.inter_token());
+  j["e2e_s"] = quantiles_json(m.e2e());
   j["slo_attainment"] = m.slo_attainment();
   j["throughput_output_tokens_per_s"] = static_cast<double>(m.output_tokens()) / sim::to_seconds(r.makespan);
   j["waiting_requests"] = {{"mean", m.mean_waiting()}, {"max", m.max_waiting()}};

@@ -1,6 +1,6 @@
 #pragma once
 // The serving engine's batch scheduler (docs/models.md, "Serving engine"): requests
-// wait for a GPU (the one with the fewest), are admitted while its KV cache and
+// wait for a GPU (the one with the fewest, or prefix-aware), are admitted while its KV cache and
 // request limit allow, and each iteration takes every running request's decode
 // token and then prefill chunks in arrival order up to the token budget (continuous
 // batching, Sarathi-style chunked prefill), or, with static buckets, only requests
@@ -42,7 +42,7 @@ class BatchScheduler {
   BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
                  std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace, int first_gpu = 0);
 
-  // A request arrives now; it goes to the GPU with the fewest requests, or is
+  // A request arrives now; it goes to the GPU serving.gpu_assignment picks, or is
   // recorded as dropped when its KV cache could never fit.
   void submit(Request r);
   // No more requests will arrive.

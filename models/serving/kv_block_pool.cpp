@@ -48,7 +48,7 @@ void KvBlockPool::unpin(std::uint64_t hash) {
 
 void KvBlockPool::publish(std::uint64_t hash) {
   release(blocks_per_hash_);
-  if (const auto it = entries_.find(hash); it != entries_.end()) {
+  if (entries_.contains(hash)) {
     pin(hash);  // computed twice concurrently: keep the cached copy, free ours
     return;
   }

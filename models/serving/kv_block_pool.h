@@ -1,9 +1,9 @@
 #pragma once
 // One GPU's paged KV cache (docs/models.md, "Paged KV cache"): a fixed number of
-// blocks of `block_tokens` tokens each (vLLM's PagedAttention). A request holds
+// equal blocks (vLLM's PagedAttention), counted here, not sized. A request holds
 // private blocks for the tokens it computed, and, with prefix caching, pins shared
-// prefix entries: one per prompt block of the trace's hashes (`hash_tokens` tokens,
-// a whole number of KV blocks). An entry nobody pins stays cached until a block
+// prefix entries: one per hashed prompt block of the trace, `blocks_per_hash` KV
+// blocks each. An entry nobody pins stays cached until a block
 // allocation needs its space; the least recently released goes first (LRU, as
 // vLLM's free-block queue evicts).
 #include <cstdint>

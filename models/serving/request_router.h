@@ -17,7 +17,7 @@ struct InstanceLoad {
   std::int64_t requests = 0;  // admitted and not finished (waiting or running)
   std::int64_t tokens = 0;    // prompt and output tokens those requests still have to process
   int gpus = 0;
-  double kv_free_share = 1.0;  // share of its KV cache not reserved by running requests
+  double kv_free_share = 1.0;  // share of its KV cache admitted requests do not hold
   std::int64_t cached_prefix_tokens = 0;  // of this request's prompt, on its best GPU (prefix caching)
 };
 

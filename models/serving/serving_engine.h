@@ -51,16 +51,15 @@ struct ServingPolicies {
 
 class ServingEngine {
  public:
+  // `first_gpu`: where this engine's GPUs start in the cluster when it serves one
+  // instance among several (docs/models.md "Instances"); `topology` is then the
+  // instance's slice (Topology::gpu_subset) and `slowdowns` its GPUs'.
   ServingEngine(sim::Simulator& sim, const MoeModel& model, const GpuProfile& gpu,
                 const std::vector<GpuSlowdown>& slowdowns, Topology& topology, ExpertPlacement placement,
                 RoutingSource& routing, ServingConfig config, ServingMetrics& metrics, sim::TraceWriter* trace = nullptr,
                 ServingPolicies policies = {}, int first_gpu = 0);
 
-  // `first_gpu`: where this engine's GPUs start in the cluster when it serves one
-  // instance among several (docs/models.md "Instances"); `topology` is then the
-  // instance's slice (Topology::gpu_subset) and `slowdowns` its GPUs'.
-  //
-  // A request arrives now; it is assigned to the GPU with the fewest requests.
+  // A request arrives now; it joins the GPU serving.gpu_assignment picks.
   void submit(Request r) { scheduler_.submit(std::move(r)); }
   // No more requests will arrive: the loop ends once every request is done.
   void close() { scheduler_.close(); }
@@ -70,7 +69,7 @@ class ServingEngine {
   // For a request router: requests here and not finished, and their remaining tokens.
   std::int64_t outstanding_requests() const { return scheduler_.outstanding_requests(); }
   std::int64_t outstanding_tokens() const { return scheduler_.outstanding_tokens(); }
-  // Share of the instance's KV cache not reserved by running requests.
+  // Share of the instance's KV cache that admitted requests do not hold.
   double kv_free_share() const { return scheduler_.kv_free_share(); }
   // Prompt tokens of `r` already in the prefix cache of this instance's best GPU.
   std::int64_t cached_prefix_tokens(const Request& r) const { return scheduler_.cached_prefix_tokens(r); }

@@ -1,5 +1,7 @@
 #include "models/layer_costs.h"
 
+#include <cmath>
+
 #include "models/op_costs.h"
 
 namespace moesim::models {
@@ -18,14 +20,25 @@ void AttentionLoad::add_decode(std::int64_t context) {
   decode_scores += static_cast<double>(context + 1);
 }
 
-LayerCosts::LayerCosts(const MoeModel& m, const GpuProfile& gpu)
+LayerCosts::LayerCosts(const MoeModel& m, const GpuProfile& gpu, int attention_tp)
     : m_(m),
       gpu_(gpu),
       prefill_(gpu.resolve(attention_key("attention_prefill", m.d_model, m.attention, m.dtype_bytes))),
       decode_(gpu.resolve(attention_key("attention_decode", m.d_model, m.attention, m.dtype_bytes))),
       gate_(gpu.resolve(OpKey{"gate", {{"d_model", m.d_model}, {"experts", m.experts}}, dtype_name(m.dtype_bytes)})),
       expert_ffn_(gpu.resolve(expert_ffn_key(m))),
-      peak_flops_(gpu.peak_for(dtype_name(m.dtype_bytes))) {}
+      peak_flops_(gpu.peak_for(dtype_name(m.dtype_bytes))),
+      tp_(attention_tp),
+      kv_shards_(m.kv_shards(attention_tp)) {}
+
+sim::Time LayerCosts::shared_op(const GpuProfile::ResolvedOp& op, double tokens, const OpWork& whole, const OpWork& share,
+                                GpuSlowdown slow) const {
+  const sim::Time t = gpu_.op_time(op, tokens, whole, slow);
+  if (tp_ == 1.0 || t == 0) return t;
+  const auto part = static_cast<double>(gpu_.roofline_time(share, op.peak_flops, slow, op.roofline));
+  const auto all = static_cast<double>(gpu_.roofline_time(whole, op.peak_flops, slow, op.roofline));
+  return static_cast<sim::Time>(std::llround(static_cast<double>(t) * part / all));
+}
 
 sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const {
   const double tokens = load.tokens();
@@ -33,16 +46,22 @@ sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoa
   const double weight_bytes = m_.dtype_bytes;
   // Attention proper, prefill and decode parts timed separately (each may have a
   // measured table keyed by token count): projections + scores over the context,
-  // with the KV cache read.
+  // with the KV cache read. A TP group splits heads and projections t ways and the
+  // KV cache over its shards.
   auto attention = [&](const GpuProfile::ResolvedOp& op, double n, double score_work, double kv_tokens) {
-    return gpu_.op_time(op, n, attention_work(m_.attention, m_.dtype_bytes, n, score_work, kv_tokens), slow);
+    const OpWork whole = attention_work(m_.attention, m_.dtype_bytes, n, score_work, kv_tokens);
+    const double kv_bytes =
+        static_cast<double>(m_.attention.kv_cache_elements_per_token * m_.attention.kv_cache_dtype_bytes) * kv_tokens;
+    const OpWork share{whole.flops / tp_, (whole.bytes - kv_bytes) / tp_ + kv_bytes / kv_shards_};
+    return shared_op(op, n, whole, share, slow);
   };
   sim::Time t = attention(prefill_, load.prefill_tokens, load.prefill_scores, load.prefill_kv) +
                 attention(decode_, load.decode_tokens, load.decode_scores, load.decode_scores);
   OpWork rest;
   if (m_.is_moe_layer(layer)) {
     const auto router = static_cast<double>(m_.router_params());
-    t += gpu_.op_time(gate_, tokens, OpWork{2.0 * router * tokens, router * weight_bytes + tokens * m_.d_model * 2.0}, slow);
+    const OpWork gate{2.0 * router * tokens, router * weight_bytes + tokens * m_.d_model * 2.0};
+    t += shared_op(gate_, tokens, gate, OpWork{gate.flops / tp_, gate.bytes / tp_}, slow);
     const auto shared = static_cast<double>(m_.shared_expert_params());
     rest.flops += 2.0 * shared * tokens;
     rest.bytes += shared * weight_bytes;
@@ -59,7 +78,7 @@ sim::Time LayerCosts::non_expert(GpuSlowdown slow, int layer, const AttentionLoa
     rest.bytes += head * weight_bytes;
   }
   if (rest.flops == 0.0) return t;  // nothing else on this layer (no shared experts)
-  return t + gpu_.roofline_time(rest, peak_flops_, slow);
+  return t + gpu_.roofline_time(OpWork{rest.flops / tp_, rest.bytes / tp_}, peak_flops_, slow);
 }
 
 sim::Time LayerCosts::expert(GpuSlowdown slow, std::int64_t tokens) const {

@@ -31,10 +31,13 @@ struct AttentionLoad {
 // references must outlive the object.
 class LayerCosts {
  public:
-  LayerCosts(const MoeModel& m, const GpuProfile& gpu);
+  // `attention_tp`: GPUs of a tensor-parallel attention group, each doing a 1/t share
+  // of the group's non-expert work (docs/models.md, "Tensor-parallel attention").
+  LayerCosts(const MoeModel& m, const GpuProfile& gpu, int attention_tp = 1);
 
   // Attention + gate/shared experts (MoE layer) or dense FFN, + LM head on the last layer
-  // (for the sampled positions only, docs/models.md).
+  // (for the sampled positions only, docs/models.md); under TP attention, one GPU's
+  // share of the whole group's `load`.
   // Depends on `layer` only through those two facts (the serving engine memoises on them).
   sim::Time non_expert(GpuSlowdown slow, int layer, const AttentionLoad& load) const;
   // One routed expert over `tokens` tokens (table or roofline); 0 tokens cost nothing.
@@ -45,10 +48,17 @@ class LayerCosts {
   sim::Time expert_group(GpuSlowdown slow, std::int64_t experts, std::int64_t tokens) const;
 
  private:
+  // An op's time on one GPU of the attention group: its measured (or roofline) time
+  // for the whole work, scaled by the roofline ratio of this GPU's share to it.
+  sim::Time shared_op(const GpuProfile::ResolvedOp& op, double tokens, const OpWork& whole, const OpWork& share,
+                      GpuSlowdown slow) const;
+
   const MoeModel& m_;
   const GpuProfile& gpu_;
   GpuProfile::ResolvedOp prefill_, decode_, gate_, expert_ffn_;
   double peak_flops_;  // the model's dtype, for the untabulated rest
+  double tp_;          // attention group size: weights and compute split this many ways
+  double kv_shards_;   // ... and the KV cache (MoeModel::kv_shards)
 };
 
 }  // namespace moesim::models

@@ -3,6 +3,7 @@
 // from it: expert weight bytes, FLOPs per token, KV-cache bytes per token, and
 // total / active parameter counts (the last two checked against the published
 // figures in tests). Equations and sources: docs/models.md.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -65,6 +66,14 @@ struct MoeModel {
   std::int64_t embedding_params() const { return vocab * d_model * (tied_embeddings ? 1 : 2); }
   std::int64_t kv_cache_bytes_per_token() const {
     return static_cast<std::int64_t>(layers) * attention.kv_cache_elements_per_token * attention.kv_cache_dtype_bytes;
+  }
+  // Over how many GPUs a tensor-parallel attention group of `tp` splits the KV cache:
+  // GQA/MHA shards by KV head (a head is replicated once tp exceeds kv_heads); MLA's
+  // latent serves every head, so each GPU of the group caches it whole.
+  int kv_shards(int tp) const {
+    const bool per_head = attention.kv_cache_elements_per_token ==
+                          2 * static_cast<std::int64_t>(attention.kv_heads) * attention.head_dim;
+    return per_head ? std::min(tp, attention.kv_heads) : 1;
   }
   std::int64_t all_expert_bytes() const {
     return expert_bytes() * experts * static_cast<std::int64_t>(moe_layer_count());

@@ -296,6 +296,13 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   util::TextTable t({"metric", "value"});
   t.align_left(1);  // values mix numbers and long labels (trace paths)
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
+  if (s.serving.attention_tp > 1) {
+    t.add_row({"attention", fmt::format("tensor-parallel groups of {} GPUs ({} ranks), {} + all-gather",
+                                        s.serving.attention_tp, r.gpus / s.serving.attention_tp,
+                                        s.serving.tp_collective == models::ServingConfig::TpCollective::kAllReduce
+                                            ? "all-reduce"
+                                            : "reduce-scatter")});
+  }
   t.add_row({"arrivals", s.arrivals.label()});
   t.add_row({"routing", r.routing_label});
   t.add_row({"requests completed / dropped", fmt::format("{} / {}", m.requests().size(), m.dropped().size())});

@@ -67,6 +67,28 @@ void check_kv_cache(const JsonInput& json, const Scenario& s) {
   }
 }
 
+// Tensor-parallel attention groups must tile each instance and split the heads
+// evenly; GQA's KV heads are split too, or replicated whole (vLLM's rule).
+void check_attention_tp(const JsonInput& json, const Scenario& s) {
+  const int tp = s.serving.attention_tp;
+  if (tp == 1) return;
+  const JsonInput at = json.at("serving").at("attention_tp");
+  const int instance_gpus = s.instances.gpus > 0 ? s.instances.gpus : models::topology_gpu_count(s.topology);
+  if (instance_gpus % tp != 0) {
+    at.fail(fmt::format("TP groups of {} GPUs do not tile an instance of {} GPUs; expected a divisor of {}", tp,
+                        instance_gpus, instance_gpus));
+  }
+  const auto& a = s.model.attention;
+  if (a.heads % tp != 0) {
+    at.fail(fmt::format("a TP degree of {} does not divide {}'s {} attention heads; expected a divisor of {}", tp,
+                        s.model.name, a.heads, a.heads));
+  }
+  if (s.model.kv_shards(tp) > 1 && a.kv_heads % tp != 0 && tp % a.kv_heads != 0) {
+    at.fail(fmt::format("a TP degree of {} neither divides nor is a multiple of {}'s {} KV heads", tp, s.model.name,
+                        a.kv_heads));
+  }
+}
+
 }  // namespace
 
 Scenario parse_scenario(const JsonInput& json) {
@@ -106,6 +128,7 @@ Scenario parse_scenario(const JsonInput& json) {
   }
   policies::make_router(s.router, s.router_params);
   check_kv_cache(json, s);
+  check_attention_tp(json, s);
   if (const auto sl = json.find("serverless")) {
     s.serverless = models::parse_serverless_config(*sl);
   }

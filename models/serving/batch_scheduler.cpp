@@ -19,7 +19,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 
 BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
                                std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace,
-                               int first_gpu)
+                               int first_gpu, int gpu_stride, int kv_shards)
     : sim_(sim),
       model_(model),
       config_(config),
@@ -32,7 +32,9 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
       kv_used_(static_cast<std::size_t>(gpus), 0),
       assigned_(static_cast<std::size_t>(gpus), 0),
       work_(sim),
-      first_gpu_(first_gpu) {
+      first_gpu_(first_gpu),
+      gpu_stride_(gpu_stride),
+      kv_shards_(kv_shards) {
   // A what-if capacity in blocks replaces what the memory budget leaves, in either mode.
   if (config_.kv_blocks > 0) kv_capacity_ = config_.kv_blocks * kv_block_bytes();
   if (paged()) {
@@ -284,7 +286,7 @@ void BatchScheduler::preempt(Request& r, Batch& b) {
   const auto g = static_cast<std::size_t>(r.gpu);
   const std::int64_t bytes = r.kv_tokens() * model_.kv_cache_bytes_per_token();
   const bool swap = config_.preemption == ServingConfig::Preemption::kSwap &&
-                    swap_used_[g] + bytes <= config_.swap_space_bytes;
+                    swap_used_[g] + bytes <= config_.swap_space_bytes * kv_shards_;
   metrics_.record_preemption(swap, swap ? bytes : 0);
   if (swap) {
     r.swapped = true;
@@ -352,7 +354,7 @@ void BatchScheduler::complete(Batch& b) {
     auto& list = running_[g];
     for (auto it = list.begin(); it != list.end();) {
       if ((*it)->prefill_done() && (*it)->finished()) {
-        metrics_.record_request(**it, first_gpu_);
+        metrics_.record_request(**it, cluster_gpu((*it)->gpu));
         --outstanding_requests_;
         trace_request(**it);
         if (paged()) {
@@ -372,7 +374,7 @@ void BatchScheduler::complete(Batch& b) {
 void BatchScheduler::trace_request(const Request& r) {
   if (trace_ == nullptr) return;
   const auto track = trace_->add_track("requests", fmt::format("req {}", r.id));
-  trace_->span(track, fmt::format("prefill ({} tokens, gpu {})", r.input_tokens, first_gpu_ + r.gpu), r.arrival, r.first_token);
+  trace_->span(track, fmt::format("prefill ({} tokens, gpu {})", r.input_tokens, cluster_gpu(r.gpu)), r.arrival, r.first_token);
   if (r.last_token > r.first_token) {
     trace_->span(track, fmt::format("decode ({} tokens)", r.output_tokens), r.first_token, r.last_token);
   }

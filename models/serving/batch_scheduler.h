@@ -37,10 +37,13 @@ struct Batch {
 
 class BatchScheduler {
  public:
-  // `first_gpu`: the cluster's number of this scheduler's GPU 0 (an instance's slice),
-  // used for what reaches the metrics and the trace.
+  // `gpus`: attention ranks, each `gpu_stride` GPUs (a tensor-parallel group) with
+  // `kv_capacity` bytes of KV cache spread over `kv_shards` of them (each with its
+  // own swap space). `first_gpu`: the cluster's number of rank 0's first GPU (an
+  // instance's slice), used for what reaches the metrics and the trace.
   BatchScheduler(sim::Simulator& sim, const MoeModel& model, const ServingConfig& config, int gpus,
-                 std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace, int first_gpu = 0);
+                 std::int64_t kv_capacity, ServingMetrics& metrics, sim::TraceWriter* trace, int first_gpu = 0,
+                 int gpu_stride = 1, int kv_shards = 1);
 
   // A request arrives now; it goes to the GPU serving.gpu_assignment picks, or is
   // recorded as dropped when its KV cache could never fit.
@@ -96,6 +99,7 @@ class BatchScheduler {
     return (r.input_tokens + r.output_tokens) * model_.kv_cache_bytes_per_token();
   }
   void trace_request(const Request& r);
+  int cluster_gpu(int rank) const { return first_gpu_ + rank * gpu_stride_; }
 
   sim::Simulator& sim_;
   const MoeModel& model_;
@@ -113,6 +117,8 @@ class BatchScheduler {
   sim::Signal work_;
   bool closed_ = false;
   int first_gpu_;
+  int gpu_stride_;
+  int kv_shards_;
   std::int64_t outstanding_requests_ = 0;
   std::int64_t outstanding_tokens_ = 0;
 };

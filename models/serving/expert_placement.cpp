@@ -105,31 +105,33 @@ void ExpertPlacement::validate(const MoeModel& m) const {
 }
 
 MemoryBudget check_memory(const MoeModel& m, const ExpertPlacement& p, int gpus, std::int64_t gpu_memory,
-                          std::int64_t activation_reserve) {
+                          std::int64_t activation_reserve, int attention_tp) {
   if (p.gpus != gpus) throw InputError(fmt::format("placement '{}' is for {} GPUs, the cluster has {}", p.policy, p.gpus, gpus));
   p.validate(m);
   const auto counts = p.experts_per_gpu();
   const auto fullest = std::max_element(counts.begin(), counts.end());
   return memory_budget(m, fmt::format("placement '{}'", p.policy), *fullest * m.expert_bytes(),
-                       static_cast<int>(fullest - counts.begin()), gpu_memory, activation_reserve);
+                       static_cast<int>(fullest - counts.begin()), gpu_memory, activation_reserve, attention_tp);
 }
 
 MemoryBudget memory_budget(const MoeModel& m, const std::string& what, std::int64_t expert_bytes, int fullest_gpu,
-                           std::int64_t gpu_memory, std::int64_t activation_reserve) {
+                           std::int64_t gpu_memory, std::int64_t activation_reserve, int attention_tp) {
   MemoryBudget b;
   b.gpu_memory = gpu_memory;
   b.activation_reserve = activation_reserve;
   const double non_expert = m.total_params() - static_cast<double>(m.expert_params()) * m.experts * m.moe_layer_count();
-  b.non_expert_weights = static_cast<std::int64_t>(non_expert) * m.dtype_bytes;
+  // Tensor-parallel attention splits the non-expert weights over its group.
+  b.non_expert_weights = (static_cast<std::int64_t>(non_expert) * m.dtype_bytes + attention_tp - 1) / attention_tp;
   b.expert_weights_max = expert_bytes;
   b.fullest_gpu = fullest_gpu;
   if (b.kv_capacity() <= 0) {
     const double gib = 1024.0 * 1024.0 * 1024.0;
     throw InputError(fmt::format(
-        "{} of {} does not fit: GPU {} needs {:.1f} GiB of expert weights + {:.1f} GiB of replicated "
+        "{} of {} does not fit: GPU {} needs {:.1f} GiB of expert weights + {:.1f} GiB of {} "
         "non-expert weights + {:.1f} GiB activation reserve = {:.1f} GiB, but has {:.1f} GiB (and the KV cache needs room "
         "too); use more GPUs, a larger GPU, or an offloading policy",
         what, m.name, b.fullest_gpu, b.expert_weights_max / gib, b.non_expert_weights / gib,
+        attention_tp == 1 ? std::string("replicated") : fmt::format("its 1/{} share of the", attention_tp),
         b.activation_reserve / gib, (b.expert_weights_max + b.non_expert_weights + b.activation_reserve) / gib,
         gpu_memory / gib));
   }

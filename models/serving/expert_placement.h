@@ -39,7 +39,7 @@ struct ExpertPlacement {
 
 struct MemoryBudget {
   std::int64_t gpu_memory = 0;
-  std::int64_t non_expert_weights = 0;  // replicated on every GPU (data-parallel attention)
+  std::int64_t non_expert_weights = 0;  // per GPU: all of them, or a 1/t share under TP attention
   std::int64_t activation_reserve = 0;
   std::int64_t expert_weights_max = 0;  // on the fullest GPU
   int fullest_gpu = 0;
@@ -48,11 +48,12 @@ struct MemoryBudget {
 
 // Throws InputError with the numbers (needed vs available bytes on the fullest
 // GPU) when the placement does not fit.
+// `attention_tp`: GPUs sharing the non-expert weights (tensor-parallel attention).
 MemoryBudget check_memory(const MoeModel& m, const ExpertPlacement& p, int gpus, std::int64_t gpu_memory,
-                          std::int64_t activation_reserve);
+                          std::int64_t activation_reserve, int attention_tp = 1);
 // The same check for `expert_bytes` of expert weights on the fullest GPU (`what`
 // names the layout in the error).
 MemoryBudget memory_budget(const MoeModel& m, const std::string& what, std::int64_t expert_bytes, int fullest_gpu,
-                           std::int64_t gpu_memory, std::int64_t activation_reserve);
+                           std::int64_t gpu_memory, std::int64_t activation_reserve, int attention_tp = 1);
 
 }  // namespace moesim::models

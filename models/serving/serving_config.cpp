@@ -58,6 +58,14 @@ const util::Settings<ServingConfig>& serving_settings() {
                             {"prefix-aware", C::GpuAssignment::kPrefixAware}},
                            "the GPU (attention rank) an arriving request joins: fewest requests, or prefix-aware: the "
                            "longest cached prefix while loads stay balanced (SGLang's cache-aware rule)"),
+      util::integer_setting("attention_tp", &C::attention_tp, 1, 1 << 10,
+                            "GPUs per tensor-parallel attention group (1: data-parallel attention); divides an "
+                            "instance's GPUs and the model's heads"),
+      util::choice_setting("tp_collective", &C::tp_collective,
+                           {{"all-reduce", C::TpCollective::kAllReduce},
+                            {"reduce-scatter", C::TpCollective::kReduceScatter}},
+                           "attention_tp > 1: ring all-reduce, or reduce-scatter, of a group's activations after its "
+                           "non-expert work; an all-gather restores the rows after the experts"),
   };
   return settings;
 }

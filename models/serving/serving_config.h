@@ -62,6 +62,17 @@ struct ServingConfig {
   // longest prefix of its prompt while loads stay balanced (docs/models.md).
   enum class GpuAssignment { kLeastRequests, kPrefixAware };
   GpuAssignment gpu_assignment = GpuAssignment::kLeastRequests;
+  // Attention layout (docs/models.md, "Tensor-parallel attention"): 1 is
+  // data-parallel attention (each GPU attends its own requests); t > 1 makes each
+  // group of t consecutive GPUs one attention rank whose non-expert work is split
+  // t ways (Megatron tensor parallelism), the experts staying expert-parallel.
+  int attention_tp = 1;
+  // How a TP group combines its partial activations after each layer's non-expert
+  // work: all-reduce (every GPU then holds every row; each dispatches its 1/t share,
+  // and an all-gather after the combine restores the rows), or reduce-scatter
+  // (each GPU gets its 1/t share reduced, then the same all-gather): both rings.
+  enum class TpCollective { kAllReduce, kReduceScatter };
+  TpCollective tp_collective = TpCollective::kReduceScatter;
   // An iteration whose collectives have the network to themselves is computed in
   // closed form (one event instead of ~12 per layer; the same times to the ns).
   // false forces the event path everywhere (for checking that equivalence).

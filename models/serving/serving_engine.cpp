@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <limits>
+#include <span>
 #include <stdexcept>
 
 #include "models/layer_costs.h"
@@ -16,8 +17,9 @@ MemoryBudget engine_memory(const MoeModel& model, const GpuProfile& gpu, const E
                            const ServingConfig& config, const ServingPolicies& policies) {
   return policies.provisioner != nullptr
              ? memory_budget(model, "serverless expert pool", policies.provisioner->reserved_expert_bytes(), 0,
-                             gpu.memory_bytes, config.activation_reserve_bytes)
-             : check_memory(model, placement, gpus, gpu.memory_bytes, config.activation_reserve_bytes);
+                             gpu.memory_bytes, config.activation_reserve_bytes, config.attention_tp)
+             : check_memory(model, placement, gpus, gpu.memory_bytes, config.activation_reserve_bytes,
+                            config.attention_tp);
 }
 
 }  // namespace
@@ -29,7 +31,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
     : sim_(sim),
       model_(model),
       gpu_(gpu),
-      costs_(model, gpu),
+      costs_(model, gpu, config.attention_tp),
       topology_(topology),
       placement_(std::move(placement)),
       policies_(policies),
@@ -38,14 +40,19 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
       metrics_(metrics),
       trace_(trace),
       gpus_(topology.gpu_count()),
+      tp_(config_.attention_tp),
       memory_(engine_memory(model_, gpu_, placement_, gpus_, config_, policies_)),
       recorder_(metrics, trace, gpus_, first_gpu),
-      scheduler_(sim, model_, config_, gpus_, memory_.kv_capacity(), metrics, trace, first_gpu),
-      attention_(model_, costs_, slowdowns, recorder_),
+      // A TP group holds each request's KV over its shards: one rank's capacity is theirs together.
+      scheduler_(sim, model_, config_, gpus_ / tp_, memory_.kv_capacity() * model_.kv_shards(tp_), metrics, trace,
+                 first_gpu, tp_, model_.kv_shards(tp_)),
+      attention_(model_, costs_, slowdowns, recorder_, tp_),
       experts_(model_, costs_, slowdowns, recorder_, policies_.dispatch, policies_.provisioner,
                config_.expert_kernels == ServingConfig::ExpertKernels::kGrouped),
       all_to_all_(make_all_to_all(topology, model_, config_)) {
   if (static_cast<int>(slowdowns.size()) != gpus_) throw std::logic_error("one slowdown per GPU expected");
+  if (tp_ < 1 || gpus_ % tp_ != 0) throw std::logic_error("attention_tp must divide the engine's GPUs");
+  if (tp_ > 1) tp_collectives_ = std::make_unique<TpCollectives>(topology, model_, tp_, collective_overhead(topology, config_));
   iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),
                           std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
 }
@@ -105,16 +112,24 @@ void ServingEngine::offer_loads_to_controller() {
 sim::Time ServingEngine::swap_time(const Batch& batch) const {
   sim::Time slowest = 0;
   const sim::FlowNetwork& network = topology_.network();
-  for (std::size_t g = 0; g < batch.swap_bytes.size(); ++g) {
-    if (batch.swap_bytes[g] == 0) continue;
-    const auto& path = topology_.host_to_gpu(static_cast<int>(g));
+  // Under TP attention each GPU of a rank copies its shard of the rank's KV.
+  const auto shards = static_cast<double>(model_.kv_shards(tp_));
+  for (int g = 0; g < gpus_; ++g) {
+    const std::int64_t bytes = batch.swap_bytes[static_cast<std::size_t>(g / tp_)];
+    if (bytes == 0) continue;
+    const auto& path = topology_.host_to_gpu(g);
     double bandwidth = std::numeric_limits<double>::infinity();
     for (const sim::LinkId l : path) bandwidth = std::min(bandwidth, network.link_bandwidth(l));
     const sim::Time t = topology_.transfer_startup(path) + network.path_latency(path) +
-                        sim::from_seconds(static_cast<double>(batch.swap_bytes[g]) / bandwidth);
+                        sim::from_seconds(static_cast<double>(bytes) / shards / bandwidth);
     slowest = std::max(slowest, t);
   }
   return slowest;
+}
+
+std::span<const TpStep> ServingEngine::tp_steps(bool moe_layer, bool after_experts) const {
+  if (tp_collectives_ == nullptr) return {};
+  return after_experts ? TpCollectives::after_experts() : TpCollectives::after_attention(config_.tp_collective, moe_layer);
 }
 
 bool ServingEngine::closed_form_iteration_possible() const {
@@ -151,7 +166,12 @@ sim::Process ServingEngine::run() {
     }
     if (const sim::Time swap = swap_time(batch); swap > 0) co_await sim_.sleep(swap);
     metrics_.record_iteration(batch.total());
-    routing_.route(scheduler_.spans(batch), routing);
+    if (tp_ == 1) {
+      gpu_spans_ = scheduler_.spans(batch);
+    } else {
+      split_spans(scheduler_.spans(batch), tp_, gpu_spans_);
+    }
+    routing_.route(gpu_spans_, routing);
     if (provisioner != nullptr) provisioner->begin_iteration(sim_.now(), routing);
     // In closed form the iteration's clock `now` runs ahead of the simulator's, which
     // catches up once at the end; otherwise every stage is waited for as it happens.
@@ -167,42 +187,59 @@ sim::Process ServingEngine::run() {
         co_await sim_.sleep(attention);
         now = sim_.now();
       }
-      if (!model_.is_moe_layer(layer)) continue;
-
-      const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
-      if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
-      const sim::Time gate = now;
-      experts_.assign(layer_copies(moe_layer, counts, per_expert), counts, per_expert);
-      std::copy(per_expert.begin(), per_expert.end(), iteration_loads_[static_cast<std::size_t>(moe_layer)].begin());
-      for (const Direction direction : {Direction::kDispatch, Direction::kCombine}) {
-        if (direction == Direction::kCombine) {
-          if (provisioner != nullptr) {
-            if (sim::Signal* ready = provisioner->pending()) co_await ready->wait();
-          }
-          // A closed-form iteration runs at one simulated instant, so the GPUs'
-          // slowdowns checked at its first MoE layer still hold at the others.
-          const sim::Time done = std::max(now, experts_.run(layer, now, !closed_form || moe_layer == 0, stage));
-          if (closed_form) {
-            now = done;
-          } else {
-            co_await sim_.sleep(done - sim_.now());
+      const bool moe = model_.is_moe_layer(layer);
+      // Part 0: the TP groups' collectives after the non-expert work; part 1 (MoE
+      // layers): the experts with their all-to-alls, then the TP all-gather.
+      for (const bool experts_part : {false, true}) {
+        if (experts_part) {
+          if (!moe) break;
+          const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
+          if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
+          const sim::Time gate = now;
+          experts_.assign(layer_copies(moe_layer, counts, per_expert), counts, per_expert);
+          std::copy(per_expert.begin(), per_expert.end(), iteration_loads_[static_cast<std::size_t>(moe_layer)].begin());
+          for (const Direction direction : {Direction::kDispatch, Direction::kCombine}) {
+            if (direction == Direction::kCombine) {
+              if (provisioner != nullptr) {
+                if (sim::Signal* ready = provisioner->pending()) co_await ready->wait();
+              }
+              // A closed-form iteration runs at one simulated instant, so the GPUs'
+              // slowdowns checked at its first MoE layer still hold at the others.
+              const sim::Time done = std::max(now, experts_.run(layer, now, !closed_form || moe_layer == 0, stage));
+              if (closed_form) {
+                now = done;
+              } else {
+                co_await sim_.sleep(done - sim_.now());
+                now = sim_.now();
+              }
+              if (provisioner != nullptr) provisioner->release(moe_layer, experts_.copy_busy());
+            }
+            if (!all_to_all_->prepare(direction, experts_.pair_tokens())) continue;  // every row stayed local
+            if (closed_form) {
+              now = all_to_all_->run_alone(direction, now);
+              continue;
+            }
+            if (const auto lead = all_to_all_->lead_time()) co_await sim_.sleep(*lead);
+            Exchange exchange(sim_);
+            all_to_all_->start(exchange);
+            co_await exchange.done.wait();
             now = sim_.now();
           }
-          if (provisioner != nullptr) provisioner->release(moe_layer, experts_.copy_busy());
+          metrics_.record_moe_layer(now - gate);
+          ++moe_layer;
         }
-        if (!all_to_all_->prepare(direction, experts_.pair_tokens())) continue;  // every row stayed local
-        if (closed_form) {
-          now = all_to_all_->run_alone(direction, now);
-          continue;
+        for (const TpStep step : tp_steps(moe, experts_part)) {
+          if (!tp_collectives_->prepare(step, batch.tokens)) continue;
+          if (closed_form) {
+            now = tp_collectives_->run_alone(now);
+            continue;
+          }
+          Exchange exchange(sim_);
+          tp_collectives_->start(exchange);
+          co_await exchange.done.wait();
+          now = sim_.now();
         }
-        if (const auto lead = all_to_all_->lead_time()) co_await sim_.sleep(*lead);
-        Exchange exchange(sim_);
-        all_to_all_->start(exchange);
-        co_await exchange.done.wait();
-        now = sim_.now();
       }
-      metrics_.record_moe_layer(now - gate);
-      ++moe_layer;
     }
     if (closed_form) co_await sim_.sleep(now - sim_.now());
     scheduler_.complete(batch);

@@ -5,6 +5,7 @@
 // vLLM/Sarathi style) and runs the model layer by layer:
 //
 //   attention (+ gate, shared experts or dense FFN) on each GPU for its own tokens
+//   (or its share of its tensor-parallel group's, then the group's ring collective)
 //   -> dispatch all-to-all: token rows to the GPUs holding their experts
 //   -> expert FFN on each GPU for the tokens its experts received
 //   -> combine all-to-all back
@@ -32,6 +33,7 @@
 #include "models/serving/serving_metrics.h"
 #include "models/serving/expert_stage.h"
 #include "models/serving/stage_recorder.h"
+#include "models/serving/tensor_parallel.h"
 #include "models/workload/routing_source.h"
 #include "models/topology.h"
 #include "sim/process.h"
@@ -87,6 +89,9 @@ class ServingEngine {
   // starts when the slowest is done (docs/models.md "Paged KV cache").
   sim::Time swap_time(const Batch& batch) const;
   bool closed_form_iteration_possible() const;
+  // The TP groups' collectives after a layer's non-expert work or after its experts
+  // (none with data-parallel attention).
+  std::span<const TpStep> tp_steps(bool moe_layer, bool after_experts) const;
 
   sim::Simulator& sim_;
   const MoeModel& model_;
@@ -100,12 +105,15 @@ class ServingEngine {
   ServingMetrics& metrics_;
   sim::TraceWriter* trace_;
   int gpus_;
+  int tp_;  // GPUs per attention rank (serving.attention_tp)
   MemoryBudget memory_;
   StageRecorder recorder_;
   BatchScheduler scheduler_;
   AttentionStage attention_;
   ExpertStage experts_;
   std::unique_ptr<AllToAll> all_to_all_;
+  std::unique_ptr<TpCollectives> tp_collectives_;  // attention_tp > 1 only
+  BatchSpans gpu_spans_;                            // the batch's tokens per GPU (TP: split from the ranks')
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
 };

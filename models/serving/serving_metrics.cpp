@@ -2,8 +2,8 @@
 
 namespace moesim::models {
 
-void ServingMetrics::record_request(const Request& r, int first_gpu) {
-  RequestRecord rec{r.id, first_gpu + r.gpu, r.arrival, r.input_tokens, r.output_tokens, r.first_token, r.last_token};
+void ServingMetrics::record_request(const Request& r, int gpu) {
+  RequestRecord rec{r.id, gpu, r.arrival, r.input_tokens, r.output_tokens, r.first_token, r.last_token};
   ttft_.add(rec.ttft_s());
   if (r.output_tokens > 1) tpot_.add(rec.tpot_s());
   e2e_.add(rec.e2e_s());

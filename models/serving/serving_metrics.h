@@ -41,8 +41,8 @@ class ServingMetrics {
  public:
   ServingMetrics(int gpus, Slo slo) : slo_(slo), gpu_busy_(static_cast<std::size_t>(gpus), 0) {}
 
-  // `first_gpu`: the cluster's number of the engine's GPU 0 (r.gpu is the engine's).
-  void record_request(const Request& r, int first_gpu = 0);
+  // `gpu`: the cluster's number of the (first) GPU that served it (r.gpu is the engine's rank).
+  void record_request(const Request& r, int gpu);
   void record_dropped(const Request& r, const std::string& reason);
   void record_iteration(std::int64_t tokens) {
     ++iterations_;

@@ -25,6 +25,7 @@ struct TokenSpan {
   std::int64_t position = 0;
   std::int64_t count = 0;
   bool prefill = false;
+  bool operator==(const TokenSpan&) const = default;
 };
 using BatchSpans = std::vector<std::vector<TokenSpan>>;  // per GPU
 

@@ -225,6 +225,16 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
        {"every one of the", "requests was dropped", "$.serving.kv_blocks = 2 blocks of 16 tokens"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 1099511627776, "kv_block_tokens": 65536}, )"),
        {"$.serving.kv_blocks", "exceed 2^60 bytes"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)).replace(0, 1, R"({"serving": {"attention_tp": 8}, )"),
+       {"$.serving.attention_tp", "do not tile an instance of 4 GPUs"}},
+      {small_scenario(R"("llama-4-scout-17b-16e")", "4",
+                      R"({"topology": {"preset": "dgx-h100", "machines": 2}, "gpu": "h100-sxm"})")
+           .replace(0, 1, R"({"serving": {"attention_tp": 16}, )"),
+       {"$.serving.attention_tp", "does not divide", "40 attention heads"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"attention_tp": 0}, )"),
+       {"$.serving.attention_tp"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"tp_collective": "tree"}, )"),
+       {"$.serving.tp_collective", "all-reduce", "reduce-scatter"}},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const auto path = write_temp("moesim_run_bad_test", "bad" + std::to_string(i) + ".json", cases[i].text);

@@ -11,6 +11,7 @@ std::vector<InstanceMetrics> instance_metrics(const RunResult& r) {
     InstanceMetrics m;
     m.first_gpu = in.first_gpu;
     m.gpus = in.gpus;
+    m.pool = in.pool;
     sim::Time busy = 0;
     for (int g = in.first_gpu; g < in.first_gpu + in.gpus; ++g) {
       of_gpu[static_cast<std::size_t>(g)] = out.size();
@@ -45,8 +46,9 @@ std::vector<std::vector<std::string>> instance_rows(const RunResult& r) {
   const auto all = instance_metrics(r);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const InstanceMetrics& m = all[i];
-    rows.push_back({fmt::format("instance {} (GPUs {}–{}): requests / TTFT P90 [ms] / TPOT P90 [ms] / SLO / busy", i,
-                                m.first_gpu, m.first_gpu + m.gpus - 1),
+    const std::string& pool = r.instances[i].pool;
+    rows.push_back({fmt::format("instance {}{} (GPUs {}–{}): requests / TTFT P90 [ms] / TPOT P90 [ms] / SLO / busy", i,
+                                pool.empty() ? "" : ", " + pool, m.first_gpu, m.first_gpu + m.gpus - 1),
                     fmt::format("{} / {:.1f} / {:.1f} / {:.1f}% / {:.1f}%", m.requests, m.ttft.quantile(0.9) * 1e3,
                                 m.tpot.quantile(0.9) * 1e3, 100.0 * m.slo_attainment, 100.0 * m.busy_share)});
   }
@@ -64,6 +66,7 @@ nlohmann::ordered_json instances_json(const RunResult& r) {
                     {"tpot_s", quantiles_json(m.tpot)},
                     {"slo_attainment", m.slo_attainment},
                     {"busy_share", m.busy_share}});
+    if (!m.pool.empty()) list.back()["pool"] = m.pool;
   }
   return {{"router", r.router}, {"instances", list}};
 }

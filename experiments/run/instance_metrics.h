@@ -16,6 +16,7 @@ namespace moesim::run {
 struct InstanceMetrics {
   int first_gpu = 0;
   int gpus = 0;
+  std::string pool;  // disaggregated serving: "prefill" or "decode"; else empty
   std::size_t requests = 0;
   std::int64_t output_tokens = 0;
   sim::QuantileSketch ttft;  // seconds

@@ -9,6 +9,7 @@
 #include "util/text_table.h"
 #include "util/errors.h"
 #include "models/serving/expert_placement.h"
+#include "models/serving/kv_handoff.h"
 #include "models/workload/arrivals.h"
 #include "policies/rebalancer.h"
 #include "policies/registry.h"
@@ -36,10 +37,7 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     r.prefix_hashes = std::move(next->prefix_hashes);
     std::size_t instance = 0;
     if (engines.size() > 1) {
-      for (std::size_t i = 0; i < engines.size(); ++i) {
-        loads[i] = {engines[i]->outstanding_requests(), engines[i]->outstanding_tokens(), engines[i]->gpus(),
-                    engines[i]->kv_free_share(), engines[i]->cached_prefix_tokens(r)};
-      }
+      for (std::size_t i = 0; i < engines.size(); ++i) loads[i] = engines[i]->load(r);
       instance = router.route(r, loads);
     }
     engines[instance]->submit(r);
@@ -79,11 +77,12 @@ struct Instance {
 // Whether the links of every GPU pair within one instance carry no pair of another
 // instance (per-GPU cables into NVSwitches and a non-blocking switch: yes; GPUs
 // behind one PCIe switch in two instances: no).
-bool instances_disjoint(const models::Topology& topology, int per_instance) {
+bool instances_disjoint(const models::Topology& topology, const std::vector<InstanceSpan>& spans) {
   std::vector<int> owner(topology.network().link_count(), -1);
-  for (int first = 0; first < topology.gpu_count(); first += per_instance) {
-    for (int a = first; a < first + per_instance; ++a) {
-      for (int b = first; b < first + per_instance; ++b) {
+  for (const InstanceSpan& span : spans) {
+    const int first = span.first_gpu;
+    for (int a = first; a < first + span.gpus; ++a) {
+      for (int b = first; b < first + span.gpus; ++b) {
         if (a == b) continue;
         for (const sim::LinkId l : topology.gpu_to_gpu(a, b)) {
           int& o = owner[static_cast<std::size_t>(l)];
@@ -154,20 +153,23 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
                                  "expert is its own function); expected \"per-expert\"",
                                  s.placement));
   }
-  const int per_instance = s.instances.count > 1 ? s.instances.gpus : result.gpus;
-  std::vector<Instance> instances(static_cast<std::size_t>(result.gpus / per_instance));
+  const std::vector<InstanceSpan> spans = s.instances.spans(result.gpus);
+  std::vector<Instance> instances(spans.size());
   // Instances sharing links share the network, which times collectives by events
-  // (closed form assumes one engine alone on it); so does a traced run.
-  const bool own_networks = instances.size() > 1 && trace == nullptr && instances_disjoint(topo, per_instance);
+  // (closed form assumes one engine alone on it); so does a traced run. The cluster's
+  // own network then carries only what crosses instances (disaggregated KV transfers).
+  const bool own_networks = instances.size() > 1 && trace == nullptr && instances_disjoint(topo, spans);
   models::ServingConfig serving = s.serving;
   if (instances.size() > 1 && !own_networks) serving.closed_form_iterations = false;
   // Serverless (one instance only): the runtime and the policy provision experts layer by layer.
   std::unique_ptr<models::ServerlessRuntime> runtime;
   std::unique_ptr<policies::Provisioner> provisioner;
-  std::vector<models::ServingEngine*> engines;
+  std::vector<models::ServingEngine*> engines;         // those arrivals go to
+  std::vector<models::ServingEngine*> decode_engines;  // disaggregated: the decode pool
   for (std::size_t i = 0; i < instances.size(); ++i) {
     Instance& in = instances[i];
-    in.first_gpu = static_cast<int>(i) * per_instance;
+    in.first_gpu = spans[i].first_gpu;
+    const int per_instance = spans[i].gpus;
     if (own_networks) {
       in.own_network = std::make_unique<sim::FlowNetwork>(sim);
       in.own_topology = std::make_unique<models::Topology>(*in.own_network);
@@ -192,10 +194,27 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
     }
     in.engine = std::make_unique<models::ServingEngine>(sim, s.model, s.gpu, slowdowns, topology, in.initial, *routing,
                                                         serving, result.metrics, trace, hooks, in.first_gpu);
-    engines.push_back(in.engine.get());
+    (spans[i].prefill || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
     sim.spawn(in.engine->run());
   }
   const auto router = policies::make_router(s.router, s.router_params, streams.stream("router"));
+  // Disaggregated: arrivals go to the prefill pool, which hands each prompt's KV to
+  // a decode instance picked by a router of the same policy (docs/models.md).
+  std::unique_ptr<models::RequestRouter> decode_router;
+  std::unique_ptr<models::KvHandoff> handoff;
+  if (s.instances.disaggregated()) {
+    decode_router = policies::make_router(s.router, s.router_params, streams.stream("decode-router"));
+    std::vector<models::KvHandoff::DecodeInstance> decode;
+    for (std::size_t i = engines.size(); i < instances.size(); ++i) {
+      decode.push_back({instances[i].engine.get(), instances[i].first_gpu});
+    }
+    handoff = std::make_unique<models::KvHandoff>(sim, s.model, topo, std::move(decode), *decode_router, result.metrics);
+    handoff->expect_prefill_engines(static_cast<int>(engines.size()));
+    for (models::ServingEngine* e : engines) {
+      e->set_handoff([h = handoff.get()](models::Request r, int src) { h->hand_over(std::move(r), src); });
+      e->set_on_finish([h = handoff.get()] { h->prefill_finished(); });
+    }
+  }
   sim.spawn(arrival_process(sim, s, engines, *router, streams.stream("arrivals"), progress));
   // Throttling episodes never end on their own: with drift, step until only the
   // throttle processes are left.
@@ -235,9 +254,10 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   for (std::size_t i = 1; i < instances.size(); ++i) {
     result.predictor_accuracy = pooled(result.predictor_accuracy, instances[i].predictor->accuracy());
   }
-  for (const Instance& in : instances) {
-    result.recalibrations += in.rebalancer->recalibrations();
-    result.instances.push_back({in.first_gpu, in.engine->gpus()});
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    result.recalibrations += instances[i].rebalancer->recalibrations();
+    const char* pool = !s.instances.disaggregated() ? "" : spans[i].prefill ? "prefill" : "decode";
+    result.instances.push_back({instances[i].first_gpu, instances[i].engine->gpus(), pool});
   }
   result.router = s.router;
   result.events = sim.events_executed();
@@ -340,6 +360,12 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
                fmt::format("{} / {} ({:.2f})", kv.recompute_preemptions, kv.swap_preemptions, kv.swapped_out_bytes / 1e9)});
     if (s.serving.prefix_cache) t.add_row({"prefix cache hits [% of prefill tokens looked up]", fmt::format("{:.1f}%", 100.0 * kv.prefix_hit_share())});
   }
+  if (s.instances.disaggregated()) {
+    const auto& w = m.kv_transfer_wait();
+    t.add_row({"KV hand-overs / GB / first token to KV at decode, mean / max [ms]",
+               fmt::format("{} / {:.2f} / {:.2f} / {:.2f}", w.count(), m.kv_transfer_bytes() / 1e9, w.mean() * 1e3,
+                           w.count() > 0 ? w.max() * 1e3 : 0.0)});
+  }
   if (!r.links.empty()) {
     t.add_row({"busiest link", fmt::format("{} ({:.2f} GB, {:.1f}% utilised)", r.links[0].name, r.links[0].bytes / 1e9,
                                           100.0 * r.links[0].utilisation)});
@@ -393,6 +419,12 @@ std::string metrics_json(const Scenario& s, const RunResult& r) {
                      {"prefill_lookup_tokens", kv.prefill_lookup_tokens},
                      {"prefix_hit_tokens", kv.prefix_hit_tokens},
                      {"prefix_hit_share", kv.prefix_hit_share()}};
+  }
+  if (s.instances.disaggregated()) {
+    const auto& w = m.kv_transfer_wait();
+    j["kv_transfers"] = {{"count", w.count()},
+                         {"bytes", m.kv_transfer_bytes()},
+                         {"first_token_to_kv_s", {{"mean", w.mean()}, {"max", w.count() > 0 ? w.max() : 0.0}}}};
   }
   j["layer_imbalance"] = {{"mean", m.layer_imbalance().mean()}, {"max", m.layer_imbalance().max()}};
   // ViBE's kernel-level metric, per MoE layer, averaged over layers and iterations.

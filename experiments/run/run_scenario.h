@@ -49,6 +49,7 @@ struct ServerlessSummary {
 struct InstanceSummary {
   int first_gpu = 0;
   int gpus = 0;
+  std::string pool;  // disaggregated serving: "prefill" or "decode"; else empty
 };
 
 struct RunResult {

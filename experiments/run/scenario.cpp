@@ -46,6 +46,39 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
   return layout;
 }
 
+// {"prefill": {"count": P, "gpus": Gp}, "decode": {"count": D, "gpus": Gd}}: P prefill
+// instances then D decode instances tiling the cluster, each an EP group.
+InstanceLayout parse_pools(const JsonInput& json, const models::TopologyOptions& topology, const models::MoeModel& model) {
+  InstanceLayout layout;
+  layout.given = true;
+  int pool_gpus[2] = {0, 0};
+  int counts[2] = {0, 0};
+  const char* names[2] = {"prefill", "decode"};
+  for (int i = 0; i < 2; ++i) {
+    const JsonInput pool = json.at(names[i]);
+    counts[i] = static_cast<int>(pool.at("count").integer_in(1, 1 << 20));
+    const JsonInput gpus = pool.at("gpus");
+    pool_gpus[i] = static_cast<int>(gpus.integer_in(1, 1 << 20));
+    if (model.experts % pool_gpus[i] != 0) {
+      gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}",
+                            pool_gpus[i], model.name, model.experts, model.experts));
+    }
+    pool.reject_unknown_keys();
+  }
+  json.reject_unknown_keys();
+  const int cluster = models::topology_gpu_count(topology);
+  const std::int64_t used = static_cast<std::int64_t>(counts[0]) * pool_gpus[0] + static_cast<std::int64_t>(counts[1]) * pool_gpus[1];
+  if (used != cluster) {
+    json.fail(fmt::format("{} × {} prefill GPUs + {} × {} decode GPUs = {} GPUs do not tile the cluster's {} GPUs",
+                          counts[0], pool_gpus[0], counts[1], pool_gpus[1], used, cluster));
+  }
+  layout.prefill_count = counts[0];
+  layout.prefill_gpus = pool_gpus[0];
+  layout.count = counts[0] + counts[1];
+  layout.gpus = pool_gpus[1];
+  return layout;
+}
+
 // Prefix caching needs prompts with prefix hashes (only Mooncake traces carry them),
 // and the prefix-aware router needs prefix caching: otherwise both would quietly
 // act as if no prompt were ever shared. And a what-if KV capacity must fit in bytes.
@@ -73,10 +106,11 @@ void check_attention_tp(const JsonInput& json, const Scenario& s) {
   const int tp = s.serving.attention_tp;
   if (tp == 1) return;
   const JsonInput at = json.at("serving").at("attention_tp");
-  const int instance_gpus = s.instances.gpus > 0 ? s.instances.gpus : models::topology_gpu_count(s.topology);
-  if (instance_gpus % tp != 0) {
-    at.fail(fmt::format("TP groups of {} GPUs do not tile an instance of {} GPUs; expected a divisor of {}", tp,
-                        instance_gpus, instance_gpus));
+  for (const InstanceSpan& in : s.instances.spans(models::topology_gpu_count(s.topology))) {
+    if (in.gpus % tp != 0) {
+      at.fail(fmt::format("TP groups of {} GPUs do not tile an instance of {} GPUs; expected a divisor of {}", tp,
+                          in.gpus, in.gpus));
+    }
   }
   const auto& a = s.model.attention;
   if (a.heads % tp != 0) {
@@ -100,12 +134,15 @@ Scenario parse_scenario(const JsonInput& json) {
   s.gpu = std::move(header.gpu);
   s.topology = header.topology;
   if (const auto v = json.at("cluster").find("variability")) s.variability = models::parse_gpu_variability(*v);
-  if (const auto v = json.at("cluster").find("instances")) {
-    s.instances = parse_instances(*v, s.topology, s.model);
-    if (s.instances.count > 1 && s.variability.drift.episodes_per_hour > 0) {
-      v->fail("several instances with throttling drift (cluster.variability.drift) are not supported; expected one "
+  const auto instances = json.at("cluster").find("instances");
+  const auto pools = json.at("cluster").find("pools");
+  if (instances && pools) pools->fail("give either cluster.instances or cluster.pools, not both");
+  if (instances) s.instances = parse_instances(*instances, s.topology, s.model);
+  if (pools) s.instances = parse_pools(*pools, s.topology, s.model);
+  if (s.instances.count > 1 && s.variability.drift.episodes_per_hour > 0) {
+    (instances ? *instances : *pools)
+        .fail("several instances with throttling drift (cluster.variability.drift) are not supported; expected one "
               "instance or no drift");
-    }
   }
   const JsonInput workload = json.at("workload");
   s.arrivals = models::parse_arrivals(workload.at("arrivals"));
@@ -119,7 +156,7 @@ Scenario parse_scenario(const JsonInput& json) {
   }
   check_placement(s.placement, s.placement_params);
   if (s.instances.count > 1 && policies::is_provisioner(s.placement)) {
-    json.at("cluster").at("instances").fail(fmt::format(
+    json.at("cluster").at(pools ? "pools" : "instances").fail(fmt::format(
         "the serverless policy '{}' provisions the whole cluster's experts; expected one instance with it", s.placement));
   }
   if (const auto router = json.find("router")) {
@@ -173,11 +210,28 @@ Scenario parse_scenario(const JsonInput& json) {
                                {"drift_threshold", s.drift_threshold}}},
                 {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
   // Only scenarios that cut the cluster into instances say so: others resolve as before.
-  if (s.instances.given) {
+  if (s.instances.disaggregated()) {
+    s.resolved["cluster"]["pools"] = {
+        {"prefill", {{"count", s.instances.prefill_count}, {"gpus", s.instances.prefill_gpus}}},
+        {"decode", {{"count", s.instances.count - s.instances.prefill_count}, {"gpus", s.instances.gpus}}}};
+    s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
+  } else if (s.instances.given) {
     s.resolved["cluster"]["instances"] = {{"count", s.instances.count}, {"gpus", s.instances.gpus}};
     s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
   }
   return s;
+}
+
+std::vector<InstanceSpan> InstanceLayout::spans(int cluster_gpus) const {
+  std::vector<InstanceSpan> out;
+  int first = 0;
+  for (int i = 0; i < count; ++i) {
+    const bool in_prefill = i < prefill_count;
+    const int size = in_prefill ? prefill_gpus : (count > 1 ? gpus : cluster_gpus);
+    out.push_back({first, size, in_prefill});
+    first += size;
+  }
+  return out;
 }
 
 Scenario Scenario::with_placement(const std::string& spec) const {

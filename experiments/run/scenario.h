@@ -22,10 +22,24 @@ namespace moesim::run {
 
 // Model instances (replicas) the cluster's GPUs are cut into, each its own EP group
 // with its own placement, behind one request router (docs/models.md "Instances").
+struct InstanceSpan {
+  int first_gpu = 0;
+  int gpus = 0;
+  bool prefill = false;  // a prefill-pool instance (disaggregated serving)
+};
+
 struct InstanceLayout {
   int count = 1;
   int gpus = 0;  // GPUs per instance, consecutive; 0 = the whole cluster (one instance)
   bool given = false;  // written in the scenario (echoed in the resolved scenario then)
+  // Disaggregated prefill and decode (cluster.pools, docs/models.md): the first
+  // prefill_count instances, of prefill_gpus GPUs each, run prompts; the other
+  // count − prefill_count, of `gpus` GPUs each, decode. 0: every instance does both.
+  int prefill_count = 0;
+  int prefill_gpus = 0;
+  bool disaggregated() const { return prefill_count > 0; }
+  // Every instance's GPUs in the cluster's numbering, prefill pool first.
+  std::vector<InstanceSpan> spans(int cluster_gpus) const;
 };
 
 struct Scenario {

@@ -79,7 +79,12 @@ std::int64_t BatchScheduler::cached_prefix_tokens(const Request& r) const {
 }
 
 void BatchScheduler::submit(Request r) {
-  r.gpu = choose_gpu(r);
+  const int rank = choose_gpu(r);
+  submit(std::move(r), rank);
+}
+
+void BatchScheduler::submit(Request r, int rank) {
+  r.gpu = rank;
   auto& assigned = assigned_[static_cast<std::size_t>(r.gpu)];
   const std::int64_t tokens = r.input_tokens + r.output_tokens;
   if (paged()) {
@@ -98,7 +103,8 @@ void BatchScheduler::submit(Request r) {
   }
   ++assigned;
   ++outstanding_requests_;
-  outstanding_tokens_ += tokens;
+  // A request handed over from a prefill pool brings its prompt's KV and first token.
+  outstanding_tokens_ += (r.prefill_target() - r.prefilled) + (r.output_tokens - r.generated);
   waiting_[static_cast<std::size_t>(r.gpu)].push_back(std::make_unique<Request>(std::move(r)));
   metrics_.record_waiting(sim_.now(), +1);
   work_.fire();
@@ -259,6 +265,7 @@ bool BatchScheduler::admit_paged(Request& r, std::int64_t budget, Batch& b) {
     r.swapped = false;
     return true;
   }
+  if (r.prefill_done()) return grow(r, r.kv_tokens_after(1));  // handed over with its prompt's KV
   if (config_.prefix_cache) {
     r.pinned_prefix = pool.match(r.prefix_hashes, prefix_limit(r));
     for (std::int64_t j = 0; j < r.pinned_prefix; ++j) pool.pin(r.prefix_hashes[static_cast<std::size_t>(j)]);
@@ -353,20 +360,29 @@ void BatchScheduler::complete(Batch& b) {
     }
     auto& list = running_[g];
     for (auto it = list.begin(); it != list.end();) {
-      if ((*it)->prefill_done() && (*it)->finished()) {
-        metrics_.record_request(**it, cluster_gpu((*it)->gpu));
-        --outstanding_requests_;
-        trace_request(**it);
-        if (paged()) {
-          free_kv(**it);
-        } else {
-          kv_used_[g] -= kv_reservation(**it);
-        }
-        --assigned_[g];
-        it = list.erase(it);
-      } else {
+      Request& r = **it;
+      // A prefill pool hands a request on once its prompt is done and output remains.
+      const bool hand_over = handoff_ && r.prefill_done() && !r.finished();
+      if (!(r.prefill_done() && r.finished()) && !hand_over) {
         ++it;
+        continue;
       }
+      if (hand_over) {
+        outstanding_tokens_ -= r.output_tokens - r.generated;
+      } else {
+        metrics_.record_request(r, cluster_gpu(r.gpu));
+        trace_request(r);
+      }
+      --outstanding_requests_;
+      if (paged()) {
+        free_kv(r);
+      } else {
+        kv_used_[g] -= kv_reservation(r);
+      }
+      --assigned_[g];
+      std::unique_ptr<Request> done = std::move(*it);
+      it = list.erase(it);
+      if (hand_over) handoff_(std::move(*done), cluster_gpu(static_cast<int>(g)));
     }
   }
 }

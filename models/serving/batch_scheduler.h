@@ -11,6 +11,7 @@
 // request, by recompute or swap, as vLLM does.
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -48,6 +49,15 @@ class BatchScheduler {
   // A request arrives now; it goes to the GPU serving.gpu_assignment picks, or is
   // recorded as dropped when its KV cache could never fit.
   void submit(Request r);
+  // The same on rank `rank` (chosen earlier with choose_rank()).
+  void submit(Request r, int rank);
+  int choose_rank(const Request& r) const { return choose_gpu(r); }
+  // Disaggregated prefill (docs/models.md "Disaggregated prefill and decode"): once a
+  // request's prompt is done and it has output left, it leaves this scheduler (its
+  // KV freed here) and goes to `handoff` with the cluster number of its rank's
+  // first GPU, instead of decoding here.
+  using Handoff = std::function<void(Request, int)>;
+  void set_handoff(Handoff handoff) { handoff_ = std::move(handoff); }
   // No more requests will arrive.
   void close();
   bool closed() const { return closed_; }
@@ -119,6 +129,7 @@ class BatchScheduler {
   int first_gpu_;
   int gpu_stride_;
   int kv_shards_;
+  Handoff handoff_;
   std::int64_t outstanding_requests_ = 0;
   std::int64_t outstanding_tokens_ = 0;
 };

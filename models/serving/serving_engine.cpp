@@ -150,6 +150,7 @@ sim::Process ServingEngine::run() {
     if (!scheduler_.busy()) {
       if (scheduler_.closed()) {
         if (provisioner != nullptr) provisioner->finish(sim_.now());
+        if (on_finish_) on_finish_();
         co_return;
       }
       scheduler_.work().reset();

@@ -15,6 +15,7 @@
 // counts before it reaches the engine, and an all-to-all is one coflow by default,
 // so a layer costs O(1) events and solves, not O(tokens) or O(GPUs²).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,7 @@
 #include "models/serving/placement_controller.h"
 #include "models/serving/replica_dispatch.h"
 #include "models/serving/request.h"
+#include "models/serving/request_router.h"
 #include "models/serving/serving_config.h"
 #include "models/serving/serving_metrics.h"
 #include "models/serving/expert_stage.h"
@@ -63,6 +65,16 @@ class ServingEngine {
 
   // A request arrives now; it joins the GPU serving.gpu_assignment picks.
   void submit(Request r) { scheduler_.submit(std::move(r)); }
+  // Disaggregated serving (docs/models.md "Disaggregated prefill and decode"): the
+  // rank a request handed over from a prefill pool would join, then its submission
+  // there once its KV has arrived; and, on a prefill pool, where requests go once
+  // their prompt is done.
+  int choose_rank(const Request& r) const { return scheduler_.choose_rank(r); }
+  void submit(Request r, int rank) { scheduler_.submit(std::move(r), rank); }
+  void set_handoff(BatchScheduler::Handoff handoff) { scheduler_.set_handoff(std::move(handoff)); }
+  int attention_tp() const { return tp_; }
+  // Called once run() has served its last request after close().
+  void set_on_finish(std::function<void()> on_finish) { on_finish_ = std::move(on_finish); }
   // No more requests will arrive: the loop ends once every request is done.
   void close() { scheduler_.close(); }
   sim::Process run();
@@ -76,6 +88,10 @@ class ServingEngine {
   // Prompt tokens of `r` already in the prefix cache of this instance's best GPU.
   std::int64_t cached_prefix_tokens(const Request& r) const { return scheduler_.cached_prefix_tokens(r); }
   int gpus() const { return gpus_; }
+  // What a request router sees of this instance when `r` arrives.
+  InstanceLoad load(const Request& r) const {
+    return {outstanding_requests(), outstanding_tokens(), gpus_, kv_free_share(), cached_prefix_tokens(r)};
+  }
 
  private:
   // The experts of every MoE layer: the placement's copies, or the provisioner's.
@@ -113,7 +129,8 @@ class ServingEngine {
   ExpertStage experts_;
   std::unique_ptr<AllToAll> all_to_all_;
   std::unique_ptr<TpCollectives> tp_collectives_;  // attention_tp > 1 only
-  BatchSpans gpu_spans_;                            // the batch's tokens per GPU (TP: split from the ranks')
+  BatchSpans gpu_spans_;
+  std::function<void()> on_finish_;                            // the batch's tokens per GPU (TP: split from the ranks')
   bool migrating_ = false;
   std::vector<std::vector<std::int64_t>> iteration_loads_;  // [moe layer][expert], for the controller
 };

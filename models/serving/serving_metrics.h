@@ -106,6 +106,14 @@ class ServingMetrics {
     }
   };
   const KvCacheCounts& kv_cache() const { return kv_; }
+  // Disaggregated serving: one request's KV moved from its prefill to its decode
+  // GPUs, `wait` from its first token to the KV's arrival.
+  void record_kv_transfer(double bytes, sim::Time wait) {
+    kv_transfer_bytes_ += bytes;
+    kv_transfer_wait_.add(sim::to_seconds(wait));
+  }
+  double kv_transfer_bytes() const { return kv_transfer_bytes_; }
+  const sim::Tally& kv_transfer_wait() const { return kv_transfer_wait_; }
   // Requests waiting for admission (arrived or preempted, not running), all GPUs:
   // the queue an overloaded cluster builds. Mean over [0, the last completion].
   void record_waiting(sim::Time now, int delta) {
@@ -148,6 +156,8 @@ class ServingMetrics {
  private:
   Slo slo_;
   KvCacheCounts kv_;
+  double kv_transfer_bytes_ = 0.0;
+  sim::Tally kv_transfer_wait_;  // [s]
   sim::TimeWeighted waiting_;
   double max_waiting_ = 0.0;
   std::vector<RequestRecord> records_;

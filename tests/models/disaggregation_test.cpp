@@ -1,0 +1,100 @@
+// Disaggregated prefill and decode (docs/models.md, "Disaggregated prefill and
+// decode") against a hand-computed timeline: a prompt served by a prefill instance,
+// its KV moved to a decode instance over NVLink, its output decoded there.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <memory>
+
+#include "models/catalog.h"
+#include "models/layer_costs.h"
+#include "models/serving/kv_handoff.h"
+#include "serving_harness.h"
+
+using namespace moesim_test;  // the harness, and moesim::models through it
+
+namespace {
+
+class FirstInstance final : public RequestRouter {
+ public:
+  std::string name() const override { return "first"; }
+  std::size_t route(const Request&, const std::vector<InstanceLoad>&) override { return 0; }
+};
+
+}  // namespace
+
+TEST_CASE("a disaggregated request: prefill on one instance, KV over NVLink, decode on the other, as the hand timeline says",
+          "[models][serving][disaggregated]") {
+  // One DGX-H100 on one network: GPUs 0-3 a prefill instance, 4-7 a decode
+  // instance, each EP 4 (expert 7 on its last GPU). One 16-token prompt, 3 output
+  // tokens, every token to expert 7.
+  FixedRouting to_expert7(8, 1, 7, false);
+  const MoeModel model = one_layer_model();
+  const GpuProfile gpu = load_gpu_profile("h100-sxm");
+  sim::Simulator sim;
+  sim::FlowNetwork net(sim);
+  Topology whole(net);
+  build_topology(whole, {"dgx-h100", 1, false});
+  Topology prefill_gpus = whole.gpu_subset(0, 4);
+  Topology decode_gpus = whole.gpu_subset(4, 4);
+  ServingMetrics metrics(8, Slo{});
+  const std::vector<GpuSlowdown> slowdowns(4);
+  ServingConfig config;
+  config.kv_cache = ServingConfig::KvCache::kPaged;
+  ServingEngine prefill(sim, model, gpu, slowdowns, prefill_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
+                        config, metrics, nullptr, ServingPolicies{}, 0);
+  ServingEngine decode(sim, model, gpu, slowdowns, decode_gpus, ExpertPlacement::contiguous(model, 4), to_expert7, config,
+                       metrics, nullptr, ServingPolicies{}, 4);
+  FirstInstance router;
+  KvHandoff handoff(sim, model, whole, {{&decode, 4}}, router, metrics);
+  handoff.expect_prefill_engines(1);
+  prefill.set_handoff([&](Request r, int src) { handoff.hand_over(std::move(r), src); });
+  prefill.set_on_finish([&] { handoff.prefill_finished(); });
+  sim.spawn(prefill.run());
+  sim.spawn(decode.run());
+  prefill.submit(Request{0, 0, 16, 3, {}});
+  prefill.close();
+  sim.run();
+
+  REQUIRE(metrics.requests().size() == 1);
+  const RequestRecord& r = metrics.requests()[0];
+  CHECK(r.gpu == 4);  // recorded where it finished: the decode instance's GPU 0
+  // Prefill: the single-request timeline of serving_engine_test (attention on GPU 0,
+  // 16 rows to GPU 3 and back around expert 7 over 16 tokens).
+  const auto roofline = [](double f, double b) {
+    return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
+  };
+  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
+  const double head = 32000.0 * 4096;
+  const double router_w = 4096.0 * 8;
+  const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
+                              roofline(2 * router_w * 16, router_w * 2 + 16.0 * 4096 * 2) + roofline(2 * head, head * 2);
+  const auto nvlink = [](double bytes) { return 7590 + static_cast<sim::Time>(std::ceil(bytes / 357.5e9 * 1e9)); };
+  const sim::Time expert16 = roofline(16.0 * 2 * 3 * 4096 * 14336, 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2);
+  const sim::Time first = attention + nvlink(16.0 * 4096 * 2) + expert16 + nvlink(16.0 * 4096 * 2);
+  CHECK(r.first_token == first);
+  // The prompt's KV, 16 tokens × (2 · 8 KV heads · 128 · 2 B) = 64 KiB, GPU 0 -> GPU 4:
+  // a peer copy's 7.59 µs and the bytes at 357.5 GB/s.
+  const sim::Time kv = nvlink(16.0 * 2 * 8 * 128 * 2);
+  CHECK(metrics.kv_transfer_wait().count() == 1);
+  CHECK(metrics.kv_transfer_bytes() == 16.0 * 2 * 8 * 128 * 2);
+  CHECK(sim::from_seconds(metrics.kv_transfer_wait().mean()) == kv);
+  // Two decode steps on GPU 4 (contexts 17 and 18): decode attention, one row to
+  // expert 7 on GPU 7 and back.
+  const LayerCosts costs(model, gpu);
+  sim::Time decode_steps = 0;
+  for (const std::int64_t context : {17, 18}) {
+    AttentionLoad load;
+    load.add_decode(context);
+    decode_steps += costs.non_expert(GpuSlowdown{}, 0, load) + nvlink(4096 * 2) + costs.expert(GpuSlowdown{}, 1) +
+                    nvlink(4096 * 2);
+  }
+  CHECK(r.last_token == first + kv + decode_steps);
+  // Each pool did only its part: GPU 0 the prompt's attention, GPU 4 the decodes'.
+  CHECK(metrics.gpu_busy()[0] == attention);
+  CHECK(metrics.gpu_busy()[3] == expert16);
+  CHECK(metrics.gpu_busy()[7] == 2 * costs.expert(GpuSlowdown{}, 1));
+  CHECK(prefill.outstanding_requests() == 0);
+  CHECK(prefill.outstanding_tokens() == 0);
+  CHECK(decode.outstanding_requests() == 0);
+  CHECK(decode.outstanding_tokens() == 0);
+}

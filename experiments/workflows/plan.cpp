@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 
@@ -47,6 +48,14 @@ PlanSpec load_plan_spec(const std::string& path) {
       for (const auto& size : sizes->items()) candidate.instance_gpus.push_back(static_cast<int>(size.integer_in(1, 1 << 20)));
       sizes->check(!candidate.instance_gpus.empty(), "a non-empty list of GPUs per instance (EP sizes)");
     }
+    if (const auto shares = c.find("prefill_shares")) {
+      for (const auto& share : shares->items()) {
+        candidate.prefill_shares.push_back(share.number_in(0.0, 1.0));
+        share.check(candidate.prefill_shares.back() < 1.0, "a share in [0, 1): the decode pool needs instances too");
+      }
+      shares->check(!candidate.prefill_shares.empty(), "a non-empty list of prefill-pool shares");
+      shares->check(!candidate.instance_gpus.empty(), "instance_gpus beside it (the size of every pool's instances)");
+    }
     spec.candidates.push_back(std::move(candidate));
   }
   json.at("candidates").check(!spec.candidates.empty(), "a non-empty list of GPU candidates");
@@ -55,11 +64,13 @@ PlanSpec load_plan_spec(const std::string& path) {
 
 namespace {
 
-// One search of the plan: a GPU candidate, a policy and an instance size (0: one instance).
+// One search of the plan: a GPU candidate, a policy, an instance size (0: one
+// instance) and a prefill-pool share (0: colocated).
 struct Search {
   const PlanCandidate* candidate;
   std::string policy;
   int instance_gpus;
+  double prefill_share = 0.0;
 };
 
 PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
@@ -81,9 +92,24 @@ PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
       p.error = fmt::format("instances of {} GPUs do not tile {} GPUs", p.instance_gpus, p.gpus);
       return p;
     }
-    doc.json["cluster"]["instances"] = {{"count", p.gpus / p.instance_gpus}, {"gpus", p.instance_gpus}};
+    const int count = p.gpus / p.instance_gpus;
+    doc.json["cluster"].erase("pools");
+    doc.json["cluster"].erase("instances");
+    if (search.prefill_share > 0.0) {
+      p.prefill_share = search.prefill_share;
+      if (count < 2) {
+        p.error = fmt::format("one instance of {} GPUs cannot be split into prefill and decode pools", p.instance_gpus);
+        return p;
+      }
+      p.prefill_instances = std::clamp(static_cast<int>(std::lround(search.prefill_share * count)), 1, count - 1);
+      doc.json["cluster"]["pools"] = {{"prefill", {{"count", p.prefill_instances}, {"gpus", p.instance_gpus}}},
+                                      {"decode", {{"count", count - p.prefill_instances}, {"gpus", p.instance_gpus}}}};
+    } else {
+      doc.json["cluster"]["instances"] = {{"count", count}, {"gpus", p.instance_gpus}};
+    }
   } else {
     doc.json["cluster"].erase("instances");  // one instance of whatever the cluster has
+    doc.json["cluster"].erase("pools");
   }
   try {
     const auto columns =
@@ -130,7 +156,10 @@ PlanResult run_plan(const PlanSpec& spec, int threads) {
   for (const auto& c : spec.candidates) {
     for (const auto& p : spec.policies) {
       if (c.instance_gpus.empty()) searches.push_back({&c, p, 0});
-      for (const int size : c.instance_gpus) searches.push_back({&c, p, size});
+      for (const int size : c.instance_gpus) {
+        if (c.prefill_shares.empty()) searches.push_back({&c, p, size});
+        for (const double share : c.prefill_shares) searches.push_back({&c, p, size, share});
+      }
     }
   }
   std::vector<std::vector<PlanPoint>> found(searches.size());
@@ -158,10 +187,14 @@ PlanResult run_plan(const PlanSpec& spec, int threads) {
 
 namespace {
 
-// "1 × EP 8" style: instances × GPUs each.
+// "1 × EP 8" style: instances × GPUs each; "1P + 3D × EP 4" with disaggregated pools.
 std::string instances_label(const PlanPoint& p) {
   const int size = p.instance_gpus > 0 ? p.instance_gpus : p.gpus;
-  return size > 0 && p.gpus % size == 0 ? fmt::format("{} × EP {}", p.gpus / size, size) : fmt::format("EP {}", size);
+  if (size <= 0 || p.gpus % size != 0) return fmt::format("EP {}", size);
+  if (p.prefill_instances > 0) {
+    return fmt::format("{}P + {}D × EP {}", p.prefill_instances, p.gpus / size - p.prefill_instances, size);
+  }
+  return fmt::format("{} × EP {}", p.gpus / size, size);
 }
 
 }  // namespace
@@ -208,6 +241,10 @@ nlohmann::ordered_json point_json(const PlanPoint& p) {
                            {"machines", p.machines}, {"gpus", p.gpus},
                            {"instance_gpus", p.instance_gpus > 0 ? p.instance_gpus : p.gpus},
                            {"usd_per_hour", p.usd_per_hour}};
+  if (p.prefill_share > 0.0) {
+    j["prefill_share"] = p.prefill_share;
+    j["prefill_instances"] = p.prefill_instances;
+  }
   if (!p.error.empty()) {
     j["error"] = p.error;
     return j;
@@ -236,10 +273,12 @@ std::string plan_json(const PlanSpec& spec, const PlanResult& r) {
 }
 
 std::string plan_csv(const PlanResult& r) {
-  std::string out = "gpu,policy,machines,gpus,instance_gpus,usd_per_hour,ttft_p90_ms,tpot_p90_ms,slo_attainment,meets,on_frontier,error\n";
+  std::string out =
+      "gpu,policy,machines,gpus,instance_gpus,prefill_instances,usd_per_hour,ttft_p90_ms,tpot_p90_ms,slo_attainment,meets,"
+      "on_frontier,error\n";
   for (const auto& p : r.points) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", p.gpu, p.policy, p.machines, p.gpus,
-                       p.instance_gpus > 0 ? p.instance_gpus : p.gpus, p.usd_per_hour,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}\n", p.gpu, p.policy, p.machines, p.gpus,
+                       p.instance_gpus > 0 ? p.instance_gpus : p.gpus, p.prefill_instances, p.usd_per_hour,
                        p.error.empty() ? fmt::format("{}", p.ttft_p90_ms) : "",
                        p.error.empty() ? fmt::format("{}", p.tpot_p90_ms) : "",
                        p.error.empty() ? fmt::format("{}", p.slo_attainment) : "", p.meets ? 1 : 0, p.on_frontier ? 1 : 0,

@@ -1,6 +1,6 @@
 #pragma once
 // moesim plan: the cheapest cluster (GPU type × machine count × placement policy ×
-// instance size) that meets latency SLOs on a workload, found by bisection over the
+// instance size × prefill:decode split) that meets latency SLOs on a workload, found by bisection over the
 // machine count for every (GPU type, policy, instance size), plus the cost-vs-attainment frontier of
 // everything evaluated on the way.
 #include <optional>
@@ -21,6 +21,10 @@ struct PlanCandidate {
   // EP sizes to try: the cluster cut into GPUs / size instances of `size` GPUs behind
   // the scenario's router (docs/models.md "Instances"); empty = one instance of all GPUs.
   std::vector<int> instance_gpus;
+  // Disaggregated prefill and decode (docs/models.md): shares of the instances that
+  // form the prefill pool (rounded, at least one instance in each pool); 0 tries the
+  // colocated layout beside them. Empty: colocated only. Needs instance_gpus.
+  std::vector<double> prefill_shares;
 };
 
 struct PlanSlo {
@@ -42,6 +46,8 @@ struct PlanPoint {
   int machines = 0;
   int gpus = 0;
   int instance_gpus = 0;  // GPUs per instance; 0 = one instance of all of them
+  double prefill_share = 0.0;  // asked share of instances in the prefill pool; 0 = colocated
+  int prefill_instances = 0;   // the prefill pool that share gave; 0 = colocated
   double usd_per_hour = 0.0;
   double ttft_p90_ms = 0.0;
   double tpot_p90_ms = 0.0;

@@ -119,6 +119,12 @@ std::string kInstances(int count, int gpus) {
          R"(, "gpus": )" + std::to_string(gpus) + "}}";
 }
 
+std::string kPools(int prefill, int prefill_gpus, int decode, int decode_gpus) {
+  return R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "pools": {"prefill": {"count": )" +
+         std::to_string(prefill) + R"(, "gpus": )" + std::to_string(prefill_gpus) + R"(}, "decode": {"count": )" +
+         std::to_string(decode) + R"(, "gpus": )" + std::to_string(decode_gpus) + "}}}";
+}
+
 std::string with_router(std::string scenario, const std::string& router) {
   return scenario.replace(0, 1, R"({"router": )" + router + ", ");
 }
@@ -188,6 +194,33 @@ TEST_CASE("two instances behind round-robin: requests alternate, each instance r
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("disaggregated pools: prompts on the prefill pool, decodes on the decode pool, KV hand-overs reported",
+          "[experiments][cli][run][disaggregated]") {
+  const auto scenario = write_temp("moesim_run_pools_test", "pools.json",
+                                   with_router(small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 4, 1, 4), 4),
+                                               R"({"policy": "least-requests"})"));
+  const auto dir = scenario.parent_path();
+  const Result a = run("run " + scenario.string() + " --out " + (dir / "a").string());
+  INFO(a.output);
+  REQUIRE(a.exit_code == 0);
+  CHECK_THAT(a.output, Catch::Contains("instance 0, prefill (GPUs 0–3)") && Catch::Contains("instance 1, decode (GPUs 4–7)") &&
+                           Catch::Contains("KV hand-overs"));
+  const auto metrics = nlohmann::json::parse(slurp(dir / "a" / "metrics.json"));
+  CHECK(metrics["scenario"]["cluster"]["pools"]["prefill"]["gpus"] == 4);
+  const auto& instances = metrics["instances"]["instances"];
+  REQUIRE(instances.size() == 2);
+  CHECK(instances[0]["pool"] == "prefill");
+  CHECK(instances[1]["pool"] == "decode");
+  // Every request with more than one output token finishes on the decode pool,
+  // after one KV hand-over each; the prefill pool's GPUs still did work (prompts).
+  const auto requests = metrics["requests"]["completed"].get<int>();
+  CHECK(requests > 4);
+  CHECK(metrics["kv_transfers"]["count"].get<int>() + instances[0]["requests"].get<int>() == requests);
+  CHECK(instances[1]["requests"].get<int>() == metrics["kv_transfers"]["count"].get<int>());
+  CHECK(instances[0]["busy_share"].get<double>() > 0.0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2", "[experiments][cli][run]") {
   struct Case {
     std::string text;
@@ -225,6 +258,16 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
        {"every one of the", "requests was dropped", "$.serving.kv_blocks = 2 blocks of 16 tokens"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 1099511627776, "kv_block_tokens": 65536}, )"),
        {"$.serving.kv_blocks", "exceed 2^60 bytes"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 4, 1, 2)), {"$.cluster.pools", "do not tile the cluster's 8 GPUs"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 3, 1, 5)), {"$.cluster.pools.prefill.gpus", "does not divide"}},
+      {small_scenario(R"("mixtral-8x7b")", "4",
+                      R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "instances": {"count": 2, "gpus": 4},
+                          "pools": {"prefill": {"count": 1, "gpus": 4}, "decode": {"count": 1, "gpus": 4}}})"),
+       {"$.cluster.pools", "either cluster.instances or cluster.pools"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 2, 3, 2)).replace(0, 1, R"({"serving": {"attention_tp": 4}, )"),
+       {"$.serving.attention_tp", "do not tile an instance of 2 GPUs"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 4, 1, 4)).replace(0, 1, R"({"placement": {"policy": "moeless"}, )"),
+       {"$.cluster.pools", "serverless policy 'moeless'"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4)).replace(0, 1, R"({"serving": {"attention_tp": 8}, )"),
        {"$.serving.attention_tp", "do not tile an instance of 4 GPUs"}},
       {small_scenario(R"("llama-4-scout-17b-16e")", "4",

@@ -60,17 +60,9 @@ TEST_CASE("a disaggregated request: prefill on one instance, KV over NVLink, dec
   CHECK(r.gpu == 4);  // recorded where it finished: the decode instance's GPU 0
   // Prefill: the single-request timeline of serving_engine_test (attention on GPU 0,
   // 16 rows to GPU 3 and back around expert 7 over 16 tokens).
-  const auto roofline = [](double f, double b) {
-    return seconds_ns(std::max(f / (0.7 * 989.4e12), b / (0.85 * 3.35e12))) + 5000;
-  };
-  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
-  const double head = 32000.0 * 4096;
-  const double router_w = 4096.0 * 8;
-  const sim::Time attention = roofline(2 * P * 16 + 4.0 * 32 * 128 * (16 * 8), P * 2 + 2.0 * 8 * 128 * 2 * 16) +
-                              roofline(2 * router_w * 16, router_w * 2 + 16.0 * 4096 * 2) + roofline(2 * head, head * 2);
-  const auto nvlink = [](double bytes) { return 7590 + static_cast<sim::Time>(std::ceil(bytes / 357.5e9 * 1e9)); };
-  const sim::Time expert16 = roofline(16.0 * 2 * 3 * 4096 * 14336, 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2);
-  const sim::Time first = attention + nvlink(16.0 * 4096 * 2) + expert16 + nvlink(16.0 * 4096 * 2);
+  const sim::Time attention = one_layer_attention(1.0);
+  const sim::Time expert16 = h100_roofline(kExpertFlops, kExpertBytes);
+  const sim::Time first = attention + nvlink(kRows16) + expert16 + nvlink(kRows16);
   CHECK(r.first_token == first);
   // The prompt's KV, 16 tokens × (2 · 8 KV heads · 128 · 2 B) = 64 KiB, GPU 0 -> GPU 4:
   // a peer copy's 7.59 µs and the bytes at 357.5 GB/s.

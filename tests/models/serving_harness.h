@@ -2,6 +2,7 @@
 // A serving engine on a DGX-H100 (or one workstation GPU) with fixed test routing,
 // for hand-computed timelines (serving_engine_test, tp_attention_test).
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,5 +75,37 @@ struct Harness {
 
 inline moesim::sim::Time seconds_ns(double s) { return moesim::sim::from_seconds(s); }
 
+
+// Pieces of the hand-computed timelines of the one-layer model on a DGX-H100.
+
+// The H100 roofline the profile gives these shapes (no measured table applies):
+// memory 0.85 × 3.35 TB/s, compute 0.7 × 989.4 TFLOP/s, 5 µs launch per op.
+inline sim::Time h100_roofline(double flops, double bytes) {
+  return seconds_ns(std::max(flops / (0.7 * 989.4e12), bytes / (0.85 * 3.35e12))) + 5000;
+}
+
+// The one-layer model's non-expert stage for one 16-token prompt, each op's work
+// divided by `share` (1: data-parallel; t: one GPU of a TP group of t): prefill
+// attention (projections, scores over 16·8 causal pairs, 16 tokens of KV, whose 8
+// KV heads split as the query heads do here), the gate, the LM head at the sampled
+// position.
+inline sim::Time one_layer_attention(double share) {
+  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
+  const double head = 32000.0 * 4096;
+  const double router = 4096.0 * 8;
+  return h100_roofline((2 * P * 16 + 4.0 * 32 * 128 * (16 * 8)) / share, (P * 2 + 2.0 * 8 * 128 * 2 * 16) / share) +
+         h100_roofline(2 * router * 16 / share, (router * 2 + 16.0 * 4096 * 2) / share) +
+         h100_roofline(2 * head / share, head * 2 / share);
+}
+
+// A transfer over NVLink on the DGX-H100: the fitted 7.59 µs (software start-up
+// 6.59 µs + two 0.5 µs hops), then the bytes at the measured 357.5 GB/s.
+inline sim::Time nvlink(double bytes, int extra_hops = 0) {
+  return 7590 + 1000 * extra_hops + static_cast<sim::Time>(std::ceil(bytes / 357.5e9 * 1e9));
+}
+
+inline const double kExpertFlops = 16.0 * 2 * 3 * 4096 * 14336;
+inline const double kExpertBytes = 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2;
+inline const double kRows16 = 16.0 * 4096 * 2;  // one 16-token prompt's activations, BF16
 
 }  // namespace moesim_test

@@ -12,40 +12,6 @@
 
 using namespace moesim_test;  // the harness, and moesim::models through it
 
-namespace {
-
-// The H100 roofline the profile gives these shapes (no measured table applies):
-// memory 0.85 × 3.35 TB/s, compute 0.7 × 989.4 TFLOP/s, 5 µs launch per op.
-sim::Time h100_roofline(double flops, double bytes) {
-  return seconds_ns(std::max(flops / (0.7 * 989.4e12), bytes / (0.85 * 3.35e12))) + 5000;
-}
-
-// The one-layer model's non-expert stage for one 16-token prompt, each op's work
-// divided by `share` (1: data-parallel; t: one GPU of a TP group of t): prefill
-// attention (projections, scores over 16·8 causal pairs, 16 tokens of KV, whose 8
-// KV heads split as the query heads do here), the gate, the LM head at the sampled
-// position.
-sim::Time one_layer_attention(double share) {
-  const double P = 2.0 * 4096 * 4096 + 2.0 * 4096 * 1024;
-  const double head = 32000.0 * 4096;
-  const double router = 4096.0 * 8;
-  return h100_roofline((2 * P * 16 + 4.0 * 32 * 128 * (16 * 8)) / share, (P * 2 + 2.0 * 8 * 128 * 2 * 16) / share) +
-         h100_roofline(2 * router * 16 / share, (router * 2 + 16.0 * 4096 * 2) / share) +
-         h100_roofline(2 * head / share, head * 2 / share);
-}
-
-// A transfer over NVLink on the DGX-H100: the fitted 7.59 µs (software start-up
-// 6.59 µs + two 0.5 µs hops), then the bytes at the measured 357.5 GB/s.
-sim::Time nvlink(double bytes, int extra_hops = 0) {
-  return 7590 + 1000 * extra_hops + static_cast<sim::Time>(std::ceil(bytes / 357.5e9 * 1e9));
-}
-
-const double kExpertFlops = 16.0 * 2 * 3 * 4096 * 14336;
-const double kExpertBytes = 3.0 * 4096 * 14336 * 2 + 16.0 * (2 * 4096 + 4 * 14336) * 2;
-const double kRows16 = 16.0 * 4096 * 2;  // one 16-token prompt's activations, BF16
-
-}  // namespace
-
 TEST_CASE("split_spans gives each GPU of a TP group an equal share of its rank's tokens in batch order",
           "[models][serving][tp]") {
   const BatchSpans ranks{{TokenSpan{1, 0, 5, true}, TokenSpan{2, 7, 1, false}}, {TokenSpan{3, 10, 1, false}}};

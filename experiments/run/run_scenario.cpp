@@ -105,17 +105,19 @@ int machines_spanned(const models::Topology& topology) {
 // The placement side of an instance on `topology` whose GPUs run at `slowdowns`:
 // what the policies may know is the initial profiling of GPU speeds (re-measured
 // on recalibration) and the routing they observe.
-void build_policies(Instance& in, const Scenario& s, const models::Topology& topology,
+void build_policies(Instance& in, const Scenario& s, const PoolSettings& pool, const models::Topology& topology,
                     const std::vector<models::GpuSlowdown>& slowdowns, const models::RoutingSource& routing,
                     bool serverless) {
+  const std::string& placement = pool.placement ? *pool.placement : s.placement;
+  const std::optional<JsonInput>& placement_params = pool.placement ? pool.placement_params : s.placement_params;
   std::vector<double> speed;
   for (const auto& sd : slowdowns) speed.push_back(1.0 / sd.compute_bound());
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
-  in.placement = policies::make_placement(serverless ? "static-contiguous" : s.placement,
-                                          serverless ? std::nullopt : s.placement_params);
+  in.placement = policies::make_placement(serverless ? "static-contiguous" : placement,
+                                          serverless ? std::nullopt : placement_params);
   in.predictor = policies::make_predictor(s.predictor, s.predictor_params, &routing);
   in.dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
-  in.time_model = std::make_unique<policies::ProfiledExpertTime>(s.model, s.gpu, slowdowns);
+  in.time_model = std::make_unique<policies::ProfiledExpertTime>(s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns);
   policies::PlacementContext context;
   context.model = &s.model;
   context.gpus = topology.gpu_count();
@@ -183,7 +185,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
     }
     models::Topology& topology = in.slice ? *in.slice : topo;
     const std::vector<models::GpuSlowdown>& slowdowns = in.slice ? in.own_slowdowns : throttle.current();
-    build_policies(in, s, topology, slowdowns, *routing, serverless);
+    const PoolSettings& pool = s.instances.pool(spans[i]);
+    build_policies(in, s, pool, topology, slowdowns, *routing, serverless);
     models::ServingPolicies hooks{in.dispatch.get(), in.placement->adaptive() ? in.rebalancer.get() : nullptr};
     if (serverless) {
       runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topology, s.serverless,
@@ -192,7 +195,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
                                                {sim, s.model, *runtime, streams.stream("serverless"), in.time_model.get()});
       hooks = {in.dispatch.get(), nullptr, provisioner.get()};
     }
-    in.engine = std::make_unique<models::ServingEngine>(sim, s.model, s.gpu, slowdowns, topology, in.initial, *routing,
+    in.engine = std::make_unique<models::ServingEngine>(sim, s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns, topology,
+                                                        in.initial, *routing,
                                                         serving, result.metrics, trace, hooks, in.first_gpu);
     (spans[i].prefill || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
     sim.spawn(in.engine->run());
@@ -316,6 +320,15 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   util::TextTable t({"metric", "value"});
   t.align_left(1);  // values mix numbers and long labels (trace paths)
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
+  if (s.instances.disaggregated()) {
+    const auto pool = [&](const char* name, int count, int gpus, const PoolSettings& p) {
+      return fmt::format("{} {} × EP {} on {} ({})", name, count, gpus, p.gpu ? p.gpu->name : s.gpu.name,
+                         p.placement ? *p.placement : s.placement);
+    };
+    t.add_row({"pools", pool("prefill", s.instances.prefill_count, s.instances.prefill_gpus, s.instances.prefill) + "; " +
+                            pool("decode", s.instances.count - s.instances.prefill_count, s.instances.gpus,
+                                 s.instances.decode)});
+  }
   if (s.serving.attention_tp > 1) {
     t.add_row({"attention", fmt::format("tensor-parallel groups of {} GPUs ({} ranks), {} + all-gather",
                                         s.serving.attention_tp, r.gpus / s.serving.attention_tp,

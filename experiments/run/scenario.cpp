@@ -63,6 +63,18 @@ InstanceLayout parse_pools(const JsonInput& json, const models::TopologyOptions&
       gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}",
                             pool_gpus[i], model.name, model.experts, model.experts));
     }
+    PoolSettings& settings = i == 0 ? layout.prefill : layout.decode;
+    if (const auto gpu = pool.find("gpu")) settings.gpu = models::load_gpu_profile(gpu->string(), gpu->where());
+    if (const auto placement = pool.find("placement")) {
+      settings.placement = placement->at("policy").string();
+      settings.placement_params = placement;
+      check_placement(*settings.placement, settings.placement_params);
+      if (policies::is_provisioner(*settings.placement)) {
+        placement->at("policy").fail(fmt::format(
+            "the serverless policy '{}' provisions the whole cluster's experts; expected a serverful policy per pool",
+            *settings.placement));
+      }
+    }
     pool.reject_unknown_keys();
   }
   json.reject_unknown_keys();
@@ -211,9 +223,15 @@ Scenario parse_scenario(const JsonInput& json) {
                 {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
   // Only scenarios that cut the cluster into instances say so: others resolve as before.
   if (s.instances.disaggregated()) {
+    const auto pool_json = [](int count, int gpus, const PoolSettings& p) {
+      nlohmann::json j{{"count", count}, {"gpus", gpus}};
+      if (p.gpu) j["gpu"] = p.gpu->name;
+      if (p.placement) j["placement"] = p.placement_params->raw();
+      return j;
+    };
     s.resolved["cluster"]["pools"] = {
-        {"prefill", {{"count", s.instances.prefill_count}, {"gpus", s.instances.prefill_gpus}}},
-        {"decode", {{"count", s.instances.count - s.instances.prefill_count}, {"gpus", s.instances.gpus}}}};
+        {"prefill", pool_json(s.instances.prefill_count, s.instances.prefill_gpus, s.instances.prefill)},
+        {"decode", pool_json(s.instances.count - s.instances.prefill_count, s.instances.gpus, s.instances.decode)}};
     s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
   } else if (s.instances.given) {
     s.resolved["cluster"]["instances"] = {{"count", s.instances.count}, {"gpus", s.instances.gpus}};

@@ -28,6 +28,13 @@ struct InstanceSpan {
   bool prefill = false;  // a prefill-pool instance (disaggregated serving)
 };
 
+// A pool's own GPU type and placement policy (disaggregated serving); unset: the scenario's.
+struct PoolSettings {
+  std::optional<models::GpuProfile> gpu;
+  std::optional<std::string> placement;
+  std::optional<JsonInput> placement_params;
+};
+
 struct InstanceLayout {
   int count = 1;
   int gpus = 0;  // GPUs per instance, consecutive; 0 = the whole cluster (one instance)
@@ -37,6 +44,8 @@ struct InstanceLayout {
   // count − prefill_count, of `gpus` GPUs each, decode. 0: every instance does both.
   int prefill_count = 0;
   int prefill_gpus = 0;
+  PoolSettings prefill, decode;
+  const PoolSettings& pool(const InstanceSpan& span) const { return span.prefill ? prefill : decode; }
   bool disaggregated() const { return prefill_count > 0; }
   // Every instance's GPUs in the cluster's numbering, prefill pool first.
   std::vector<InstanceSpan> spans(int cluster_gpus) const;

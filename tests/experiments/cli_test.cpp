@@ -218,6 +218,27 @@ TEST_CASE("disaggregated pools: prompts on the prefill pool, decodes on the deco
   CHECK(metrics["kv_transfers"]["count"].get<int>() + instances[0]["requests"].get<int>() == requests);
   CHECK(instances[1]["requests"].get<int>() == metrics["kv_transfers"]["count"].get<int>());
   CHECK(instances[0]["busy_share"].get<double>() > 0.0);
+  // Each pool may have its own GPU type and placement: an H100 prefill pool before
+  // A100 decoders prefills faster (lower TTFT); the decode side is the same GPUs.
+  std::string mixed = with_router(small_scenario(R"("mixtral-8x7b")", "4",
+                                                 R"({"topology": {"preset": "dgx-h100"}, "gpu": "a100-sxm", "pools": {
+      "prefill": {"count": 1, "gpus": 4, "gpu": "h100-sxm", "placement": {"policy": "static-round-robin"}},
+      "decode": {"count": 1, "gpus": 4}}})",
+                                                 4),
+                                    R"({"policy": "least-requests"})");
+  const auto all_a100 = write_temp("moesim_run_pools_test", "a100.json",
+                                   std::string(mixed).replace(mixed.find(R"("gpu": "h100-sxm", )"), 19, ""));
+  const auto mixed_path = write_temp("moesim_run_pools_test", "mixed.json", mixed);
+  const Result m = run("run " + mixed_path.string() + " --out " + (dir / "m").string());
+  const Result u = run("run " + all_a100.string() + " --out " + (dir / "u").string());
+  INFO(m.output);
+  REQUIRE(m.exit_code == 0);
+  REQUIRE(u.exit_code == 0);
+  CHECK_THAT(m.output, Catch::Contains("prefill 1 × EP 4 on h100-sxm (static-round-robin); decode 1 × EP 4 on a100-sxm"));
+  const auto jm = nlohmann::json::parse(slurp(dir / "m" / "metrics.json"));
+  const auto ju = nlohmann::json::parse(slurp(dir / "u" / "metrics.json"));
+  CHECK(jm["scenario"]["cluster"]["pools"]["prefill"]["gpu"] == "h100-sxm");
+  CHECK(jm["ttft_s"]["p50"].get<double>() < 0.8 * ju["ttft_s"]["p50"].get<double>());
   std::filesystem::remove_all(dir);
 }
 

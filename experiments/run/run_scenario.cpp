@@ -195,9 +195,18 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
                                                {sim, s.model, *runtime, streams.stream("serverless"), in.time_model.get()});
       hooks = {in.dispatch.get(), nullptr, provisioner.get()};
     }
-    in.engine = std::make_unique<models::ServingEngine>(sim, s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns, topology,
-                                                        in.initial, *routing,
-                                                        serving, result.metrics, trace, hooks, in.first_gpu);
+    try {
+      in.engine = std::make_unique<models::ServingEngine>(sim, s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns, topology,
+                                                          in.initial, *routing, serving, result.metrics, trace, hooks,
+                                                          in.first_gpu);
+    } catch (const InputError& e) {
+      // An instance too small for the model's weights: name the size that set it.
+      if (!s.instances.given) throw;
+      const char* path = !s.instances.disaggregated() ? "$.cluster.instances.gpus"
+                         : spans[i].prefill           ? "$.cluster.pools.prefill.gpus"
+                                                      : "$.cluster.pools.decode.gpus";
+      throw InputError(fmt::format("{}: {}", path, e.what()));
+    }
     (spans[i].prefill || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
     sim.spawn(in.engine->run());
   }

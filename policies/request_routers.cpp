@@ -81,6 +81,7 @@ class PrefixAware final : public models::RequestRouter {
  public:
   explicit PrefixAware(models::CacheAwareRule rule) : rule_(rule) {}
   std::string name() const override { return "prefix-aware"; }
+  bool reads_prefix_cache() const override { return true; }
   std::size_t route(const models::Request& r, const std::vector<models::InstanceLoad>& loads) override {
     cached_.resize(loads.size());
     backlog_.resize(loads.size());

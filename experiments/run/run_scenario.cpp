@@ -37,7 +37,7 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     r.prefix_hashes = std::move(next->prefix_hashes);
     std::size_t instance = 0;
     if (engines.size() > 1) {
-      for (std::size_t i = 0; i < engines.size(); ++i) loads[i] = engines[i]->load(r);
+      for (std::size_t i = 0; i < engines.size(); ++i) loads[i] = engines[i]->load(r, router);
       instance = router.route(r, loads);
     }
     engines[instance]->submit(r);

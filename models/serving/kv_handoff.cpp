@@ -14,7 +14,7 @@ KvHandoff::KvHandoff(sim::Simulator& sim, const MoeModel& model, Topology& clust
 void KvHandoff::hand_over(Request r, int src) {
   std::size_t instance = 0;
   if (decode_.size() > 1) {
-    for (std::size_t i = 0; i < decode_.size(); ++i) loads_[i] = decode_[i].engine->load(r);
+    for (std::size_t i = 0; i < decode_.size(); ++i) loads_[i] = decode_[i].engine->load(r, router_);
     instance = router_.route(r, loads_);
   }
   // The decode rank is chosen now, when the transfer needs its destination.

@@ -88,9 +88,10 @@ class ServingEngine {
   // Prompt tokens of `r` already in the prefix cache of this instance's best GPU.
   std::int64_t cached_prefix_tokens(const Request& r) const { return scheduler_.cached_prefix_tokens(r); }
   int gpus() const { return gpus_; }
-  // What a request router sees of this instance when `r` arrives.
-  InstanceLoad load(const Request& r) const {
-    return {outstanding_requests(), outstanding_tokens(), gpus_, kv_free_share(), cached_prefix_tokens(r)};
+  // What `router` sees of this instance when `r` arrives.
+  InstanceLoad load(const Request& r, const RequestRouter& router) const {
+    return {outstanding_requests(), outstanding_tokens(), gpus_, kv_free_share(),
+            router.reads_prefix_cache() ? cached_prefix_tokens(r) : 0};
   }
 
  private:

@@ -362,7 +362,12 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
              fmt::format("{:.1f} / {:.1f}", m.expert_gap().mean() * 1e6, m.expert_mean().mean() * 1e6)});
   t.add_row({"placement", fmt::format("{} (dispatch {}, predictor {})", s.placement, s.dispatch, s.predictor)});
   if (r.instances.size() > 1) {
-    t.add_row({"instances / router", fmt::format("{} × EP {} / {}", r.instances.size(), r.instances.front().gpus, r.router)});
+    const std::string layout =
+        s.instances.disaggregated()
+            ? fmt::format("{} prefill × EP {} + {} decode × EP {}", s.instances.prefill_count, s.instances.prefill_gpus,
+                          s.instances.count - s.instances.prefill_count, s.instances.gpus)
+            : fmt::format("{} × EP {}", r.instances.size(), r.instances.front().gpus);
+    t.add_row({"instances / router", fmt::format("{} / {}", layout, r.router)});
     for (const auto& row : instance_rows(r)) t.add_row(row);
   }
   t.add_row({"re-placements / expert copies moved / GB / swaps",

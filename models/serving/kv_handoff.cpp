@@ -28,16 +28,18 @@ sim::Process KvHandoff::transfer(Request r, int src, std::size_t instance, int r
   const int tp = to.engine->attention_tp();
   const int shards = model_.kv_shards(tp);
   const int dst = to.first_gpu + rank * tp;
-  // The prompt's KV, each shard from its GPU of the prefill rank to the same one of
-  // the decode rank (the first output token's KV is written by its first decode pass).
+  // The prompt's KV: every GPU of the decode rank receives the shard it will hold
+  // (1/shards of the bytes: replicated KV heads, and MLA's latent, go to each GPU
+  // holding them) from the GPU in the same place of the prefill rank. The first
+  // output token's KV is written by its first decode pass.
   const double bytes = static_cast<double>(r.input_tokens * model_.kv_cache_bytes_per_token()) / shards;
   sim::Time startup = 0;
-  for (int j = 0; j < shards; ++j) startup = std::max(startup, cluster_.transfer_startup(cluster_.gpu_to_gpu(src + j, dst + j)));
+  for (int j = 0; j < tp; ++j) startup = std::max(startup, cluster_.transfer_startup(cluster_.gpu_to_gpu(src + j, dst + j)));
   co_await sim_.sleep(startup);
   Exchange exchange(sim_);
-  for (int j = 0; j < shards; ++j) exchange.start(cluster_.network(), cluster_.gpu_to_gpu(src + j, dst + j), bytes);
+  for (int j = 0; j < tp; ++j) exchange.start(cluster_.network(), cluster_.gpu_to_gpu(src + j, dst + j), bytes);
   co_await exchange.done.wait();
-  metrics_.record_kv_transfer(bytes * shards, sim_.now() - r.first_token);
+  metrics_.record_kv_transfer(bytes * tp, sim_.now() - r.first_token);
   to.engine->submit(std::move(r), rank);
   --in_flight_;
   maybe_close_decode();

@@ -90,3 +90,51 @@ TEST_CASE("a disaggregated request: prefill on one instance, KV over NVLink, dec
   CHECK(decode.outstanding_requests() == 0);
   CHECK(decode.outstanding_tokens() == 0);
 }
+
+TEST_CASE("with TP attention every GPU of the decode rank receives the KV shard it holds, replicated heads included",
+          "[models][serving][disaggregated][tp]") {
+  // One KV head (multi-query attention) under TP 2: the head is replicated, so both
+  // GPUs of the decode rank need the whole prompt KV, 16 tokens × 2 · 128 · 2 B each;
+  // with 8 KV heads each GPU needs half. GPUs 0-3 prefill, 4-7 decode, as above.
+  for (const int kv_heads : {1, 8}) {
+    INFO("kv_heads " << kv_heads);
+    const MoeModel model = parse_moe_model(JsonInput::parse(R"({
+      "name": "one-layer-gqa", "layers": 1, "d_model": 4096, "vocab": 32000, "dtype_bytes": 2,
+      "attention": {"heads": 32, "kv_heads": )" + std::to_string(kv_heads) + R"(, "head_dim": 128},
+      "moe": {"experts": 8, "top_k": 1, "expert_ffn": 14336}})",
+                                                            "one-layer-gqa.json"));
+    FixedRouting to_expert7(8, 1, 7, false);
+    const GpuProfile gpu = load_gpu_profile("h100-sxm");
+    sim::Simulator sim;
+    sim::FlowNetwork net(sim);
+    Topology whole(net);
+    build_topology(whole, {"dgx-h100", 1, false});
+    Topology prefill_gpus = whole.gpu_subset(0, 4);
+    Topology decode_gpus = whole.gpu_subset(4, 4);
+    ServingMetrics metrics(8, Slo{});
+    const std::vector<GpuSlowdown> slowdowns(4);
+    ServingConfig config;
+    config.attention_tp = 2;
+    ServingEngine prefill(sim, model, gpu, slowdowns, prefill_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
+                          config, metrics, nullptr, ServingPolicies{}, 0);
+    ServingEngine decode(sim, model, gpu, slowdowns, decode_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
+                         config, metrics, nullptr, ServingPolicies{}, 4);
+    FirstInstance router;
+    KvHandoff handoff(sim, model, whole, {{&decode, 4}}, router, metrics);
+    handoff.expect_prefill_engines(1);
+    prefill.set_handoff([&](Request r, int src) { handoff.hand_over(std::move(r), src); });
+    prefill.set_on_finish([&] { handoff.prefill_finished(); });
+    sim.spawn(prefill.run());
+    sim.spawn(decode.run());
+    prefill.submit(Request{0, 0, 16, 3, {}});
+    prefill.close();
+    sim.run();
+    REQUIRE(metrics.requests().size() == 1);
+    const double per_gpu = 16.0 * 2 * kv_heads * 128 * 2 / (kv_heads == 1 ? 1 : 2);
+    CHECK(metrics.kv_transfer_bytes() == 2 * per_gpu);
+    // Two transfers side by side on disjoint NVLink ports (GPU 0 -> 4, GPU 1 -> 5).
+    CHECK(sim::from_seconds(metrics.kv_transfer_wait().mean()) == nvlink(per_gpu));
+    // GPU 5 (the decode rank's second GPU) did its half of the decode attention.
+    CHECK(metrics.gpu_busy()[5] > 0);
+  }
+}

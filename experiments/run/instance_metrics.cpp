@@ -12,6 +12,7 @@ std::vector<InstanceMetrics> instance_metrics(const RunResult& r) {
     m.first_gpu = in.first_gpu;
     m.gpus = in.gpus;
     m.pool = in.pool;
+    m.gpu = in.gpu;
     sim::Time busy = 0;
     for (int g = in.first_gpu; g < in.first_gpu + in.gpus; ++g) {
       of_gpu[static_cast<std::size_t>(g)] = out.size();
@@ -46,9 +47,10 @@ std::vector<std::vector<std::string>> instance_rows(const RunResult& r) {
   const auto all = instance_metrics(r);
   for (std::size_t i = 0; i < all.size(); ++i) {
     const InstanceMetrics& m = all[i];
-    const std::string& pool = r.instances[i].pool;
+    std::string label;
+    for (const std::string* part : {&m.pool, &m.gpu}) label += part->empty() ? "" : ", " + *part;
     rows.push_back({fmt::format("instance {}{} (GPUs {}–{}): requests / TTFT P90 [ms] / TPOT P90 [ms] / SLO / busy", i,
-                                pool.empty() ? "" : ", " + pool, m.first_gpu, m.first_gpu + m.gpus - 1),
+                                label, m.first_gpu, m.first_gpu + m.gpus - 1),
                     fmt::format("{} / {:.1f} / {:.1f} / {:.1f}% / {:.1f}%", m.requests, m.ttft.quantile(0.9) * 1e3,
                                 m.tpot.quantile(0.9) * 1e3, 100.0 * m.slo_attainment, 100.0 * m.busy_share)});
   }
@@ -67,6 +69,7 @@ nlohmann::ordered_json instances_json(const RunResult& r) {
                     {"slo_attainment", m.slo_attainment},
                     {"busy_share", m.busy_share}});
     if (!m.pool.empty()) list.back()["pool"] = m.pool;
+    if (!m.gpu.empty()) list.back()["gpu"] = m.gpu;
   }
   return {{"router", r.router}, {"instances", list}};
 }

@@ -17,6 +17,7 @@ struct InstanceMetrics {
   int first_gpu = 0;
   int gpus = 0;
   std::string pool;  // disaggregated serving: "prefill" or "decode"; else empty
+  std::string gpu;   // the instance's own GPU type when its group names one; else empty
   std::size_t requests = 0;
   std::int64_t output_tokens = 0;
   sim::QuantileSketch ttft;  // seconds

@@ -102,14 +102,20 @@ int machines_spanned(const models::Topology& topology) {
   return static_cast<int>(std::unique(machines.begin(), machines.end()) - machines.begin());
 }
 
+// The GPU type of an instance: its group's, else the scenario's.
+const models::GpuProfile& gpu_of(const Scenario& s, const InstanceGroup* group) {
+  return group != nullptr && group->gpu ? *group->gpu : s.gpu;
+}
+
 // The placement side of an instance on `topology` whose GPUs run at `slowdowns`:
 // what the policies may know is the initial profiling of GPU speeds (re-measured
 // on recalibration) and the routing they observe.
-void build_policies(Instance& in, const Scenario& s, const PoolSettings& pool, const models::Topology& topology,
+void build_policies(Instance& in, const Scenario& s, const InstanceGroup* group, const models::Topology& topology,
                     const std::vector<models::GpuSlowdown>& slowdowns, const models::RoutingSource& routing,
                     bool serverless) {
-  const std::string& placement = pool.placement ? *pool.placement : s.placement;
-  const std::optional<JsonInput>& placement_params = pool.placement ? pool.placement_params : s.placement_params;
+  const bool own_placement = group != nullptr && group->placement.has_value();
+  const std::string& placement = own_placement ? *group->placement : s.placement;
+  const std::optional<JsonInput>& placement_params = own_placement ? group->placement_params : s.placement_params;
   std::vector<double> speed;
   for (const auto& sd : slowdowns) speed.push_back(1.0 / sd.compute_bound());
   // A serverless policy has no placement of its own; the static one stands in for the unused hooks.
@@ -117,11 +123,11 @@ void build_policies(Instance& in, const Scenario& s, const PoolSettings& pool, c
                                           serverless ? std::nullopt : placement_params);
   in.predictor = policies::make_predictor(s.predictor, s.predictor_params, &routing);
   in.dispatch = policies::make_dispatch(s.dispatch, s.dispatch_params, speed);
-  in.time_model = std::make_unique<policies::ProfiledExpertTime>(s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns);
+  in.time_model = std::make_unique<policies::ProfiledExpertTime>(s.model, gpu_of(s, group), slowdowns);
   policies::PlacementContext context;
   context.model = &s.model;
   context.gpus = topology.gpu_count();
-  context.nodes = s.instances.count > 1 ? machines_spanned(topology) : s.topology.machines;
+  context.nodes = s.instances.count() > 1 ? machines_spanned(topology) : s.topology.machines;
   policies::RebalanceConfig rebalance;
   rebalance.interval_s = s.rebalance_interval_s;
   rebalance.trigger = s.rebalance_trigger == "auto" ? in.placement->default_trigger() : s.rebalance_trigger;
@@ -185,8 +191,8 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
     }
     models::Topology& topology = in.slice ? *in.slice : topo;
     const std::vector<models::GpuSlowdown>& slowdowns = in.slice ? in.own_slowdowns : throttle.current();
-    const PoolSettings& pool = s.instances.pool(spans[i]);
-    build_policies(in, s, pool, topology, slowdowns, *routing, serverless);
+    const InstanceGroup* group = s.instances.group(spans[i]);
+    build_policies(in, s, group, topology, slowdowns, *routing, serverless);
     models::ServingPolicies hooks{in.dispatch.get(), in.placement->adaptive() ? in.rebalancer.get() : nullptr};
     if (serverless) {
       runtime = std::make_unique<models::ServerlessRuntime>(sim, s.model, topology, s.serverless,
@@ -196,16 +202,13 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
       hooks = {in.dispatch.get(), nullptr, provisioner.get()};
     }
     try {
-      in.engine = std::make_unique<models::ServingEngine>(sim, s.model, pool.gpu ? *pool.gpu : s.gpu, slowdowns, topology,
+      in.engine = std::make_unique<models::ServingEngine>(sim, s.model, gpu_of(s, group), slowdowns, topology,
                                                           in.initial, *routing, serving, result.metrics, trace, hooks,
                                                           in.first_gpu);
     } catch (const InputError& e) {
       // An instance too small for the model's weights: name the size that set it.
-      if (!s.instances.given) throw;
-      const char* path = !s.instances.disaggregated() ? "$.cluster.instances.gpus"
-                         : spans[i].prefill           ? "$.cluster.pools.prefill.gpus"
-                                                      : "$.cluster.pools.decode.gpus";
-      throw InputError(fmt::format("{}: {}", path, e.what()));
+      if (group == nullptr) throw;
+      throw InputError(fmt::format("{}.gpus: {}", group->json_path, e.what()));
     }
     (spans[i].prefill || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
     sim.spawn(in.engine->run());
@@ -269,8 +272,9 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
   }
   for (std::size_t i = 0; i < instances.size(); ++i) {
     result.recalibrations += instances[i].rebalancer->recalibrations();
-    const char* pool = !s.instances.disaggregated() ? "" : spans[i].prefill ? "prefill" : "decode";
-    result.instances.push_back({instances[i].first_gpu, instances[i].engine->gpus(), pool});
+    const InstanceGroup* group = s.instances.group(spans[i]);
+    result.instances.push_back({instances[i].first_gpu, instances[i].engine->gpus(), group ? group->pool : "",
+                                group && group->gpu ? group->gpu->name : ""});
   }
   result.router = s.router;
   result.events = sim.events_executed();
@@ -329,15 +333,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
   util::TextTable t({"metric", "value"});
   t.align_left(1);  // values mix numbers and long labels (trace paths)
   t.add_row({"model / GPUs", fmt::format("{} on {} × {} ({})", s.model.display_name, r.gpus, s.gpu.name, s.topology.preset)});
-  if (s.instances.disaggregated()) {
-    const auto pool = [&](const char* name, int count, int gpus, const PoolSettings& p) {
-      return fmt::format("{} {} × EP {} on {} ({})", name, count, gpus, p.gpu ? p.gpu->name : s.gpu.name,
-                         p.placement ? *p.placement : s.placement);
-    };
-    t.add_row({"pools", pool("prefill", s.instances.prefill_count, s.instances.prefill_gpus, s.instances.prefill) + "; " +
-                            pool("decode", s.instances.count - s.instances.prefill_count, s.instances.gpus,
-                                 s.instances.decode)});
-  }
+  if (s.instances.disaggregated()) t.add_row({"pools", s.instances.describe(s.gpu.name, s.placement, true)});
   if (s.serving.attention_tp > 1) {
     t.add_row({"attention", fmt::format("tensor-parallel groups of {} GPUs ({} ranks), {} + all-gather",
                                         s.serving.attention_tp, r.gpus / s.serving.attention_tp,
@@ -362,11 +358,7 @@ std::string format_summary(const Scenario& s, const RunResult& r) {
              fmt::format("{:.1f} / {:.1f}", m.expert_gap().mean() * 1e6, m.expert_mean().mean() * 1e6)});
   t.add_row({"placement", fmt::format("{} (dispatch {}, predictor {})", s.placement, s.dispatch, s.predictor)});
   if (r.instances.size() > 1) {
-    const std::string layout =
-        s.instances.disaggregated()
-            ? fmt::format("{} prefill × EP {} + {} decode × EP {}", s.instances.prefill_count, s.instances.prefill_gpus,
-                          s.instances.count - s.instances.prefill_count, s.instances.gpus)
-            : fmt::format("{} × EP {}", r.instances.size(), r.instances.front().gpus);
+    const std::string layout = s.instances.describe(s.gpu.name, s.placement);
     t.add_row({"instances / router", fmt::format("{} / {}", layout, r.router)});
     for (const auto& row : instance_rows(r)) t.add_row(row);
   }

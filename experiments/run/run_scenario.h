@@ -50,6 +50,7 @@ struct InstanceSummary {
   int first_gpu = 0;
   int gpus = 0;
   std::string pool;  // disaggregated serving: "prefill" or "decode"; else empty
+  std::string gpu;   // the instance's own GPU type when its group names one; else empty
 };
 
 struct RunResult {

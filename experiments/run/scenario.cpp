@@ -23,71 +23,72 @@ void check_placement(const std::string& name, const std::optional<JsonInput>& pa
 
 namespace {
 
-// {"count": N, "gpus": G}: N instances of G consecutive GPUs tiling the cluster,
-// each an EP group of G (G divides the experts, so every GPU of an instance holds
-// as many experts under the static layouts).
+// {"count": N, "gpus": G[, "gpu": type][, "placement": {...}]}: N instances of G
+// consecutive GPUs, each an EP group of G (G divides the experts, so every GPU of an
+// instance holds as many experts under the static layouts).
+InstanceGroup parse_group(const JsonInput& json, const models::MoeModel& model, std::string pool) {
+  InstanceGroup group;
+  group.pool = std::move(pool);
+  group.json_path = json.path();
+  group.count = static_cast<int>(json.at("count").integer_in(1, 1 << 20));
+  const JsonInput gpus = json.at("gpus");
+  group.gpus = static_cast<int>(gpus.integer_in(1, 1 << 20));
+  if (model.experts % group.gpus != 0) {
+    gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}", group.gpus,
+                          model.name, model.experts, model.experts));
+  }
+  if (const auto gpu = json.find("gpu")) group.gpu = models::load_gpu_profile(gpu->string(), gpu->where());
+  if (const auto placement = json.find("placement")) {
+    group.placement = placement->at("policy").string();
+    group.placement_params = placement;
+    check_placement(*group.placement, group.placement_params);
+    if (policies::is_provisioner(*group.placement)) {
+      placement->at("policy").fail(fmt::format(
+          "the serverless policy '{}' provisions the whole cluster's experts; expected a serverful policy per instance",
+          *group.placement));
+    }
+  }
+  json.reject_unknown_keys();
+  return group;
+}
+
+// The groups, in order, must cover the cluster's GPUs exactly.
+void check_tiling(const JsonInput& json, const InstanceLayout& layout, const models::TopologyOptions& topology) {
+  const int cluster = models::topology_gpu_count(topology);
+  std::int64_t used = 0;
+  std::vector<std::string> terms;
+  for (const InstanceGroup& g : layout.groups) {
+    used += static_cast<std::int64_t>(g.count) * g.gpus;
+    terms.push_back(fmt::format("{} × {}{}", g.count, g.gpus, g.pool.empty() ? "" : " " + g.pool));
+  }
+  if (used != cluster) {
+    json.fail(fmt::format("{} GPUs = {} GPUs do not tile the cluster's {} GPUs; expected instances × GPUs to sum to {}",
+                          fmt::join(terms, " + "), used, cluster, cluster));
+  }
+}
+
+// One group ({"count", "gpus", ...}) or a list of them, laid out in order.
 InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOptions& topology,
                                const models::MoeModel& model) {
   InstanceLayout layout;
-  layout.given = true;
-  layout.count = static_cast<int>(json.at("count").integer_in(1, 1 << 20));
-  const JsonInput gpus = json.at("gpus");
-  layout.gpus = static_cast<int>(gpus.integer_in(1, 1 << 20));
-  const int cluster = models::topology_gpu_count(topology);
-  if (static_cast<std::int64_t>(layout.count) * layout.gpus != cluster) {
-    json.fail(fmt::format("{} instances × {} GPUs = {} GPUs do not tile the cluster's {} GPUs; expected count × gpus = {}",
-                          layout.count, layout.gpus, static_cast<std::int64_t>(layout.count) * layout.gpus, cluster,
-                          cluster));
+  if (json.raw().is_array()) {
+    for (const JsonInput& item : json.items()) layout.groups.push_back(parse_group(item, model, ""));
+    if (layout.groups.empty()) json.fail("an empty list of instance groups; expected at least one {\"count\", \"gpus\"}");
+  } else {
+    layout.groups.push_back(parse_group(json, model, ""));
   }
-  if (model.experts % layout.gpus != 0) {
-    gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}", layout.gpus,
-                          model.name, model.experts, model.experts));
-  }
+  check_tiling(json, layout, topology);
   return layout;
 }
 
-// {"prefill": {"count": P, "gpus": Gp}, "decode": {"count": D, "gpus": Gd}}: P prefill
-// instances then D decode instances tiling the cluster, each an EP group.
+// {"prefill": {...}, "decode": {...}}, each a group: prefill instances then decode
+// instances tiling the cluster.
 InstanceLayout parse_pools(const JsonInput& json, const models::TopologyOptions& topology, const models::MoeModel& model) {
   InstanceLayout layout;
-  layout.given = true;
-  int pool_gpus[2] = {0, 0};
-  int counts[2] = {0, 0};
-  const char* names[2] = {"prefill", "decode"};
-  for (int i = 0; i < 2; ++i) {
-    const JsonInput pool = json.at(names[i]);
-    counts[i] = static_cast<int>(pool.at("count").integer_in(1, 1 << 20));
-    const JsonInput gpus = pool.at("gpus");
-    pool_gpus[i] = static_cast<int>(gpus.integer_in(1, 1 << 20));
-    if (model.experts % pool_gpus[i] != 0) {
-      gpus.fail(fmt::format("an EP group of {} GPUs does not divide {}'s {} experts; expected a divisor of {}",
-                            pool_gpus[i], model.name, model.experts, model.experts));
-    }
-    PoolSettings& settings = i == 0 ? layout.prefill : layout.decode;
-    if (const auto gpu = pool.find("gpu")) settings.gpu = models::load_gpu_profile(gpu->string(), gpu->where());
-    if (const auto placement = pool.find("placement")) {
-      settings.placement = placement->at("policy").string();
-      settings.placement_params = placement;
-      check_placement(*settings.placement, settings.placement_params);
-      if (policies::is_provisioner(*settings.placement)) {
-        placement->at("policy").fail(fmt::format(
-            "the serverless policy '{}' provisions the whole cluster's experts; expected a serverful policy per pool",
-            *settings.placement));
-      }
-    }
-    pool.reject_unknown_keys();
-  }
+  layout.pools = true;
+  for (const char* name : {"prefill", "decode"}) layout.groups.push_back(parse_group(json.at(name), model, name));
   json.reject_unknown_keys();
-  const int cluster = models::topology_gpu_count(topology);
-  const std::int64_t used = static_cast<std::int64_t>(counts[0]) * pool_gpus[0] + static_cast<std::int64_t>(counts[1]) * pool_gpus[1];
-  if (used != cluster) {
-    json.fail(fmt::format("{} × {} prefill GPUs + {} × {} decode GPUs = {} GPUs do not tile the cluster's {} GPUs",
-                          counts[0], pool_gpus[0], counts[1], pool_gpus[1], used, cluster));
-  }
-  layout.prefill_count = counts[0];
-  layout.prefill_gpus = pool_gpus[0];
-  layout.count = counts[0] + counts[1];
-  layout.gpus = pool_gpus[1];
+  check_tiling(json, layout, topology);
   return layout;
 }
 
@@ -151,7 +152,7 @@ Scenario parse_scenario(const JsonInput& json) {
   if (instances && pools) pools->fail("give either cluster.instances or cluster.pools, not both");
   if (instances) s.instances = parse_instances(*instances, s.topology, s.model);
   if (pools) s.instances = parse_pools(*pools, s.topology, s.model);
-  if (s.instances.count > 1 && s.variability.drift.episodes_per_hour > 0) {
+  if (s.instances.count() > 1 && s.variability.drift.episodes_per_hour > 0) {
     (instances ? *instances : *pools)
         .fail("several instances with throttling drift (cluster.variability.drift) are not supported; expected one "
               "instance or no drift");
@@ -167,7 +168,7 @@ Scenario parse_scenario(const JsonInput& json) {
     s.placement_params = placement;
   }
   check_placement(s.placement, s.placement_params);
-  if (s.instances.count > 1 && policies::is_provisioner(s.placement)) {
+  if (s.instances.count() > 1 && policies::is_provisioner(s.placement)) {
     json.at("cluster").at(pools ? "pools" : "instances").fail(fmt::format(
         "the serverless policy '{}' provisions the whole cluster's experts; expected one instance with it", s.placement));
   }
@@ -222,34 +223,56 @@ Scenario parse_scenario(const JsonInput& json) {
                                {"drift_threshold", s.drift_threshold}}},
                 {"slo", {{"ttft_ms", s.slo.ttft_s * 1e3}, {"tpot_ms", s.slo.tpot_s * 1e3}}}};
   // Only scenarios that cut the cluster into instances say so: others resolve as before.
-  if (s.instances.disaggregated()) {
-    const auto pool_json = [](int count, int gpus, const PoolSettings& p) {
-      nlohmann::json j{{"count", count}, {"gpus", gpus}};
-      if (p.gpu) j["gpu"] = p.gpu->name;
-      if (p.placement) j["placement"] = p.placement_params->raw();
+  if (s.instances.given()) {
+    const auto group_json = [](const InstanceGroup& g) {
+      nlohmann::ordered_json j{{"count", g.count}, {"gpus", g.gpus}};
+      if (g.gpu) j["gpu"] = g.gpu->name;
+      if (g.placement) j["placement"] = g.placement_params->raw();
       return j;
     };
-    s.resolved["cluster"]["pools"] = {
-        {"prefill", pool_json(s.instances.prefill_count, s.instances.prefill_gpus, s.instances.prefill)},
-        {"decode", pool_json(s.instances.count - s.instances.prefill_count, s.instances.gpus, s.instances.decode)}};
-    s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
-  } else if (s.instances.given) {
-    s.resolved["cluster"]["instances"] = {{"count", s.instances.count}, {"gpus", s.instances.gpus}};
+    auto& cluster = s.resolved["cluster"];
+    if (s.instances.disaggregated()) {
+      for (const InstanceGroup& g : s.instances.groups) cluster["pools"][g.pool] = group_json(g);
+    } else if (instances->raw().is_array()) {
+      for (const InstanceGroup& g : s.instances.groups) cluster["instances"].push_back(group_json(g));
+    } else {
+      cluster["instances"] = group_json(s.instances.groups.front());
+    }
     s.resolved["router"] = s.router_params ? s.router_params->raw() : nlohmann::json{{"policy", s.router}};
   }
   return s;
 }
 
+int InstanceLayout::count() const {
+  int n = 0;
+  for (const InstanceGroup& g : groups) n += g.count;
+  return groups.empty() ? 1 : n;
+}
+
 std::vector<InstanceSpan> InstanceLayout::spans(int cluster_gpus) const {
+  if (groups.empty()) return {{0, cluster_gpus, 0, false}};
   std::vector<InstanceSpan> out;
   int first = 0;
-  for (int i = 0; i < count; ++i) {
-    const bool in_prefill = i < prefill_count;
-    const int size = in_prefill ? prefill_gpus : (count > 1 ? gpus : cluster_gpus);
-    out.push_back({first, size, in_prefill});
-    first += size;
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    for (int i = 0; i < groups[g].count; ++i) {
+      out.push_back({first, groups[g].gpus, static_cast<int>(g), groups[g].pool == "prefill"});
+      first += groups[g].gpus;
+    }
   }
   return out;
+}
+
+std::string InstanceLayout::describe(const std::string& gpu, const std::string& placement, bool full) const {
+  std::vector<std::string> parts;
+  for (const InstanceGroup& g : groups) {
+    const std::string& own_gpu = g.gpu ? g.gpu->name : gpu;
+    const std::string& own_placement = g.placement ? *g.placement : placement;
+    std::string part = fmt::format("{}{} × EP {}", g.pool.empty() ? "" : g.pool + " ", g.count, g.gpus);
+    if (full || own_gpu != gpu) part += " on " + own_gpu;
+    if (full || own_placement != placement) part += " (" + own_placement + ")";
+    parts.push_back(std::move(part));
+  }
+  return fmt::format("{}", fmt::join(parts, full ? "; " : " + "));
 }
 
 Scenario Scenario::with_placement(const std::string& spec) const {

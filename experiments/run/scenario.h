@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/gpu_profile.h"
 #include "models/gpu_variability.h"
@@ -25,30 +26,40 @@ namespace moesim::run {
 struct InstanceSpan {
   int first_gpu = 0;
   int gpus = 0;
+  int group = 0;         // index into InstanceLayout::groups (0 when there are none)
   bool prefill = false;  // a prefill-pool instance (disaggregated serving)
 };
 
-// A pool's own GPU type and placement policy (disaggregated serving); unset: the scenario's.
-struct PoolSettings {
+// `count` instances of `gpus` consecutive GPUs each, sharing a GPU type and a
+// placement policy (unset: the scenario's). cluster.instances holds one group or a
+// list of them (a cluster mixing GPU types); cluster.pools holds two, prefill then decode.
+struct InstanceGroup {
+  std::string pool;       // "prefill" / "decode" (disaggregated serving); "" colocated
+  std::string json_path;  // where the group was written, for errors: "$.cluster.instances[1]"
+  int count = 1;
+  int gpus = 0;
   std::optional<models::GpuProfile> gpu;
   std::optional<std::string> placement;
   std::optional<JsonInput> placement_params;
 };
 
 struct InstanceLayout {
-  int count = 1;
-  int gpus = 0;  // GPUs per instance, consecutive; 0 = the whole cluster (one instance)
-  bool given = false;  // written in the scenario (echoed in the resolved scenario then)
-  // Disaggregated prefill and decode (cluster.pools, docs/models.md): the first
-  // prefill_count instances, of prefill_gpus GPUs each, run prompts; the other
-  // count − prefill_count, of `gpus` GPUs each, decode. 0: every instance does both.
-  int prefill_count = 0;
-  int prefill_gpus = 0;
-  PoolSettings prefill, decode;
-  const PoolSettings& pool(const InstanceSpan& span) const { return span.prefill ? prefill : decode; }
-  bool disaggregated() const { return prefill_count > 0; }
-  // Every instance's GPUs in the cluster's numbering, prefill pool first.
+  // Tiling the cluster in order, prefill pool first; empty: one instance over the
+  // whole cluster (the scenario gave neither cluster.instances nor cluster.pools).
+  std::vector<InstanceGroup> groups;
+  bool pools = false;  // groups came from cluster.pools (disaggregated prefill and decode)
+  bool given() const { return !groups.empty(); }
+  bool disaggregated() const { return pools; }
+  int count() const;
+  // Every instance's GPUs in the cluster's numbering.
   std::vector<InstanceSpan> spans(int cluster_gpus) const;
+  // The group an instance belongs to; nullptr when the layout has no groups.
+  const InstanceGroup* group(const InstanceSpan& span) const {
+    return groups.empty() ? nullptr : &groups[static_cast<std::size_t>(span.group)];
+  }
+  // "2 × EP 4 on h100-sxm + 1 × EP 8": groups' GPU types and placements shown where
+  // they differ from the scenario's `gpu` and `placement`, or always when `full`.
+  std::string describe(const std::string& gpu, const std::string& placement, bool full = false) const;
 };
 
 struct Scenario {

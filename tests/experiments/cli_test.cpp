@@ -125,6 +125,11 @@ std::string kPools(int prefill, int prefill_gpus, int decode, int decode_gpus) {
          std::to_string(decode) + R"(, "gpus": )" + std::to_string(decode_gpus) + "}}}";
 }
 
+// cluster.instances as a list of groups (a cluster mixing GPU types) on one DGX-H100.
+std::string kGroups(const std::string& groups) {
+  return R"({"topology": {"preset": "dgx-h100"}, "gpu": "h100-sxm", "instances": [)" + groups + "]}";
+}
+
 std::string with_router(std::string scenario, const std::string& router) {
   return scenario.replace(0, 1, R"({"router": )" + router + ", ");
 }
@@ -242,6 +247,42 @@ TEST_CASE("disaggregated pools: prompts on the prefill pool, decodes on the deco
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("instance groups of two GPU types: each instance computes on its own group's GPUs",
+          "[experiments][cli][run][instances]") {
+  // Round-robin sends request i to instance i mod 2 whatever their speed, so both
+  // instances see the same kind of load; the A100 instance's prompts take longer.
+  const std::string mixed = with_router(
+      small_scenario(R"("mixtral-8x7b")", "4",
+                     kGroups(R"({"count": 1, "gpus": 4}, {"count": 1, "gpus": 4, "gpu": "a100-sxm"})"), 4),
+      R"({"policy": "round-robin"})");
+  const auto mixed_path = write_temp("moesim_run_groups_test", "mixed.json", mixed);
+  const auto dir = mixed_path.parent_path();
+  const Result m = run("run " + mixed_path.string() + " --out " + (dir / "m").string());
+  INFO(m.output);
+  REQUIRE(m.exit_code == 0);
+  CHECK_THAT(m.output, Catch::Contains("1 × EP 4 + 1 × EP 4 on a100-sxm / round-robin") &&
+                           Catch::Contains("instance 1, a100-sxm (GPUs 4–7)") && Catch::Contains("instance 0 (GPUs 0–3)"));
+  const auto jm = nlohmann::json::parse(slurp(dir / "m" / "metrics.json"));
+  const auto& instances = jm["instances"]["instances"];
+  REQUIRE(instances.size() == 2);
+  CHECK_FALSE(instances[0].contains("gpu"));
+  CHECK(instances[1]["gpu"] == "a100-sxm");
+  CHECK(jm["scenario"]["cluster"]["instances"][1]["gpu"] == "a100-sxm");
+  CHECK(instances[0]["ttft_s"]["p50"].get<double>() < 0.8 * instances[1]["ttft_s"]["p50"].get<double>());
+  // The same groups written as one {"count": 2, "gpus": 4} are the same run, byte for byte.
+  const auto one = write_temp("moesim_run_groups_test", "one.json",
+                              with_router(small_scenario(R"("mixtral-8x7b")", "4", kInstances(2, 4), 4),
+                                          R"({"policy": "round-robin"})"));
+  const auto two = write_temp("moesim_run_groups_test", "two.json",
+                              with_router(small_scenario(R"("mixtral-8x7b")", "4",
+                                                         kGroups(R"({"count": 1, "gpus": 4}, {"count": 1, "gpus": 4})"), 4),
+                                          R"({"policy": "round-robin"})"));
+  REQUIRE(run("run " + one.string() + " --out " + (dir / "one").string()).exit_code == 0);
+  REQUIRE(run("run " + two.string() + " --out " + (dir / "two").string()).exit_code == 0);
+  CHECK(slurp(dir / "one" / "requests.csv") == slurp(dir / "two" / "requests.csv"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2", "[experiments][cli][run]") {
   struct Case {
     std::string text;
@@ -279,6 +320,19 @@ TEST_CASE("moesim run rejects bad scenarios with the JSON path and exit code 2",
        {"every one of the", "requests was dropped", "$.serving.kv_blocks = 2 blocks of 16 tokens"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kDgx).replace(0, 1, R"({"serving": {"kv_cache": "paged", "kv_blocks": 1099511627776, "kv_block_tokens": 65536}, )"),
        {"$.serving.kv_blocks", "exceed 2^60 bytes"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 1, "gpus": 4})")),
+       {"$.cluster.instances", "1 × 4 GPUs = 4 GPUs do not tile the cluster's 8 GPUs"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 1, "gpus": 4}, {"count": 1, "gpus": 3}, {"count": 1, "gpus": 1})")),
+       {"$.cluster.instances[1].gpus", "does not divide", "8 experts"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 1, "gpus": 4, "gpu": "h300"}, {"count": 1, "gpus": 4})")),
+       {"$.cluster.instances[0].gpu", "unknown GPU profile 'h300'"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups("")), {"$.cluster.instances", "empty list"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 2, "gpus": 2, "gpu": "rtx-a5000"}, {"count": 1, "gpus": 4})")),
+       {"$.cluster.instances[0].gpus", "does not fit", "GiB of expert weights"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 2, "gpus": 4, "placement": {"policy": "moeless"}})")),
+       {"$.cluster.instances[0].placement.policy", "serverless policy 'moeless'"}},
+      {small_scenario(R"("mixtral-8x7b")", "4", kGroups(R"({"count": 2, "gpus": 4, "gpus_per_node": 4})")),
+       {"$.cluster.instances[0]", "unknown key 'gpus_per_node'"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 4, 1, 2)), {"$.cluster.pools", "do not tile the cluster's 8 GPUs"}},
       {small_scenario(R"("mixtral-8x7b")", "4", kPools(1, 3, 1, 5)), {"$.cluster.pools.prefill.gpus", "does not divide"}},
       {small_scenario(R"("deepseek-v3")", "4", kPools(1, 4, 1, 4)),

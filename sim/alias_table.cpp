@@ -48,6 +48,15 @@ AliasTable::AliasTable(const std::vector<double>& weights) {
   }
 }
 
+std::vector<ExactColumn> AliasTable::exact_columns() const {
+  std::vector<ExactColumn> out(prob_.size());
+  for (std::size_t i = 0; i < prob_.size(); ++i) {
+    // p · 2^53 is exact (a power-of-two scale) and at most 2^53: its ceiling fits.
+    out[i] = ExactColumn{static_cast<std::uint64_t>(std::ceil(std::ldexp(prob_[i], 53))), alias_[i]};
+  }
+  return out;
+}
+
 std::uint32_t AliasBank::add(const AliasTable& table) {
   if (table.size() != width_) throw std::invalid_argument("alias bank: every table must have the bank's width");
   const auto index = static_cast<std::uint32_t>(tables());

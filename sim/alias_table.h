@@ -34,6 +34,22 @@ inline std::size_t draw_alias(const AliasColumn* columns, std::size_t n, std::ui
   return select_alias(column, c.alias, static_cast<std::uint32_t>(m) >= c.keep);
 }
 
+// One column for draws that consume the stream exactly as AliasTable::draw(Rng&)
+// does, with the coin compared in integers: uniform01() < p is (bits >> 11) < keep
+// for keep = ceil(p · 2^53), exactly (uniform01 is (bits >> 11) · 2^-53).
+struct ExactColumn {
+  std::uint64_t keep;
+  std::uint64_t alias;
+};
+
+// The same draw as AliasTable::draw(Rng&) from its exact_columns(): the same two
+// values of the stream, the same index.
+inline std::size_t draw_exact(const ExactColumn* columns, std::size_t n, Rng& rng) {
+  const auto column = static_cast<std::size_t>(rng.uniform_int(n));
+  const ExactColumn& c = columns[column];
+  return select_alias(column, c.alias, (rng.next_u64() >> 11) >= c.keep);
+}
+
 class AliasTable {
  public:
   AliasTable() = default;
@@ -48,6 +64,7 @@ class AliasTable {
   std::size_t draw(std::uint32_t bits) const { return draw_alias(columns_.data(), columns_.size(), bits); }
   std::size_t size() const { return prob_.size(); }
   const std::vector<AliasColumn>& columns() const { return columns_; }
+  std::vector<ExactColumn> exact_columns() const;
 
  private:
   std::vector<double> prob_;          // probability of keeping column i

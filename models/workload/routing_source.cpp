@@ -129,9 +129,12 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     for (std::size_t rank = 0; rank < by_rank.size(); ++rank) w[static_cast<std::size_t>(order[rank])] = by_rank[rank];
     require_distinct_draws(w, top_k_);
     alias_.emplace_back(w);
+    const auto columns = alias_.back().exact_columns();
+    columns_.insert(columns_.end(), columns.begin(), columns.end());
     weights_.push_back(std::move(w));
     ranking_.push_back(std::move(order));
   }
+  taken_.assign(static_cast<std::size_t>(experts_), 0);
 }
 
 std::vector<std::vector<double>> ZipfRoutingSource::expected_selections() const {
@@ -173,20 +176,72 @@ void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, s
   }
 }
 
+namespace {
+
+// The experts one token has drawn so far, a byte each: a load meets an earlier store
+// only when the expert repeats (with bits in words, every draw sharing a word waited
+// for the store before it; in 128-bit registers the shifts cost more than the draw).
+class TakenMarks {
+ public:
+  explicit TakenMarks(std::uint8_t* marks) : marks_(marks) {}
+  bool insert(std::size_t e) {
+    const bool fresh = marks_[e] == 0;
+    marks_[e] = 1;
+    return fresh;
+  }
+  void clear(const std::size_t* chosen, std::size_t k) {
+    for (std::size_t j = 0; j < k; ++j) marks_[chosen[j]] = 0;
+  }
+
+ private:
+  std::uint8_t* marks_;
+};
+
+// One token's K distinct experts into chosen[0..K): the draws of draw_distinct() from
+// the same stream, in the same order, with the coin compared in integers
+// (sim::draw_exact) and repeats found in a bit set instead of a scan of the experts
+// drawn so far. A repeat is written past the experts kept and not counted.
+inline void draw_token(const sim::ExactColumn* columns, std::size_t experts, const std::vector<double>& weights,
+                       sim::Rng& rng, std::size_t k, TakenMarks& taken, std::size_t* chosen) {
+  std::size_t have = 0;
+  int rejected = 0;
+  while (have < k) {
+    const std::size_t e = sim::draw_exact(columns, experts, rng);
+    const bool fresh = taken.insert(e);
+    chosen[have] = e;
+    have += fresh ? 1 : 0;
+    rejected = fresh ? 0 : rejected + 1;
+    if (rejected == kRejectionBudget) [[unlikely]] {
+      const std::size_t f = draw_remaining(weights, rng, static_cast<int>(have), chosen);
+      taken.insert(f);
+      chosen[have++] = f;
+      rejected = 0;
+    }
+  }
+}
+
+}  // namespace
+
 void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);
   reset_counts(counts, static_cast<std::size_t>(moe_layers_), tokens_per_gpu.size(), static_cast<std::size_t>(experts_));
-  std::vector<std::size_t> chosen(static_cast<std::size_t>(top_k_));
+  const auto E = static_cast<std::size_t>(experts_);
+  const auto K = static_cast<std::size_t>(top_k_);
+  std::vector<std::size_t> chosen_experts(K);
+  std::size_t* const chosen = chosen_experts.data();
   // A local copy of the generator keeps its state in registers across the stores
   // into the count rows (which, to the compiler, might alias the member).
   sim::Rng rng = rng_;
+  TakenMarks taken(taken_.data());
   for (int l = 0; l < moe_layers_; ++l) {
-    const auto& table = alias_[static_cast<std::size_t>(l)];
+    const sim::ExactColumn* const columns = columns_.data() + static_cast<std::size_t>(l) * E;
+    const std::vector<double>& weights = weights_[static_cast<std::size_t>(l)];
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
       std::int64_t* const row = counts[static_cast<std::size_t>(l)][g].data();
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
-        draw_distinct(table, weights_[static_cast<std::size_t>(l)], rng, top_k_, chosen.data());
-        for (int k = 0; k < top_k_; ++k) ++row[chosen[static_cast<std::size_t>(k)]];
+        draw_token(columns, E, weights, rng, K, taken, chosen);
+        for (std::size_t j = 0; j < K; ++j) ++row[chosen[j]];
+        taken.clear(chosen, K);
       }
     }
   }

@@ -90,6 +90,8 @@ class ZipfRoutingSource final : public RoutingSource {
   sim::Rng rng_;
   std::vector<std::vector<double>> weights_;  // per MoE layer, per expert
   std::vector<sim::AliasTable> alias_;        // the same, for O(1) draws
+  std::vector<sim::ExactColumn> columns_;     // every layer's alias_ columns, layer by layer
+  std::vector<std::uint8_t> taken_;           // one token's experts drawn so far, a mark each
   std::vector<std::vector<int>> ranking_;     // per MoE layer: experts by rank
 };
 

@@ -251,3 +251,79 @@ TEST_CASE("Zipf exponents from a Gini: the forward Gini by hand, and the fit inv
   }
   CHECK(std::isnan(zipf_skew_for_gini(8, 2, 0.999)));  // beyond any skew in [0, 8]
 }
+
+namespace {
+
+// Zipf routing's definition, drawn the plain way: per layer the constructor's
+// shuffle, then per token k alias draws, a repeat redrawn (found by a scan).
+RoutingCounts zipf_reference(const ZipfRoutingSource& source, const MoeModel& model, std::uint64_t seed,
+                             const std::vector<std::int64_t>& tokens) {
+  sim::Rng rng(seed);
+  for (int l = 0; l < model.moe_layer_count(); ++l) {
+    for (std::size_t i = static_cast<std::size_t>(model.experts); i > 1; --i) rng.uniform_int(i);
+  }
+  RoutingCounts counts(static_cast<std::size_t>(model.moe_layer_count()));
+  for (int l = 0; l < model.moe_layer_count(); ++l) {
+    const sim::AliasTable table(source.layer_weights(l));
+    for (const std::int64_t n : tokens) {
+      std::vector<std::int64_t>& row = counts[static_cast<std::size_t>(l)].emplace_back(model.experts, 0);
+      for (std::int64_t t = 0; t < n; ++t) {
+        std::vector<std::size_t> chosen;
+        while (chosen.size() < static_cast<std::size_t>(model.top_k)) {
+          const std::size_t e = table.draw(rng);
+          if (std::find(chosen.begin(), chosen.end(), e) == chosen.end()) chosen.push_back(e);
+        }
+        for (const std::size_t e : chosen) ++row[e];
+      }
+    }
+  }
+  return counts;
+}
+
+}  // namespace
+
+TEST_CASE("Zipf routing draws, token by token, what its definition draws from the same stream",
+          "[models][routing]") {
+  // Pins the random stream: a faster sampler must give these counts exactly, so that
+  // every Zipf-routed figure stays what it was.
+  for (const char* name : {"qwen3-30b-a3b", "deepseek-v3", "mixtral-8x7b"}) {
+    const MoeModel model = load_moe_model(name);
+    for (const double skew : {0.0, 0.8, 1.6}) {
+      ZipfRoutingSource source(model, skew, sim::Rng(21));
+      const std::vector<std::int64_t> tokens{3, 0, 40, 1, 17, 0, 2, 9};
+      BatchSpans batch(tokens.size());
+      for (std::size_t g = 0; g < tokens.size(); ++g) {
+        if (tokens[g] > 0) batch[g].push_back(TokenSpan{g, 0, tokens[g], true});
+      }
+      RoutingCounts got;
+      source.route(batch, got);
+      INFO(name << " skew " << skew);
+      CHECK(got == zipf_reference(source, model, 21, tokens));
+    }
+  }
+}
+
+TEST_CASE("Zipf routing keeps its k experts distinct and exact when one expert takes nearly all the weight",
+          "[models][routing][reliability]") {
+  // Skew 14 over Mixtral's 8 experts: the top expert holds 99.99% of the weight, so
+  // the second pick repeats it 64 times in a row on most tokens and the exact scan
+  // takes over. Truth: top-2 inclusion probabilities in closed form.
+  const MoeModel mixtral = load_moe_model("mixtral-8x7b");
+  ZipfRoutingSource source(mixtral, 14.0, sim::Rng(4));
+  const std::int64_t n = 20000;
+  BatchSpans batch(1);
+  batch[0].push_back(TokenSpan{0, 0, n, true});
+  const RoutingCounts counts = source.route(batch);
+  for (int l = 0; l < 2; ++l) {
+    const auto& row = counts[static_cast<std::size_t>(l)][0];
+    CHECK(std::accumulate(row.begin(), row.end(), std::int64_t{0}) == 2 * n);
+    const auto truth = inclusion_probabilities(source.layer_weights(l), 2);
+    for (std::size_t e = 0; e < row.size(); ++e) {
+      const double mean = static_cast<double>(n) * truth[e];
+      const double sd = std::sqrt(mean * (1.0 - truth[e]));
+      INFO("layer " << l << " expert " << e << ": " << row[e] << " against " << mean);
+      CHECK(row[e] <= n);
+      CHECK(std::abs(static_cast<double>(row[e]) - mean) <= 5.0 * sd + 1e-9);
+    }
+  }
+}

@@ -167,3 +167,28 @@ TEST_CASE("alias bank draws what each of its tables draws from the same bits", "
   for (double s : seen) CHECK(std::abs(s / 100000.0 - 0.25) < 0.01);
   CHECK_THROWS(bank.add(moesim::sim::AliasTable(std::vector<double>{1, 2})));
 }
+
+namespace {
+std::vector<double> zipf_weights(int n, double skew) {
+  std::vector<double> w;
+  for (int r = 1; r <= n; ++r) w.push_back(1.0 / std::pow(r, skew));
+  return w;
+}
+}  // namespace
+
+TEST_CASE("exact alias columns draw what the table draws from the same stream, to the last value", "[sim][rng]") {
+  // Zero weights, full columns, a width that is not a power of two, and a skew whose
+  // keep probabilities are not dyadic: every coin must fall the same way.
+  for (const std::vector<double>& weights :
+       {std::vector<double>{1, 0, 3, 0.5, 2, 0, 7}, std::vector<double>{1, 1, 1, 1}, zipf_weights(128, 0.8)}) {
+    const moesim::sim::AliasTable table(weights);
+    const std::vector<moesim::sim::ExactColumn> exact = table.exact_columns();
+    moesim::sim::Rng a(77), b(77);
+    for (int i = 0; i < 200000; ++i) {
+      const std::size_t want = table.draw(a);
+      const std::size_t got = moesim::sim::draw_exact(exact.data(), exact.size(), b);
+      if (got != want) FAIL("draw " << i << ": " << got << " != " << want);
+    }
+    CHECK(a.next_u64() == b.next_u64());  // the same number of values consumed
+  }
+}

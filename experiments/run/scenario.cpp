@@ -75,6 +75,7 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
     for (const JsonInput& item : json.items()) layout.groups.push_back(parse_group(item, model, ""));
     if (layout.groups.empty()) json.fail("an empty list of instance groups; expected at least one {\"count\", \"gpus\"}");
   } else {
+    json.check(json.raw().is_object(), "an object {\"count\", \"gpus\"} or a list of them");
     layout.groups.push_back(parse_group(json, model, ""));
   }
   check_tiling(json, layout, topology);

@@ -87,14 +87,15 @@ PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
   ScenarioDocument doc = spec.scenario;
   doc.json["cluster"]["gpu"] = c.gpu;
   doc.json["cluster"]["topology"] = topology;
+  // The searched layout replaces the scenario's; without one, one instance of whatever the cluster has.
+  doc.json["cluster"].erase("pools");
+  doc.json["cluster"].erase("instances");
   if (p.instance_gpus > 0) {
     if (p.gpus % p.instance_gpus != 0) {
       p.error = fmt::format("instances of {} GPUs do not tile {} GPUs", p.instance_gpus, p.gpus);
       return p;
     }
     const int count = p.gpus / p.instance_gpus;
-    doc.json["cluster"].erase("pools");
-    doc.json["cluster"].erase("instances");
     if (search.prefill_share > 0.0) {
       p.prefill_share = search.prefill_share;
       if (count < 2) {
@@ -107,9 +108,6 @@ PlanPoint evaluate(const PlanSpec& spec, const Search& search, int machines) {
     } else {
       doc.json["cluster"]["instances"] = {{"count", count}, {"gpus", p.instance_gpus}};
     }
-  } else {
-    doc.json["cluster"].erase("instances");  // one instance of whatever the cluster has
-    doc.json["cluster"].erase("pools");
   }
   try {
     const auto columns =

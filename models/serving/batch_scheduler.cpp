@@ -47,7 +47,7 @@ BatchScheduler::BatchScheduler(sim::Simulator& sim, const MoeModel& model, const
 
 std::int64_t BatchScheduler::kv_block_bytes() const { return config_.kv_block_tokens * model_.kv_cache_bytes_per_token(); }
 
-int BatchScheduler::choose_gpu(const Request& r) const {
+int BatchScheduler::choose_rank(const Request& r) const {
   if (config_.gpu_assignment == ServingConfig::GpuAssignment::kPrefixAware) {
     std::vector<std::int64_t> cached(assigned_.size());
     std::vector<double> loads(assigned_.size());
@@ -79,7 +79,7 @@ std::int64_t BatchScheduler::cached_prefix_tokens(const Request& r) const {
 }
 
 void BatchScheduler::submit(Request r) {
-  const int rank = choose_gpu(r);
+  const int rank = choose_rank(r);
   submit(std::move(r), rank);
 }
 

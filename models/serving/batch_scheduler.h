@@ -51,7 +51,8 @@ class BatchScheduler {
   void submit(Request r);
   // The same on rank `rank` (chosen earlier with choose_rank()).
   void submit(Request r, int rank);
-  int choose_rank(const Request& r) const { return choose_gpu(r); }
+  // The rank serving.gpu_assignment would give `r` now.
+  int choose_rank(const Request& r) const;
   // Disaggregated prefill (docs/models.md "Disaggregated prefill and decode"): once a
   // request's prompt is done and it has output left, it leaves this scheduler (its
   // KV freed here) and goes to `handoff` with the cluster number of its rank's
@@ -98,7 +99,6 @@ class BatchScheduler {
   bool admit_paged(Request& r, std::int64_t budget, Batch& b);
   // Prefix entries a lookup may use: whole prompt blocks, never the last prompt token.
   std::int64_t prefix_limit(const Request& r) const;
-  int choose_gpu(const Request& r) const;
   void preempt(Request& r, Batch& b);
   void free_kv(Request& r);
   void publish_prefix(Request& r);

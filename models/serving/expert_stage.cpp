@@ -110,6 +110,12 @@ void ExpertStage::assign_to_single_copies(const std::vector<std::vector<int>>& r
   pair_tokens_.assign(G * G, 0);
   source_rows_.resize(G);
   for (std::size_t src = 0; src < G; ++src) source_rows_[src] = counts[src].data();
+  // The rows were written when the iteration was routed, every layer's before the
+  // first was assigned, and have left the nearer caches since; the loop below reads
+  // them down the columns, a cache miss every few loads. Ask for all of them first.
+  for (std::size_t src = 0; src < G; ++src) {
+    for (std::size_t e = 0; e < E; e += 8) __builtin_prefetch(source_rows_[src] + e);
+  }
   copy_loads_.resize(E);
   // Expert by expert: its total stays in a register, and the rows that stay local
   // are one load per expert (remote = all − local) instead of a test per count.

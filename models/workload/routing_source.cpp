@@ -38,19 +38,46 @@ inline std::size_t draw_remaining(const std::vector<double>& weights, sim::Rng& 
   return last;  // rounding left u just past the final positive weight
 }
 
-// k distinct experts into chosen[0..k) by rejection: redrawing a taken expert gives
-// exactly sequential sampling without replacement (P(e | taken S) = w_e / (W − w_S)).
-inline void draw_distinct(const sim::AliasTable& table, const std::vector<double>& weights, sim::Rng& rng, int k,
-                          std::size_t* chosen) {
-  for (int j = 0; j < k; ++j) {
-    std::size_t e = table.draw(rng);
-    for (int rejected = 0; std::find(chosen, chosen + j, e) != chosen + j; e = table.draw(rng)) {
-      if (++rejected == kRejectionBudget) {
-        e = draw_remaining(weights, rng, j, chosen);
-        break;
-      }
+// The experts one token has drawn so far, a byte each: a load meets an earlier store
+// only when the expert repeats (with bits in words, every draw sharing a word waited
+// for the store before it; in 128-bit registers the shifts cost more than the draw).
+class TakenMarks {
+ public:
+  explicit TakenMarks(std::uint8_t* marks) : marks_(marks) {}
+  bool insert(std::size_t e) {
+    const bool fresh = marks_[e] == 0;
+    marks_[e] = 1;
+    return fresh;
+  }
+  void clear(const std::size_t* chosen, std::size_t k) {
+    for (std::size_t j = 0; j < k; ++j) marks_[chosen[j]] = 0;
+  }
+
+ private:
+  std::uint8_t* marks_;
+};
+
+// One token's k distinct experts into chosen[0..k) by rejection: redrawing a taken
+// expert gives exactly sequential sampling without replacement (P(e | taken S) =
+// w_e / (W − w_S)). The coin is compared in integers (sim::draw_exact: the same
+// draws as AliasTable::draw from the same stream), and repeats are found by a mark
+// per expert, not a scan; a repeat is written past the experts kept and not counted.
+inline void draw_token(const sim::ExactColumn* columns, std::size_t experts, const std::vector<double>& weights,
+                       sim::Rng& rng, std::size_t k, TakenMarks& taken, std::size_t* chosen) {
+  std::size_t have = 0;
+  int rejected = 0;
+  while (have < k) {
+    const std::size_t e = sim::draw_exact(columns, experts, rng);
+    const bool fresh = taken.insert(e);
+    chosen[have] = e;
+    have += fresh ? 1 : 0;
+    rejected = fresh ? 0 : rejected + 1;
+    if (rejected == kRejectionBudget) [[unlikely]] {
+      const std::size_t f = draw_remaining(weights, rng, static_cast<int>(have), chosen);
+      taken.insert(f);
+      chosen[have++] = f;
+      rejected = 0;
     }
-    chosen[j] = e;
   }
 }
 
@@ -86,13 +113,16 @@ std::vector<double> successive_inclusion(const std::vector<double>& weights, int
   if (std::adjacent_find(weights.begin(), weights.end(), std::not_equal_to<>()) == weights.end()) {
     return std::vector<double>(weights.size(), static_cast<double>(k) / static_cast<double>(weights.size()));
   }
-  const sim::AliasTable table(weights);
+  const std::vector<sim::ExactColumn> columns = sim::AliasTable(weights).exact_columns();
   sim::Rng rng(0x1ac1u);  // a fixed stream: the estimate is part of the source's definition
   std::vector<double> hits(weights.size(), 0.0);
   std::vector<std::size_t> chosen(static_cast<std::size_t>(k));
+  std::vector<std::uint8_t> marks(weights.size(), 0);
+  TakenMarks taken(marks.data());
   for (int s = 0; s < samples; ++s) {
-    draw_distinct(table, weights, rng, k, chosen.data());
-    for (int j = 0; j < k; ++j) hits[chosen[static_cast<std::size_t>(j)]] += 1.0;
+    draw_token(columns.data(), columns.size(), weights, rng, chosen.size(), taken, chosen.data());
+    for (const std::size_t e : chosen) hits[e] += 1.0;
+    taken.clear(chosen.data(), chosen.size());
   }
   for (double& h : hits) h /= samples;
   return hits;
@@ -128,8 +158,7 @@ ZipfRoutingSource::ZipfRoutingSource(const MoeModel& model, double skew, sim::Rn
     std::vector<double> w(static_cast<std::size_t>(experts_));
     for (std::size_t rank = 0; rank < by_rank.size(); ++rank) w[static_cast<std::size_t>(order[rank])] = by_rank[rank];
     require_distinct_draws(w, top_k_);
-    alias_.emplace_back(w);
-    const auto columns = alias_.back().exact_columns();
+    const auto columns = sim::AliasTable(w).exact_columns();
     columns_.insert(columns_.end(), columns.begin(), columns.end());
     weights_.push_back(std::move(w));
     ranking_.push_back(std::move(order));
@@ -175,52 +204,6 @@ void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, s
     }
   }
 }
-
-namespace {
-
-// The experts one token has drawn so far, a byte each: a load meets an earlier store
-// only when the expert repeats (with bits in words, every draw sharing a word waited
-// for the store before it; in 128-bit registers the shifts cost more than the draw).
-class TakenMarks {
- public:
-  explicit TakenMarks(std::uint8_t* marks) : marks_(marks) {}
-  bool insert(std::size_t e) {
-    const bool fresh = marks_[e] == 0;
-    marks_[e] = 1;
-    return fresh;
-  }
-  void clear(const std::size_t* chosen, std::size_t k) {
-    for (std::size_t j = 0; j < k; ++j) marks_[chosen[j]] = 0;
-  }
-
- private:
-  std::uint8_t* marks_;
-};
-
-// One token's K distinct experts into chosen[0..K): the draws of draw_distinct() from
-// the same stream, in the same order, with the coin compared in integers
-// (sim::draw_exact) and repeats found in a bit set instead of a scan of the experts
-// drawn so far. A repeat is written past the experts kept and not counted.
-inline void draw_token(const sim::ExactColumn* columns, std::size_t experts, const std::vector<double>& weights,
-                       sim::Rng& rng, std::size_t k, TakenMarks& taken, std::size_t* chosen) {
-  std::size_t have = 0;
-  int rejected = 0;
-  while (have < k) {
-    const std::size_t e = sim::draw_exact(columns, experts, rng);
-    const bool fresh = taken.insert(e);
-    chosen[have] = e;
-    have += fresh ? 1 : 0;
-    rejected = fresh ? 0 : rejected + 1;
-    if (rejected == kRejectionBudget) [[unlikely]] {
-      const std::size_t f = draw_remaining(weights, rng, static_cast<int>(have), chosen);
-      taken.insert(f);
-      chosen[have++] = f;
-      rejected = 0;
-    }
-  }
-}
-
-}  // namespace
 
 void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);

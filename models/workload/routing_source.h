@@ -89,8 +89,7 @@ class ZipfRoutingSource final : public RoutingSource {
   double skew_;
   sim::Rng rng_;
   std::vector<std::vector<double>> weights_;  // per MoE layer, per expert
-  std::vector<sim::AliasTable> alias_;        // the same, for O(1) draws
-  std::vector<sim::ExactColumn> columns_;     // every layer's alias_ columns, layer by layer
+  std::vector<sim::ExactColumn> columns_;     // the same as alias tables, layer by layer, for O(1) draws
   std::vector<std::uint8_t> taken_;           // one token's experts drawn so far, a mark each
   std::vector<std::vector<int>> ranking_;     // per MoE layer: experts by rank
 };

@@ -210,7 +210,7 @@ RunResult run_scenario(const Scenario& s, sim::TraceWriter* trace, const Progres
       if (group == nullptr) throw;
       throw InputError(fmt::format("{}.gpus: {}", group->json_path, e.what()));
     }
-    (spans[i].prefill || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
+    (s.instances.prefill(spans[i]) || !s.instances.disaggregated() ? engines : decode_engines).push_back(in.engine.get());
     sim.spawn(in.engine->run());
   }
   const auto router = policies::make_router(s.router, s.router_params, streams.stream("router"));

@@ -86,7 +86,6 @@ InstanceLayout parse_instances(const JsonInput& json, const models::TopologyOpti
 // instances tiling the cluster.
 InstanceLayout parse_pools(const JsonInput& json, const models::TopologyOptions& topology, const models::MoeModel& model) {
   InstanceLayout layout;
-  layout.pools = true;
   for (const char* name : {"prefill", "decode"}) layout.groups.push_back(parse_group(json.at(name), model, name));
   json.reject_unknown_keys();
   check_tiling(json, layout, topology);
@@ -251,12 +250,12 @@ int InstanceLayout::count() const {
 }
 
 std::vector<InstanceSpan> InstanceLayout::spans(int cluster_gpus) const {
-  if (groups.empty()) return {{0, cluster_gpus, 0, false}};
+  if (groups.empty()) return {{0, cluster_gpus, 0}};
   std::vector<InstanceSpan> out;
   int first = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     for (int i = 0; i < groups[g].count; ++i) {
-      out.push_back({first, groups[g].gpus, static_cast<int>(g), groups[g].pool == "prefill"});
+      out.push_back({first, groups[g].gpus, static_cast<int>(g)});
       first += groups[g].gpus;
     }
   }

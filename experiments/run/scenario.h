@@ -26,8 +26,7 @@ namespace moesim::run {
 struct InstanceSpan {
   int first_gpu = 0;
   int gpus = 0;
-  int group = 0;         // index into InstanceLayout::groups (0 when there are none)
-  bool prefill = false;  // a prefill-pool instance (disaggregated serving)
+  int group = 0;  // index into InstanceLayout::groups (0 when there are none)
 };
 
 // `count` instances of `gpus` consecutive GPUs each, sharing a GPU type and a
@@ -47,9 +46,11 @@ struct InstanceLayout {
   // Tiling the cluster in order, prefill pool first; empty: one instance over the
   // whole cluster (the scenario gave neither cluster.instances nor cluster.pools).
   std::vector<InstanceGroup> groups;
-  bool pools = false;  // groups came from cluster.pools (disaggregated prefill and decode)
   bool given() const { return !groups.empty(); }
-  bool disaggregated() const { return pools; }
+  // The groups came from cluster.pools (disaggregated prefill and decode).
+  bool disaggregated() const { return given() && !groups.front().pool.empty(); }
+  // A prefill-pool instance.
+  bool prefill(const InstanceSpan& span) const { return disaggregated() && span.group == 0; }
   int count() const;
   // Every instance's GPUs in the cluster's numbering.
   std::vector<InstanceSpan> spans(int cluster_gpus) const;

@@ -20,40 +20,66 @@ class FirstInstance final : public RequestRouter {
   std::size_t route(const Request&, const std::vector<InstanceLoad>&) override { return 0; }
 };
 
+// One DGX-H100 on one network: GPUs 0-3 a prefill instance, 4-7 a decode instance,
+// each EP 4 (expert 7 on its last GPU), every token to expert 7, the KV handed over
+// to the decode instance.
+struct PrefillDecodePair {
+  PrefillDecodePair(const MoeModel& m, const ServingConfig& config)
+      : model(m),
+        whole(built(net)),
+        prefill_gpus(whole->gpu_subset(0, 4)),
+        decode_gpus(whole->gpu_subset(4, 4)),
+        prefill(sim, model, gpu, slowdowns, prefill_gpus, ExpertPlacement::contiguous(model, 4), to_expert7, config,
+                metrics, nullptr, ServingPolicies{}, 0),
+        decode(sim, model, gpu, slowdowns, decode_gpus, ExpertPlacement::contiguous(model, 4), to_expert7, config,
+               metrics, nullptr, ServingPolicies{}, 4),
+        handoff(sim, model, *whole, {{&decode, 4}}, router, metrics) {
+    handoff.expect_prefill_engines(1);
+    prefill.set_handoff([this](Request r, int src) { handoff.hand_over(std::move(r), src); });
+    prefill.set_on_finish([this] { handoff.prefill_finished(); });
+  }
+  static std::unique_ptr<Topology> built(sim::FlowNetwork& net) {
+    auto t = std::make_unique<Topology>(net);
+    build_topology(*t, {"dgx-h100", 1, false});
+    return t;
+  }
+  // Serves `r` on the prefill instance and runs until both instances are done.
+  void serve(Request r) {
+    sim.spawn(prefill.run());
+    sim.spawn(decode.run());
+    prefill.submit(std::move(r));
+    prefill.close();
+    sim.run();
+  }
+
+  MoeModel model;
+  FixedRouting to_expert7{8, 1, 7, false};
+  GpuProfile gpu = load_gpu_profile("h100-sxm");
+  sim::Simulator sim;
+  sim::FlowNetwork net{sim};
+  std::unique_ptr<Topology> whole;
+  Topology prefill_gpus, decode_gpus;
+  ServingMetrics metrics{8, Slo{}};
+  std::vector<GpuSlowdown> slowdowns = std::vector<GpuSlowdown>(4);
+  ServingEngine prefill, decode;
+  FirstInstance router;
+  KvHandoff handoff;
+};
+
 }  // namespace
 
 TEST_CASE("a disaggregated request: prefill on one instance, KV over NVLink, decode on the other, as the hand timeline says",
           "[models][serving][disaggregated]") {
-  // One DGX-H100 on one network: GPUs 0-3 a prefill instance, 4-7 a decode
-  // instance, each EP 4 (expert 7 on its last GPU). One 16-token prompt, 3 output
-  // tokens, every token to expert 7.
-  FixedRouting to_expert7(8, 1, 7, false);
-  const MoeModel model = one_layer_model();
-  const GpuProfile gpu = load_gpu_profile("h100-sxm");
-  sim::Simulator sim;
-  sim::FlowNetwork net(sim);
-  Topology whole(net);
-  build_topology(whole, {"dgx-h100", 1, false});
-  Topology prefill_gpus = whole.gpu_subset(0, 4);
-  Topology decode_gpus = whole.gpu_subset(4, 4);
-  ServingMetrics metrics(8, Slo{});
-  const std::vector<GpuSlowdown> slowdowns(4);
+  // One 16-token prompt, 3 output tokens, on the pair of instances above.
   ServingConfig config;
   config.kv_cache = ServingConfig::KvCache::kPaged;
-  ServingEngine prefill(sim, model, gpu, slowdowns, prefill_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
-                        config, metrics, nullptr, ServingPolicies{}, 0);
-  ServingEngine decode(sim, model, gpu, slowdowns, decode_gpus, ExpertPlacement::contiguous(model, 4), to_expert7, config,
-                       metrics, nullptr, ServingPolicies{}, 4);
-  FirstInstance router;
-  KvHandoff handoff(sim, model, whole, {{&decode, 4}}, router, metrics);
-  handoff.expect_prefill_engines(1);
-  prefill.set_handoff([&](Request r, int src) { handoff.hand_over(std::move(r), src); });
-  prefill.set_on_finish([&] { handoff.prefill_finished(); });
-  sim.spawn(prefill.run());
-  sim.spawn(decode.run());
-  prefill.submit(Request{0, 0, 16, 3, {}});
-  prefill.close();
-  sim.run();
+  PrefillDecodePair pair(one_layer_model(), config);
+  pair.serve(Request{0, 0, 16, 3, {}});
+  const MoeModel& model = pair.model;
+  const GpuProfile& gpu = pair.gpu;
+  const ServingMetrics& metrics = pair.metrics;
+  const ServingEngine& prefill = pair.prefill;
+  const ServingEngine& decode = pair.decode;
 
   REQUIRE(metrics.requests().size() == 1);
   const RequestRecord& r = metrics.requests()[0];
@@ -103,32 +129,11 @@ TEST_CASE("with TP attention every GPU of the decode rank receives the KV shard 
       "attention": {"heads": 32, "kv_heads": )" + std::to_string(kv_heads) + R"(, "head_dim": 128},
       "moe": {"experts": 8, "top_k": 1, "expert_ffn": 14336}})",
                                                             "one-layer-gqa.json"));
-    FixedRouting to_expert7(8, 1, 7, false);
-    const GpuProfile gpu = load_gpu_profile("h100-sxm");
-    sim::Simulator sim;
-    sim::FlowNetwork net(sim);
-    Topology whole(net);
-    build_topology(whole, {"dgx-h100", 1, false});
-    Topology prefill_gpus = whole.gpu_subset(0, 4);
-    Topology decode_gpus = whole.gpu_subset(4, 4);
-    ServingMetrics metrics(8, Slo{});
-    const std::vector<GpuSlowdown> slowdowns(4);
     ServingConfig config;
     config.attention_tp = 2;
-    ServingEngine prefill(sim, model, gpu, slowdowns, prefill_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
-                          config, metrics, nullptr, ServingPolicies{}, 0);
-    ServingEngine decode(sim, model, gpu, slowdowns, decode_gpus, ExpertPlacement::contiguous(model, 4), to_expert7,
-                         config, metrics, nullptr, ServingPolicies{}, 4);
-    FirstInstance router;
-    KvHandoff handoff(sim, model, whole, {{&decode, 4}}, router, metrics);
-    handoff.expect_prefill_engines(1);
-    prefill.set_handoff([&](Request r, int src) { handoff.hand_over(std::move(r), src); });
-    prefill.set_on_finish([&] { handoff.prefill_finished(); });
-    sim.spawn(prefill.run());
-    sim.spawn(decode.run());
-    prefill.submit(Request{0, 0, 16, 3, {}});
-    prefill.close();
-    sim.run();
+    PrefillDecodePair pair(model, config);
+    pair.serve(Request{0, 0, 16, 3, {}});
+    const ServingMetrics& metrics = pair.metrics;
     REQUIRE(metrics.requests().size() == 1);
     const double per_gpu = 16.0 * 2 * kv_heads * 128 * 2 / (kv_heads == 1 ? 1 : 2);
     CHECK(metrics.kv_transfer_bytes() == 2 * per_gpu);

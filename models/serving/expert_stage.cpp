@@ -52,9 +52,20 @@ sim::Time ExpertStage::expert_time(std::size_t g, std::int64_t tokens) {
 }
 
 void ExpertStage::assign(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
-                         std::vector<std::int64_t>& expert_tokens) {
-  if (std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
-    assign_to_single_copies(replicas, counts, expert_tokens);
+                         std::vector<std::int64_t>& expert_tokens, const LayerHints& hints) {
+  const int* owner = hints.single_owner != nullptr ? hints.single_owner->data() : nullptr;
+  if (owner == nullptr &&
+      std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
+    owner_.resize(replicas.size());
+    for (std::size_t e = 0; e < replicas.size(); ++e) owner_[e] = replicas[e].front();
+    owner = owner_.data();
+  }
+  if (owner != nullptr) {
+    if (hints.support != nullptr && hints.support->all_sparse()) {
+      assign_listed_to_single_copies(owner, counts, *hints.support, hints.moe_layer, expert_tokens);
+    } else {
+      assign_to_single_copies(owner, counts, expert_tokens);
+    }
     return;
   }
   const auto E = static_cast<std::size_t>(model_.experts);
@@ -100,13 +111,10 @@ void ExpertStage::assign(const std::vector<std::vector<int>>& replicas, const st
   recorder_.metrics().record_routing(0, assignments, remote);
 }
 
-void ExpertStage::assign_to_single_copies(const std::vector<std::vector<int>>& replicas,
-                                          const std::vector<std::vector<std::int64_t>>& counts,
+void ExpertStage::assign_to_single_copies(const int* const owner, const std::vector<std::vector<std::int64_t>>& counts,
                                           std::vector<std::int64_t>& expert_tokens) {
   const auto E = static_cast<std::size_t>(model_.experts);
   const auto G = static_cast<std::size_t>(gpus_);
-  owner_.resize(E);
-  for (std::size_t e = 0; e < E; ++e) owner_[e] = replicas[e].front();
   pair_tokens_.assign(G * G, 0);
   source_rows_.resize(G);
   for (std::size_t src = 0; src < G; ++src) source_rows_[src] = counts[src].data();
@@ -121,7 +129,6 @@ void ExpertStage::assign_to_single_copies(const std::vector<std::vector<int>>& r
   // are one load per expert (remote = all − local) instead of a test per count.
   // Local pointers: the compiler cannot tell that the stores below leave the vectors'
   // own fields alone, and would reload them after every one.
-  const int* const owner = owner_.data();
   const std::int64_t* const* const from = source_rows_.data();
   std::int64_t* const pairs = pair_tokens_.data();
   CopyLoad* const loads = copy_loads_.data();
@@ -143,6 +150,41 @@ void ExpertStage::assign_to_single_copies(const std::vector<std::vector<int>>& r
   }
   const std::int64_t remote = assignments - local;
   recorder_.metrics().record_routing(0, assignments, remote);
+}
+
+void ExpertStage::assign_listed_to_single_copies(const int* const owner,
+                                                 const std::vector<std::vector<std::int64_t>>& counts,
+                                                 const RowSupport& support, std::size_t moe_layer,
+                                                 std::vector<std::int64_t>& expert_tokens) {
+  const auto G = static_cast<std::size_t>(gpus_);
+  pair_tokens_.assign(G * G, 0);
+  std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
+  touched_.resize(expert_tokens.size());
+  std::int64_t* const pairs = pair_tokens_.data();
+  std::int64_t* const per_expert = expert_tokens.data();
+  std::uint32_t* const touched = touched_.data();
+  std::size_t distinct = 0;
+  std::int64_t assignments = 0;
+  std::int64_t local = 0;
+  for (std::size_t src = 0; src < G; ++src) {
+    const std::int64_t* const from = counts[src].data();
+    for (const std::uint32_t e : support.experts(moe_layer, src)) {
+      const std::int64_t n = from[e];
+      const auto dst = static_cast<std::size_t>(owner[e]);
+      pairs[src * G + dst] += n;
+      touched[distinct] = e;  // kept only the first time the expert is met
+      distinct += per_expert[e] == 0 ? 1 : 0;
+      per_expert[e] += n;
+      assignments += n;
+      local += dst == src ? n : 0;
+    }
+  }
+  copy_loads_.resize(distinct);
+  for (std::size_t i = 0; i < distinct; ++i) {
+    const std::uint32_t e = touched[i];
+    copy_loads_[i] = CopyLoad{static_cast<std::size_t>(owner[e]), e, per_expert[e]};
+  }
+  recorder_.metrics().record_routing(0, assignments, assignments - local);
 }
 
 sim::Time ExpertStage::run(int layer, sim::Time now, bool check_slowdowns, std::vector<sim::Time>& stage) {

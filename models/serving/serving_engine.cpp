@@ -55,6 +55,17 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
   if (tp_ > 1) tp_collectives_ = std::make_unique<TpCollectives>(topology, model_, tp_, collective_overhead(topology, config_));
   iteration_loads_.assign(static_cast<std::size_t>(model_.moe_layer_count()),
                           std::vector<std::int64_t>(static_cast<std::size_t>(model_.experts), 0));
+  index_placement();
+}
+
+void ServingEngine::index_placement() {
+  single_owners_.assign(placement_.replicas.size(), {});
+  for (std::size_t l = 0; l < placement_.replicas.size(); ++l) {
+    const auto& copies = placement_.replicas[l];
+    if (std::all_of(copies.begin(), copies.end(), [](const std::vector<int>& c) { return c.size() == 1; })) {
+      single_owners_[l] = placement_.primary_gpus(static_cast<int>(l));
+    }
+  }
 }
 
 const std::vector<std::vector<int>>& ServingEngine::layer_copies(int moe_layer,
@@ -96,6 +107,7 @@ sim::Process ServingEngine::migrate(ExpertPlacement next) {
                  fmt::format("{}: {} expert copies", next.policy, moves.size()), start, sim_.now());
   }
   placement_ = std::move(next);
+  index_placement();
   migrating_ = false;
 }
 
@@ -145,6 +157,7 @@ sim::Process ServingEngine::run() {
   std::vector<sim::Time> stage(static_cast<std::size_t>(gpus_));
   std::vector<std::int64_t> per_expert(static_cast<std::size_t>(model_.experts));
   RoutingCounts routing;  // refilled every iteration, its storage kept
+  RowSupport routed_rows;  // the experts each row of `routing` touched, where the source says
   ExpertProvisioner* const provisioner = policies_.provisioner;
   for (;;) {
     if (!scheduler_.busy()) {
@@ -172,7 +185,7 @@ sim::Process ServingEngine::run() {
     } else {
       split_spans(scheduler_.spans(batch), tp_, gpu_spans_);
     }
-    routing_.route(gpu_spans_, routing);
+    const bool listed = routing_.route_listed(gpu_spans_, routing, routed_rows);
     if (provisioner != nullptr) provisioner->begin_iteration(sim_.now(), routing);
     // In closed form the iteration's clock `now` runs ahead of the simulator's, which
     // catches up once at the end; otherwise every stage is waited for as it happens.
@@ -197,7 +210,11 @@ sim::Process ServingEngine::run() {
           const auto& counts = routing[static_cast<std::size_t>(moe_layer)];
           if (moe_layer == 0) metrics_.record_routing(batch.total(), 0, 0);
           const sim::Time gate = now;
-          experts_.assign(layer_copies(moe_layer, counts, per_expert), counts, per_expert);
+          // The placement's owners hold only when it, not a provisioner, gives the copies.
+          const auto l = static_cast<std::size_t>(moe_layer);
+          const LayerHints hints{provisioner == nullptr && !single_owners_[l].empty() ? &single_owners_[l] : nullptr,
+                                 listed ? &routed_rows : nullptr, l};
+          experts_.assign(layer_copies(moe_layer, counts, per_expert), counts, per_expert, hints);
           std::copy(per_expert.begin(), per_expert.end(), iteration_loads_[static_cast<std::size_t>(moe_layer)].begin());
           for (const Direction direction : {Direction::kDispatch, Direction::kCombine}) {
             if (direction == Direction::kCombine) {

@@ -98,6 +98,8 @@ class ServingEngine {
   // The experts of every MoE layer: the placement's copies, or the provisioner's.
   const std::vector<std::vector<int>>& layer_copies(int moe_layer, const std::vector<std::vector<std::int64_t>>& counts,
                                                     std::vector<std::int64_t>& per_expert);
+  // Refreshes single_owners_ from placement_ (at start and after each migration).
+  void index_placement();
   // Moves the expert weights `next` needs over the topology, then switches to it.
   sim::Process migrate(ExpertPlacement next);
   // After an iteration: the controller sees its loads and may start a re-placement.
@@ -116,6 +118,9 @@ class ServingEngine {
   LayerCosts costs_;  // also refuses a GPU without the model's dtype
   Topology& topology_;
   ExpertPlacement placement_;
+  // Per MoE layer: each expert's GPU when the layer has one copy of every expert,
+  // else empty (the assignment then reads the copies).
+  std::vector<std::vector<int>> single_owners_;
   ServingPolicies policies_;
   RoutingSource& routing_;
   ServingConfig config_;

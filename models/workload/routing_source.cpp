@@ -205,9 +205,41 @@ void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, s
   }
 }
 
+void ZipfRoutingSource::clear(RoutingCounts& counts, const RowSupport& support, std::size_t gpus) const {
+  const auto L = static_cast<std::size_t>(moe_layers_);
+  const auto E = static_cast<std::size_t>(experts_);
+  const bool as_left = support.describes(&counts) && L > 0 && counts.size() == L && support.layers() == L && support.gpus() == gpus &&
+                       counts.front().size() == gpus && (gpus == 0 || counts.front().front().size() == E);
+  if (!as_left) {
+    reset_counts(counts, L, gpus, E);
+    return;
+  }
+  // Zeroing every row costs a store per expert per row, ~12 times the listed ones
+  // at a decode step (docs/performance.md, "Sparse rows").
+  for (std::size_t l = 0; l < L; ++l) {
+    for (std::size_t g = 0; g < gpus; ++g) {
+      std::int64_t* const row = counts[l][g].data();
+      if (support.dense(g)) {
+        std::fill_n(row, E, 0);
+        continue;
+      }
+      for (const std::uint32_t e : support.experts(l, g)) row[e] = 0;
+    }
+  }
+}
+
 void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
+  scratch_.forget();  // `counts` may hold anything: every count is cleared
+  route_listed(batch, counts, scratch_);
+  scratch_.forget();
+}
+
+bool ZipfRoutingSource::route_listed(const BatchSpans& batch, RoutingCounts& counts, RowSupport& support) {
   const std::vector<std::int64_t> tokens_per_gpu = models::tokens_per_gpu(batch);
-  reset_counts(counts, static_cast<std::size_t>(moe_layers_), tokens_per_gpu.size(), static_cast<std::size_t>(experts_));
+  const auto L = static_cast<std::size_t>(moe_layers_);
+  clear(counts, support, tokens_per_gpu.size());
+  support.shape(L, tokens_per_gpu, top_k_, experts_);
+  support.describe(&counts);
   const auto E = static_cast<std::size_t>(experts_);
   const auto K = static_cast<std::size_t>(top_k_);
   std::vector<std::size_t> chosen_experts(K);
@@ -216,19 +248,38 @@ void ZipfRoutingSource::route(const BatchSpans& batch, RoutingCounts& counts) {
   // into the count rows (which, to the compiler, might alias the member).
   sim::Rng rng = rng_;
   TakenMarks taken(taken_.data());
-  for (int l = 0; l < moe_layers_; ++l) {
-    const sim::ExactColumn* const columns = columns_.data() + static_cast<std::size_t>(l) * E;
-    const std::vector<double>& weights = weights_[static_cast<std::size_t>(l)];
+  for (std::size_t l = 0; l < L; ++l) {
+    const sim::ExactColumn* const columns = columns_.data() + l * E;
+    const std::vector<double>& weights = weights_[l];
     for (std::size_t g = 0; g < tokens_per_gpu.size(); ++g) {
-      std::int64_t* const row = counts[static_cast<std::size_t>(l)][g].data();
+      std::int64_t* const row = counts[l][g].data();
+      if (support.dense(g)) {
+        for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
+          draw_token(columns, E, weights, rng, K, taken, chosen);
+          for (std::size_t j = 0; j < K; ++j) ++row[chosen[j]];
+          taken.clear(chosen, K);
+        }
+        continue;
+      }
+      // A sparse row also lists each expert the first time it is counted (the slot
+      // is written every time and kept only then: no branch on a random outcome).
+      std::uint32_t* const listed = support.slots(l, g);
+      std::size_t n = 0;
       for (std::int64_t t = 0; t < tokens_per_gpu[g]; ++t) {
         draw_token(columns, E, weights, rng, K, taken, chosen);
-        for (std::size_t j = 0; j < K; ++j) ++row[chosen[j]];
+        for (std::size_t j = 0; j < K; ++j) {
+          const std::size_t e = chosen[j];
+          listed[n] = static_cast<std::uint32_t>(e);
+          n += row[e] == 0 ? 1 : 0;
+          ++row[e];
+        }
         taken.clear(chosen, K);
       }
+      support.set_size(l, g, n);
     }
   }
   rng_ = rng;
+  return true;
 }
 
 }  // namespace moesim::models

@@ -7,6 +7,7 @@
 
 #include "models/moe_model.h"
 #include "models/serving/request.h"
+#include "models/workload/row_support.h"
 #include "util/json_input.h"
 #include "sim/alias_table.h"
 #include "sim/rng.h"
@@ -40,6 +41,15 @@ class RoutingSource {
   virtual std::string label() const = 0;
   // Fills `counts` (any prior content; reset_counts shapes it) with the batch's routing.
   virtual void route(const BatchSpans& batch, RoutingCounts& counts) = 0;
+  // route(), also listing in `support` the experts each row touched, where the source
+  // tracks them; false when it does not (then every count must be read). When
+  // `support` describes `counts` from the previous call (both passed back unchanged),
+  // only what that call wrote needs clearing.
+  virtual bool route_listed(const BatchSpans& batch, RoutingCounts& counts, RowSupport& support) {
+    route(batch, counts);
+    support.forget();
+    return false;
+  }
   RoutingCounts route(const BatchSpans& batch) {
     RoutingCounts counts;
     route(batch, counts);
@@ -80,6 +90,7 @@ class ZipfRoutingSource final : public RoutingSource {
   using RoutingSource::route;
   void route(const BatchSpans& batch, RoutingCounts& counts) override;
   std::vector<std::vector<double>> expected_selections() const override;
+  bool route_listed(const BatchSpans& batch, RoutingCounts& counts, RowSupport& support) override;
   const std::vector<double>& layer_weights(int moe_layer) const { return weights_[static_cast<std::size_t>(moe_layer)]; }
 
  private:
@@ -92,6 +103,10 @@ class ZipfRoutingSource final : public RoutingSource {
   std::vector<sim::ExactColumn> columns_;     // the same as alias tables, layer by layer, for O(1) draws
   std::vector<std::uint8_t> taken_;           // one token's experts drawn so far, a mark each
   std::vector<std::vector<int>> ranking_;     // per MoE layer: experts by rank
+  RowSupport scratch_;                        // route()'s, describing nothing between calls
+  // Zeroes `counts` for a batch over `gpus` GPUs: only the counts `support` lists
+  // when it describes `counts` at this shape, else every count.
+  void clear(RoutingCounts& counts, const RowSupport& support, std::size_t gpus) const;
 };
 
 }  // namespace moesim::models

@@ -296,10 +296,51 @@ TEST_CASE("Zipf routing draws, token by token, what its definition draws from th
         if (tokens[g] > 0) batch[g].push_back(TokenSpan{g, 0, tokens[g], true});
       }
       RoutingCounts got;
-      source.route(batch, got);
+      RowSupport support;
+      CHECK(source.route_listed(batch, got, support));
       INFO(name << " skew " << skew);
       CHECK(got == zipf_reference(source, model, 21, tokens));
+      // The rows listed as sparse name each expert they counted, once: the engine
+      // reads only those (a row of 17 or 40 tokens may touch every expert: dense).
+      for (std::size_t l = 0; l < got.size(); ++l) {
+        for (std::size_t g = 0; g < tokens.size(); ++g) {
+          CHECK(support.dense(g) == (tokens[g] * model.top_k >= model.experts));
+          if (support.dense(g)) continue;
+          std::vector<std::uint32_t> listed(support.experts(l, g).begin(), support.experts(l, g).end());
+          std::vector<std::uint32_t> nonzero;
+          for (std::size_t e = 0; e < got[l][g].size(); ++e) {
+            if (got[l][g][e] != 0) nonzero.push_back(static_cast<std::uint32_t>(e));
+          }
+          std::sort(listed.begin(), listed.end());
+          CHECK(listed == nonzero);
+        }
+      }
     }
+  }
+}
+
+TEST_CASE("Zipf routing into the counts of its last batch leaves none of that batch behind", "[models][routing]") {
+  // Handed back the counts and row lists of its last batch, the source clears only
+  // what it wrote then. Truth: the same stream routed into fresh counts. Batches
+  // alternate dense rows, sparse rows and a different GPU count.
+  const MoeModel qwen = load_moe_model("qwen3-30b-a3b");
+  auto batch_of = [](const std::vector<std::int64_t>& tokens) {
+    BatchSpans batch(tokens.size());
+    for (std::size_t g = 0; g < tokens.size(); ++g) batch[g].push_back(TokenSpan{g, 0, tokens[g], false});
+    return batch;
+  };
+  const std::vector<std::vector<std::int64_t>> batches{
+      {40, 1, 2, 0}, {1, 30, 0, 3}, {2, 2, 2, 2}, {0, 0, 0, 0}, {5, 1}, {1, 1, 1, 1}};
+  ZipfRoutingSource reused_source(qwen, 0.8, sim::Rng(3));
+  ZipfRoutingSource fresh_source(qwen, 0.8, sim::Rng(3));
+  RoutingCounts reused;
+  RowSupport reused_rows;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    reused_source.route_listed(batch_of(batches[i]), reused, reused_rows);
+    RoutingCounts fresh;
+    fresh_source.route(batch_of(batches[i]), fresh);
+    INFO("batch " << i);
+    CHECK(reused == fresh);
   }
 }
 

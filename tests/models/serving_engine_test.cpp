@@ -192,6 +192,48 @@ TEST_CASE("tokens are conserved and every request completes", "[models][serving]
   }
 }
 
+namespace {
+
+// The same routing with its row support hidden: the engine then reads every count.
+class WithoutSupport final : public RoutingSource {
+ public:
+  explicit WithoutSupport(RoutingSource& inner) : inner_(inner) {}
+  std::string label() const override { return inner_.label(); }
+  void route(const BatchSpans& batch, RoutingCounts& c) override { inner_.route(batch, c); }
+
+ private:
+  RoutingSource& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("the experts a row lists give the engine the timeline of reading every count", "[models][serving]") {
+  // Qwen3's 128 experts, top-8: decode steps of a few tokens per GPU are sparse rows,
+  // prompts dense ones; both kinds of iteration occur. Truth: the dense walk.
+  const MoeModel qwen = load_moe_model("qwen3-30b-a3b");
+  auto serve = [&](bool listed) {
+    ZipfRoutingSource zipf(qwen, 0.8, sim::Rng(12));
+    WithoutSupport hidden(zipf);
+    RoutingSource& routing = listed ? static_cast<RoutingSource&>(zipf) : hidden;
+    auto h = std::make_unique<Harness>(qwen, routing, ServingConfig{});
+    for (std::uint64_t i = 0; i < 24; ++i) {
+      h->submit_at(static_cast<sim::Time>(i) * 3000000, 20 + 53 * static_cast<std::int64_t>(i % 5), 12, i);
+    }
+    h->finish();
+    return h;
+  };
+  const auto listed = serve(true);
+  const auto dense = serve(false);
+  REQUIRE(listed->metrics.requests().size() == 24);
+  for (std::size_t i = 0; i < 24; ++i) {
+    CHECK(listed->metrics.requests()[i].first_token == dense->metrics.requests()[i].first_token);
+    CHECK(listed->metrics.requests()[i].last_token == dense->metrics.requests()[i].last_token);
+  }
+  CHECK(listed->metrics.expert_assignments() == dense->metrics.expert_assignments());
+  CHECK(listed->metrics.remote_rows() == dense->metrics.remote_rows());
+  CHECK(listed->metrics.expert_assignments() == listed->metrics.tokens_routed() * 8 * qwen.moe_layer_count());
+}
+
 TEST_CASE("a placement that does not fit in GPU memory is rejected with the numbers", "[models][serving]") {
   const MoeModel mixtral = load_moe_model("mixtral-8x7b");
   const GpuProfile a5000 = load_gpu_profile("rtx-a5000");

@@ -208,8 +208,9 @@ void reset_counts(RoutingCounts& counts, std::size_t layers, std::size_t gpus, s
 void ZipfRoutingSource::clear(RoutingCounts& counts, const RowSupport& support, std::size_t gpus) const {
   const auto L = static_cast<std::size_t>(moe_layers_);
   const auto E = static_cast<std::size_t>(experts_);
-  const bool as_left = support.describes(&counts) && L > 0 && counts.size() == L && support.layers() == L && support.gpus() == gpus &&
-                       counts.front().size() == gpus && (gpus == 0 || counts.front().front().size() == E);
+  const bool as_left = support.describes(&counts) && support.layers() == L && support.gpus() == gpus && L > 0 &&
+                       counts.size() == L && counts.front().size() == gpus &&
+                       (gpus == 0 || counts.front().front().size() == E);
   if (!as_left) {
     reset_counts(counts, L, gpus, E);
     return;

@@ -159,7 +159,9 @@ void ExpertStage::assign_listed_to_single_copies(const int* const owner,
   const auto G = static_cast<std::size_t>(gpus_);
   pair_tokens_.assign(G * G, 0);
   std::fill(expert_tokens.begin(), expert_tokens.end(), 0);
-  touched_.resize(expert_tokens.size());
+  // One slot more than the experts: once every expert is listed, the next (unkept)
+  // write lands at index `experts`.
+  touched_.resize(expert_tokens.size() + 1);
   std::int64_t* const pairs = pair_tokens_.data();
   std::int64_t* const per_expert = expert_tokens.data();
   std::uint32_t* const touched = touched_.data();

@@ -37,6 +37,14 @@ struct ExpertPlacement {
   bool operator==(const ExpertPlacement& o) const { return replicas == o.replicas; }
 };
 
+// Whether every expert of one layer's copies ([expert] -> GPUs) has exactly one copy.
+inline bool one_copy_each(const std::vector<std::vector<int>>& layer_copies) {
+  for (const auto& copies : layer_copies) {
+    if (copies.size() != 1) return false;
+  }
+  return true;
+}
+
 struct MemoryBudget {
   std::int64_t gpu_memory = 0;
   std::int64_t non_expert_weights = 0;  // per GPU: all of them, or a 1/t share under TP attention

@@ -1,5 +1,7 @@
 #include "models/serving/expert_stage.h"
 
+#include "models/serving/expert_placement.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -54,8 +56,7 @@ sim::Time ExpertStage::expert_time(std::size_t g, std::int64_t tokens) {
 void ExpertStage::assign(const std::vector<std::vector<int>>& replicas, const std::vector<std::vector<std::int64_t>>& counts,
                          std::vector<std::int64_t>& expert_tokens, const LayerHints& hints) {
   const int* owner = hints.single_owner != nullptr ? hints.single_owner->data() : nullptr;
-  if (owner == nullptr &&
-      std::all_of(replicas.begin(), replicas.end(), [](const std::vector<int>& copies) { return copies.size() == 1; })) {
+  if (owner == nullptr && one_copy_each(replicas)) {
     owner_.resize(replicas.size());
     for (std::size_t e = 0; e < replicas.size(); ++e) owner_[e] = replicas[e].front();
     owner = owner_.data();

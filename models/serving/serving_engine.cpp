@@ -61,10 +61,7 @@ ServingEngine::ServingEngine(sim::Simulator& sim, const MoeModel& model, const G
 void ServingEngine::index_placement() {
   single_owners_.assign(placement_.replicas.size(), {});
   for (std::size_t l = 0; l < placement_.replicas.size(); ++l) {
-    const auto& copies = placement_.replicas[l];
-    if (std::all_of(copies.begin(), copies.end(), [](const std::vector<int>& c) { return c.size() == 1; })) {
-      single_owners_[l] = placement_.primary_gpus(static_cast<int>(l));
-    }
+    if (one_copy_each(placement_.replicas[l])) single_owners_[l] = placement_.primary_gpus(static_cast<int>(l));
   }
 }
 

@@ -103,7 +103,7 @@ class ZipfRoutingSource final : public RoutingSource {
   std::vector<sim::ExactColumn> columns_;     // the same as alias tables, layer by layer, for O(1) draws
   std::vector<std::uint8_t> taken_;           // one token's experts drawn so far, a mark each
   std::vector<std::vector<int>> ranking_;     // per MoE layer: experts by rank
-  RowSupport scratch_;                        // route()'s, describing nothing between calls
+  RowSupport scratch_;                        // route()'s lists, forgotten as each call starts
   // Zeroes `counts` for a batch over `gpus` GPUs: only the counts `support` lists
   // when it describes `counts` at this shape, else every count.
   void clear(RoutingCounts& counts, const RowSupport& support, std::size_t gpus) const;

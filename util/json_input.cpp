@@ -257,8 +257,9 @@ std::string JsonInput::choice(const std::vector<std::string>& names) const {
 
 double JsonInput::rate_per_s(bool allow_zero) const {
   const double v = number();
-  check((allow_zero ? v >= 0.0 : v > 0.0) && v <= kMaxRatePerSecond,
-        fmt::format("a rate in {}0, {:g}] per second", allow_zero ? "[" : "(", kMaxRatePerSecond));
+  check(((allow_zero && v == 0.0) || v >= kMinRatePerSecond) && v <= kMaxRatePerSecond,
+        fmt::format("{}a rate in [{:g}, {:g}] per second", allow_zero ? "0 or " : "", kMinRatePerSecond,
+                    kMaxRatePerSecond));
   return v;
 }
 

@@ -53,10 +53,13 @@ class JsonInput {
   // clock with room for sums of many (docs/limits.md).
   double duration(double unit_s, bool allow_zero = false) const;
   static constexpr double kMaxDurationSeconds = 1e8;  // about 3 years
-  // A rate in events per second, (0, kMaxRatePerSecond] (or 0 when allow_zero): the
-  // mean gap stays at least 1 µs, far above the clock's 1 ns (docs/limits.md).
+  // A rate in events per second, [kMinRatePerSecond, kMaxRatePerSecond] (or 0 when
+  // allow_zero): the mean gap stays at least 1 µs, far above the clock's 1 ns, and at
+  // most the longest duration, so gaps stay far inside the clock's 292 years
+  // (docs/limits.md).
   double rate_per_s(bool allow_zero = false) const;
   static constexpr double kMaxRatePerSecond = 1e6;
+  static constexpr double kMinRatePerSecond = 1.0 / kMaxDurationSeconds;
   std::int64_t integer() const;
   std::int64_t integer_at_least(std::int64_t lo) const;
   // An integer in [lo, hi], checked in int64 before any caller narrows it (so that

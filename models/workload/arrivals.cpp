@@ -51,6 +51,10 @@ TokenLengths parse_lengths(const JsonInput& json) {
   return t;
 }
 
+// The latest synthetic arrival, in seconds: 2^63 ns is ~9.2e9 s, and requests arriving
+// then still need room for their service in the integer-ns clock.
+constexpr double kLastArrivalSeconds = 2.8e9;
+
 // Synthetic processes: inter-arrival gaps from `gap`, token lengths from the spec.
 class SyntheticArrivals final : public ArrivalStream {
  public:
@@ -60,8 +64,11 @@ class SyntheticArrivals final : public ArrivalStream {
       switch_at_ = rng_.exponential(1.0 / spec_.states[state_].mean_dwell_s);
     }
   }
+  // Ends where an arrival would leave the clock's range: a process of billions of
+  // seconds with a count still to reach (docs/limits.md).
   std::optional<Arrival> next() override {
     now_s_ = next_time();
+    if (!(now_s_ <= kLastArrivalSeconds)) return std::nullopt;
     return Arrival{sim::from_seconds(now_s_), spec_.input.draw(rng_), spec_.output.draw(rng_), {}};
   }
 

@@ -62,8 +62,9 @@ struct Arrival {
   std::vector<std::uint64_t> prefix_hashes;  // the trace's prompt-block hashes (Mooncake), if any
 };
 
-// The arrivals of one run in time order; nullopt when a trace ends (synthetic
-// processes never end: the caller stops at its horizon or count).
+// The arrivals of one run in time order; nullopt when a trace ends, or when a
+// synthetic process's next arrival would leave the clock's range (far past any
+// duration_s: the caller stops at its horizon or count before).
 class ArrivalStream {
  public:
   virtual ~ArrivalStream() = default;

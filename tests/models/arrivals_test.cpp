@@ -56,6 +56,29 @@ TEST_CASE("Poisson and Gamma renewal arrivals have the requested mean gap and CV
   }
 }
 
+TEST_CASE("a synthetic process ends where its next arrival would leave the clock, not before", "[models][arrivals][reliability]") {
+  // At 1e-6 per second the process crosses 2.8e9 s after ~2,800 arrivals. A gap of
+  // more than 20 mean gaps (2e7 s) has probability e^-20, so the last arrival kept
+  // lies within 2e7 s of the limit unless the stream ends early.
+  for (const char* kind : {"poisson", "gamma"}) {
+    ArrivalSpec a = synthetic(kind);
+    a.rate_per_s = 1e-6;
+    a.cv = 0.5;  // gamma: a lighter tail than the exponential's
+    auto stream = open_arrivals(a, sim::Rng(7));
+    double last = 0.0;
+    int arrivals = 0;
+    while (const auto next = stream->next()) {
+      const double t = sim::to_seconds(next->at);
+      REQUIRE(t >= last);
+      last = t;
+      REQUIRE(++arrivals < 100000);
+    }
+    CHECK(last <= 2.8e9);
+    CHECK(last >= 2.8e9 - 2e7);
+    CHECK_FALSE(stream->next().has_value());
+  }
+}
+
 TEST_CASE("MMPP: long-run rate and index of dispersion match the closed forms", "[models][arrivals]") {
   ArrivalSpec a = synthetic("mmpp");
   a.states = {{20.0, 2.0}, {2.0, 8.0}};  // bursts of 20 req/s for ~2 s, lulls of 2 req/s for ~8 s

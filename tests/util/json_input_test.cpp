@@ -47,7 +47,11 @@ TEST_CASE("hostile JSON: duplicate keys, numbers beyond double, integers that wo
   CHECK(json.at("ms").duration(1e-3) == 5.0);  // returned in its own unit
   CHECK_THROWS(json.at("zero").duration(1e-3));
   CHECK(json.at("zero").duration(1e-3, true) == 0.0);
-  CHECK_THROWS_WITH(json.at("wrap").rate_per_s(), Catch::Contains("expected a rate in (0, 1e+06] per second"));
+  CHECK_THROWS_WITH(json.at("wrap").rate_per_s(), Catch::Contains("expected a rate in [1e-08, 1e+06] per second"));
+  // A gap of 1/rate must stay inside the clock: 1e-300 per second was an internal error.
+  CHECK_THROWS_WITH(json.at("tiny_s").rate_per_s(), Catch::Contains("$.tiny_s: expected a rate in [1e-08, 1e+06]"));
+  CHECK_THROWS_WITH(json.at("tiny_s").rate_per_s(true), Catch::Contains("expected 0 or a rate in [1e-08, 1e+06]"));
+  CHECK(json.at("zero").rate_per_s(true) == 0.0);
 }
 
 TEST_CASE("JSON files: a directory or an endless device is refused by name, not read until memory runs out",

@@ -86,6 +86,9 @@ class SyntheticArrivals final : public ArrivalStream {
       const double candidate = rate > 0.0 ? t + rng_.exponential(rate) : INFINITY;
       if (candidate < switch_at_) return candidate;
       t = switch_at_;
+      // States that all but never arrive (a rate of 1e-8 per second visited for a
+      // nanosecond) would otherwise switch without end: past the clock, stop.
+      if (t > kLastArrivalSeconds) return t;
       std::size_t other = static_cast<std::size_t>(rng_.uniform_int(spec_.states.size() - 1));
       state_ = other >= state_ ? other + 1 : other;
       switch_at_ = t + rng_.exponential(1.0 / spec_.states[state_].mean_dwell_s);

@@ -77,6 +77,12 @@ TEST_CASE("a synthetic process ends where its next arrival would leave the clock
     CHECK(last >= 2.8e9 - 2e7);
     CHECK_FALSE(stream->next().has_value());
   }
+  // MMPP states that all but never arrive: an arrival in the 1-ns visits to the
+  // 1e-8-per-second state has probability ~1e-17 per visit, so without the stop at
+  // the clock's end the stream switched states without end.
+  ArrivalSpec rare = synthetic("mmpp");
+  rare.states = {{1e-8, 1e-9}, {0.0, 1e8}};
+  CHECK_FALSE(open_arrivals(rare, sim::Rng(3))->next().has_value());
 }
 
 TEST_CASE("MMPP: long-run rate and index of dispersion match the closed forms", "[models][arrivals]") {

@@ -13,18 +13,18 @@
 namespace moesim::models {
 namespace {
 
-// Rejections in a row before a draw switches to an exact scan. A run of rejections
-// says nothing about the next draw (they are independent), so switching keeps the
-// distribution exact; 64 in a row is below 1e-20 for any expert share under 0.45,
+// Rejections in a row before a token's draws switch to an exact scan. A run of
+// rejections says nothing about the next draw (they are independent), so switching
+// keeps the distribution exact; 64 in a row is below 1e-20 for any expert share under 0.45,
 // so the realistic routing draws (and their streams) never reach the scan, while a
 // near-degenerate skew (one expert with nearly all the weight) no longer loops for
 // millions of draws per token (docs/limits.md).
 constexpr int kRejectionBudget = 64;
 
-// One expert from `weights` excluding chosen[0..j), by a scan over the remaining
-// weight; the caller has checked that at least k weights are positive.
-inline std::size_t draw_remaining(const std::vector<double>& weights, sim::Rng& rng, int j, const std::size_t* chosen) {
-  auto taken = [&](std::size_t e) { return std::find(chosen, chosen + j, e) != chosen + j; };
+// One expert from `weights` excluding those marked taken (marks[e] != 0), by a scan
+// over the remaining weight; the caller has checked that at least k weights are positive.
+inline std::size_t draw_remaining(const std::vector<double>& weights, sim::Rng& rng, const std::uint8_t* marks) {
+  auto taken = [&](std::size_t e) { return marks[e] != 0; };
   double remaining = 0.0;
   for (std::size_t e = 0; e < weights.size(); ++e) remaining += taken(e) ? 0.0 : weights[e];
   double u = rng.uniform01() * remaining;
@@ -52,6 +52,7 @@ class TakenMarks {
   void clear(const std::size_t* chosen, std::size_t k) {
     for (std::size_t j = 0; j < k; ++j) marks_[chosen[j]] = 0;
   }
+  const std::uint8_t* marks() const { return marks_; }
 
  private:
   std::uint8_t* marks_;
@@ -73,10 +74,14 @@ inline void draw_token(const sim::ExactColumn* columns, std::size_t experts, con
     have += fresh ? 1 : 0;
     rejected = fresh ? 0 : rejected + 1;
     if (rejected == kRejectionBudget) [[unlikely]] {
-      const std::size_t f = draw_remaining(weights, rng, static_cast<int>(have), chosen);
-      taken.insert(f);
-      chosen[have++] = f;
-      rejected = 0;
+      // The taken weight only grows within a token, so once rejection has needed the
+      // scan, the token's later picks would too: they take it at once
+      // (docs/limits.md, Zipf skew).
+      while (have < k) {
+        const std::size_t f = draw_remaining(weights, rng, taken.marks());
+        taken.insert(f);
+        chosen[have++] = f;
+      }
     }
   }
 }

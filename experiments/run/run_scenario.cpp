@@ -29,9 +29,10 @@ sim::Process arrival_process(sim::Simulator& sim, const Scenario& s, const std::
     auto next = arrivals->next();
     if (!next && s.arrivals.count > 0 && !s.arrivals.from_trace()) {
       throw InputError(fmt::format("{}: $.workload.arrivals.count: arrival {} of {} would come after the simulated "
-                                   "clock's range (about 2.8e9 s, docs/limits.md) at {:g} requests per second; "
+                                   "clock's range (about {:g} s, docs/limits.md) at {:g} requests per second; "
                                    "expected a count the process reaches within it",
-                                   s.name, id + 1, s.arrivals.count, s.arrivals.mean_rate_per_s()));
+                                   s.name, id + 1, s.arrivals.count, models::kLastArrivalSeconds,
+                                   s.arrivals.mean_rate_per_s()));
     }
     if (!next || (s.arrivals.count == 0 && next->at > horizon)) break;
     co_await sim.sleep(next->at - sim.now());

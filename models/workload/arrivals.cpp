@@ -51,10 +51,6 @@ TokenLengths parse_lengths(const JsonInput& json) {
   return t;
 }
 
-// The latest synthetic arrival, in seconds: 2^63 ns is ~9.2e9 s, and requests arriving
-// then still need room for their service in the integer-ns clock.
-constexpr double kLastArrivalSeconds = 2.8e9;
-
 // Synthetic processes: inter-arrival gaps from `gap`, token lengths from the spec.
 class SyntheticArrivals final : public ArrivalStream {
  public:

@@ -62,6 +62,10 @@ struct Arrival {
   std::vector<std::uint64_t> prefix_hashes;  // the trace's prompt-block hashes (Mooncake), if any
 };
 
+// The latest synthetic arrival, in seconds: 2^63 ns is ~9.2e9 s, and requests arriving
+// then still need room for their service in the integer-ns clock.
+inline constexpr double kLastArrivalSeconds = 2.8e9;
+
 // The arrivals of one run in time order; nullopt when a trace ends, or when a
 // synthetic process's next arrival would leave the clock's range (far past any
 // duration_s: the caller stops at its horizon or count before).

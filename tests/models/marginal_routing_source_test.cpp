@@ -285,19 +285,17 @@ RoutingCounts zipf_reference(const ZipfRoutingSource& source, const MoeModel& mo
             if (++repeats < 64) continue;
             scanning = true;
           }
-          {
-            double left = 0.0;
-            for (std::size_t f = 0; f < w.size(); ++f) left += taken(f) ? 0.0 : w[f];
-            double u = rng.uniform01() * left;
-            std::size_t pick = w.size();
-            for (std::size_t f = 0; f < w.size(); ++f) {
-              if (taken(f) || w[f] <= 0.0) continue;
-              pick = f;
-              if (u < w[f]) break;
-              u -= w[f];
-            }
-            chosen.push_back(pick);
+          double left = 0.0;
+          for (std::size_t f = 0; f < w.size(); ++f) left += taken(f) ? 0.0 : w[f];
+          double u = rng.uniform01() * left;
+          std::size_t pick = w.size();
+          for (std::size_t f = 0; f < w.size(); ++f) {
+            if (taken(f) || w[f] <= 0.0) continue;
+            pick = f;
+            if (u < w[f]) break;
+            u -= w[f];
           }
+          chosen.push_back(pick);
         }
         for (const std::size_t e : chosen) ++row[e];
       }
